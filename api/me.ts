@@ -1,0 +1,18 @@
+import { bearerToken, endpoint, json } from '../lib/http.js';
+import { requireSession } from '../lib/sessions.js';
+
+export default endpoint('/api/me', {
+  async GET(request, context) {
+    const session = await requireSession(bearerToken(request));
+    Object.assign(context.log, { appid: session.appid, userId: session.userId });
+    return json(200, {
+      user: {
+        id: session.userId,
+        appid: session.appid,
+        openid: session.openid,
+        unionid: session.unionid,
+        createdAt: session.userCreatedAt.toISOString(),
+      },
+    });
+  },
+});

@@ -1,0 +1,145 @@
+// Environment → validated configuration. Errors name the variable, never its value.
+import { randomBytes } from 'node:crypto';
+
+export interface WechatApp {
+  appid: string;
+  secret: string;
+}
+
+export interface Config {
+  apps: ReadonlyMap<string, WechatApp>;
+  wechatApiBase: string;
+  /** null: no Upstash configured, sessions live in this process (local development only). */
+  redis: { url: string; token: string } | null;
+  databaseUrl: string;
+  /** host:port of a plain WebSocket-to-TCP proxy in front of a local PostgreSQL. */
+  neonWsProxy: string | null;
+  databasePoolMax: number;
+  /** AES-256 keys for session_key at rest; the first encrypts, all decrypt (rotation). */
+  sessionKeys: readonly Buffer[];
+  sessionIdleTtlSeconds: number;
+  sessionMaxAgeSeconds: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  // Deployed previews and production run many instances: in-process state would silently break.
+  const deployed = env.VERCEL_ENV === 'production' || env.VERCEL_ENV === 'preview';
+
+  const config: Config = {
+    apps: parseApps(env),
+    wechatApiBase: parseUrl(env, 'WECHAT_API_BASE', 'https://api.weixin.qq.com').replace(/\/+$/, ''),
+    redis: parseRedis(env),
+    databaseUrl: required(env, 'DATABASE_URL'),
+    neonWsProxy: optional(env, 'NEON_WS_PROXY'),
+    databasePoolMax: positiveInt(env, 'DATABASE_POOL_MAX', 10),
+    sessionKeys: parseSessionKeys(env, deployed),
+    sessionIdleTtlSeconds: positiveInt(env, 'SESSION_IDLE_TTL', 7 * 24 * 3600),
+    sessionMaxAgeSeconds: positiveInt(env, 'SESSION_MAX_AGE', 30 * 24 * 3600),
+  };
+  if (config.apps.size === 0) {
+    throw new ConfigError('Set WECHAT_APPS (appid:secret pairs, comma separated) or WECHAT_APPID and WECHAT_SECRET');
+  }
+  if (deployed && !config.redis) {
+    throw new ConfigError('Set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (or KV_REST_API_URL and KV_REST_API_TOKEN)');
+  }
+  if (config.sessionIdleTtlSeconds > config.sessionMaxAgeSeconds) {
+    throw new ConfigError('SESSION_IDLE_TTL must not exceed SESSION_MAX_AGE');
+  }
+  return config;
+}
+
+let current: Config | undefined;
+
+/** The process-wide configuration, read from the environment on first use. */
+export function config(): Config {
+  current ??= loadConfig();
+  return current;
+}
+
+function optional(env: Env, name: string): string | null {
+  const value = env[name]?.trim();
+  return value ? value : null;
+}
+
+function required(env: Env, name: string): string {
+  const value = optional(env, name);
+  if (value === null) throw new ConfigError(`Set ${name}`);
+  return value;
+}
+
+function positiveInt(env: Env, name: string, fallback: number): number {
+  const raw = optional(env, name);
+  if (raw === null) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) <= 0) throw new ConfigError(`${name} must be a positive whole number`);
+  return Number(raw);
+}
+
+function parseUrl(env: Env, name: string, fallback: string): string {
+  const raw = optional(env, name) ?? fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${name} must be an http(s) URL`);
+  return raw;
+}
+
+function parseApps(env: Env): Map<string, WechatApp> {
+  const apps = new Map<string, WechatApp>();
+  const add = (appid: string, secret: string, source: string) => {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(appid) || !secret) {
+      throw new ConfigError(`${source} must hold appid:secret pairs (appid of letters, digits, _ or -)`);
+    }
+    if (apps.has(appid)) throw new ConfigError(`${source} names appid ${appid} twice`);
+    apps.set(appid, { appid, secret });
+  };
+  const list = optional(env, 'WECHAT_APPS');
+  if (list) {
+    for (const pair of list.split(',')) {
+      const at = pair.indexOf(':');
+      add(pair.slice(0, at).trim(), at < 0 ? '' : pair.slice(at + 1).trim(), 'WECHAT_APPS');
+    }
+  }
+  const appid = optional(env, 'WECHAT_APPID');
+  const secret = optional(env, 'WECHAT_SECRET');
+  if (appid || secret) {
+    if (!appid || !secret) throw new ConfigError('Set both WECHAT_APPID and WECHAT_SECRET, or neither');
+    add(appid, secret, 'WECHAT_APPID/WECHAT_SECRET');
+  }
+  return apps;
+}
+
+function parseRedis(env: Env): Config['redis'] {
+  for (const [urlName, tokenName] of [
+    ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN'],
+    ['KV_REST_API_URL', 'KV_REST_API_TOKEN'],
+  ] as const) {
+    if (optional(env, urlName) === null && optional(env, tokenName) === null) continue;
+    return { url: parseUrl(env, urlName, ''), token: required(env, tokenName) };
+  }
+  return null;
+}
+
+function parseSessionKeys(env: Env, deployed: boolean): Buffer[] {
+  const raw = optional(env, 'SESSION_ENCRYPTION_KEY');
+  if (raw === null) {
+    if (deployed) throw new ConfigError('Set SESSION_ENCRYPTION_KEY (32 random bytes, base64): openssl rand -base64 32');
+    // Local development: a per-process key only makes session keys stored before a restart unreadable.
+    return [randomBytes(32)];
+  }
+  return raw.split(',').map((part) => {
+    const key = Buffer.from(part.trim(), 'base64');
+    if (key.length !== 32) {
+      throw new ConfigError('SESSION_ENCRYPTION_KEY must be 32 bytes in base64 (comma-separate several to rotate)');
+    }
+    return key;
+  });
+}

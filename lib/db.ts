@@ -1,0 +1,73 @@
+// The Postgres pool (Neon's driver over WebSockets) and the boundary where its failures become typed.
+import { neonConfig, Pool, type QueryResultRow } from '@neondatabase/serverless';
+import ws from 'ws';
+import { config } from './config.js';
+import { DependencyError } from './errors.js';
+
+const CONNECT_TIMEOUT_MS = 3000;
+const QUERY_TIMEOUT_MS = 3000;
+
+let pool: Pool | undefined;
+
+function database(): Pool {
+  if (pool) return pool;
+  const { databaseUrl, databasePoolMax, neonWsProxy } = config();
+  // Node 20 has no global WebSocket (22+ does).
+  neonConfig.webSocketConstructor ??= globalThis.WebSocket ?? (ws as unknown as typeof WebSocket);
+  if (neonWsProxy) {
+    // A plain local proxy: no TLS, and no pipelined cleartext password (SCRAM servers refuse it).
+    neonConfig.wsProxy = () => `${neonWsProxy}/`;
+    neonConfig.useSecureWebSocket = false;
+    neonConfig.pipelineTLS = false;
+    neonConfig.pipelineConnect = false;
+    // Coalescing waits a timer tick per write: worth it over the internet, pure latency on loopback.
+    neonConfig.coalesceWrites = false;
+  }
+  pool = new Pool({
+    connectionString: databaseUrl,
+    max: databasePoolMax,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle connection dropped by the server must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** One statement, one round trip. Connection-class failures become DependencyError (503). */
+export async function query<Row extends QueryResultRow>(text: string, values: unknown[] = []): Promise<Row[]> {
+  try {
+    return (await database().query<Row>(text, values)).rows;
+  } catch (error) {
+    throw isUnavailability(error) ? new DependencyError('postgres', error) : error;
+  }
+}
+
+/** Runs `work` on one dedicated connection (for transactions and session-level locks). */
+export async function withConnection<T>(work: (run: typeof query) => Promise<T>): Promise<T> {
+  let client;
+  try {
+    client = await database().connect();
+  } catch (error) {
+    throw new DependencyError('postgres', error);
+  }
+  try {
+    return await work(async (text, values = []) => (await client.query(text, values)).rows);
+  } finally {
+    client.release();
+  }
+}
+
+export async function closeDatabase(): Promise<void> {
+  const closing = pool;
+  pool = undefined;
+  await closing?.end();
+}
+
+/** Errors that say "not now" rather than "wrong": no SQLSTATE (network, timeout) or a transient class. */
+function isUnavailability(error: unknown): boolean {
+  const sqlstate = (error as { code?: unknown })?.code;
+  if (typeof sqlstate !== 'string' || !/^[0-9A-Z]{5}$/.test(sqlstate)) return true;
+  return /^(08|53|57|58)/.test(sqlstate) || sqlstate === '40001' || sqlstate === '40P01';
+}

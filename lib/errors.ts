@@ -1,0 +1,71 @@
+// The stable error codes clients switch on, and the typed error that carries one.
+
+const catalog = {
+  invalid_request: { status: 400, title: 'The request is malformed' },
+  unknown_app: { status: 400, title: 'No configured mini program matches this request' },
+  invalid_code: { status: 400, title: 'The login code is invalid or expired' },
+  code_used: { status: 400, title: 'The login code has already been used' },
+  unauthorized: { status: 401, title: 'A valid bearer token is required' },
+  user_blocked: { status: 403, title: 'WeChat blocked this user as high-risk' },
+  not_found: { status: 404, title: 'No such endpoint' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
+  wechat_rate_limited: { status: 429, title: 'WeChat rate-limited this user; try again later' },
+  server_misconfigured: { status: 500, title: 'The server is misconfigured' },
+  internal_error: { status: 500, title: 'Internal error' },
+  wechat_unavailable: { status: 503, title: 'WeChat is unavailable; try again later' },
+  service_unavailable: { status: 503, title: 'A backing service is unavailable; try again later' },
+} as const;
+
+export type ErrorCode = keyof typeof catalog;
+
+export interface ApiErrorOptions {
+  detail?: string;
+  retryAfterSeconds?: number;
+  headers?: Record<string, string>;
+  /** Safe facts for the access log (never user data or secrets). */
+  logFields?: Record<string, string | number>;
+  cause?: unknown;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
+  readonly headers: Record<string, string>;
+  readonly logFields: Record<string, string | number>;
+
+  constructor(readonly code: ErrorCode, options: ApiErrorOptions = {}) {
+    super(options.detail ?? catalog[code].title, { cause: options.cause });
+    this.name = 'ApiError';
+    this.status = catalog[code].status;
+    this.title = catalog[code].title;
+    this.detail = options.detail;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.headers = options.headers ?? {};
+    this.logFields = options.logFields ?? {};
+  }
+}
+
+export type Dependency = 'redis' | 'postgres';
+
+/** A backing store could not be reached or answered too slowly: 503, safe to retry. */
+export class DependencyError extends ApiError {
+  constructor(readonly dependency: Dependency, cause: unknown) {
+    super('service_unavailable', {
+      retryAfterSeconds: 5,
+      logFields: { dependency, cause: describeCause(cause) },
+      cause,
+    });
+    this.name = 'DependencyError';
+  }
+}
+
+/** A failure's class and code, never its message: messages can carry data or connection strings. */
+export function describeCause(cause: unknown): string {
+  if (!(cause instanceof Error)) return typeof cause;
+  const code = (cause as { code?: unknown }).code;
+  return typeof code === 'string' ? `${cause.name}:${code}` : cause.name;
+}

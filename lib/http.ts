@@ -1,0 +1,170 @@
+// HTTP conventions shared by every endpoint: method dispatch, bounded JSON bodies, bearer tokens,
+// problem+json (RFC 9457) errors, request ids, no-store caching and one access-log line per request.
+import { randomUUID } from 'node:crypto';
+import { ConfigError } from './config.js';
+import { ApiError, describeCause } from './errors.js';
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface RequestContext {
+  requestId: string;
+  /** Safe facts for this request's access-log line (appid, user id). */
+  log: Record<string, string | number>;
+}
+
+export type Handler = (request: Request, context: RequestContext) => Promise<Response>;
+
+const MAX_BODY_BYTES = 4 * 1024;
+
+/** A Vercel function (`export default endpoint(...)`): routes by method, never throws. */
+export function endpoint(route: string, handlers: Partial<Record<Method, Handler>>) {
+  const allow = Object.keys(handlers).join(', ');
+  return {
+    async fetch(request: Request): Promise<Response> {
+      const started = performance.now();
+      const context: RequestContext = { requestId: requestIdOf(request), log: {} };
+      let response: Response;
+      let failure: unknown;
+      try {
+        const handler = handlers[request.method as Method];
+        if (!handler) {
+          throw new ApiError('method_not_allowed', { detail: `Use ${allow}`, headers: { Allow: allow } });
+        }
+        response = await handler(request, context);
+      } catch (error) {
+        failure = error;
+        response = problem(toApiError(error), context.requestId);
+      }
+      response.headers.set('Cache-Control', 'no-store');
+      response.headers.set('X-Request-Id', context.requestId);
+      logRequest(request, route, response.status, started, context, failure);
+      return response;
+    },
+  };
+}
+
+export function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json; charset=utf-8' },
+  });
+}
+
+export function noContent(): Response {
+  return new Response(null, { status: 204 });
+}
+
+/**
+ * The JSON object in the body, checked for type, size, encoding and unknown fields.
+ * An empty body is `{}` when `emptyAllowed` (for endpoints whose fields are all optional).
+ */
+export async function readJsonObject(
+  request: Request,
+  allowedFields: readonly string[],
+  { emptyAllowed = false } = {},
+): Promise<Record<string, unknown>> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
+  const bytes = await readLimited(request);
+  if (bytes.length === 0 && emptyAllowed) return {};
+  const mediaType = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== 'application/json') {
+    throw new ApiError('unsupported_media_type', { detail: 'Send Content-Type: application/json' });
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw invalid('The body is not valid UTF-8 JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('The body must be a JSON object');
+  const unknown = Object.keys(body).filter((key) => !allowedFields.includes(key));
+  if (unknown.length > 0) throw invalid(`Unknown field: ${unknown[0]!.slice(0, 40)}`);
+  return body as Record<string, unknown>;
+}
+
+/** The bearer token of the Authorization header; 401 when there is none. */
+export function bearerToken(request: Request): string {
+  const match = /^Bearer +(\S+) *$/i.exec(request.headers.get('authorization') ?? '');
+  if (!match?.[1]) {
+    throw new ApiError('unauthorized', {
+      detail: 'Send Authorization: Bearer <token>',
+      headers: { 'WWW-Authenticate': 'Bearer' },
+    });
+  }
+  return match[1];
+}
+
+export function invalid(detail: string): ApiError {
+  return new ApiError('invalid_request', { detail });
+}
+
+function tooLarge(): ApiError {
+  return new ApiError('payload_too_large', { detail: `Bodies are limited to ${MAX_BODY_BYTES} bytes` });
+}
+
+async function readLimited(request: Request): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ConfigError) {
+    return new ApiError('server_misconfigured', { logFields: { config: error.message } });
+  }
+  return new ApiError('internal_error');
+}
+
+export function problem(error: ApiError, requestId: string): Response {
+  const body = {
+    type: `urn:wxlogin:problem:${error.code}`,
+    title: error.title,
+    status: error.status,
+    code: error.code,
+    ...(error.detail === undefined ? {} : { detail: error.detail }),
+    requestId,
+  };
+  const headers = new Headers({ 'Content-Type': 'application/problem+json; charset=utf-8', ...error.headers });
+  if (error.retryAfterSeconds !== undefined) headers.set('Retry-After', String(error.retryAfterSeconds));
+  return new Response(JSON.stringify(body), { status: error.status, headers });
+}
+
+/** Vercel's id when present, so our logs line up with the platform's. */
+function requestIdOf(request: Request): string {
+  const vercelId = request.headers.get('x-vercel-id');
+  return vercelId && /^[\w:-]{1,128}$/.test(vercelId) ? vercelId : randomUUID();
+}
+
+function logRequest(
+  request: Request,
+  route: string,
+  status: number,
+  started: number,
+  context: RequestContext,
+  failure: unknown,
+): void {
+  const line: Record<string, unknown> = {
+    level: status >= 500 ? 'error' : 'info',
+    time: new Date().toISOString(),
+    requestId: context.requestId,
+    method: request.method,
+    route,
+    status,
+    durationMs: Math.round((performance.now() - started) * 10) / 10,
+    ...context.log,
+  };
+  if (failure instanceof ApiError) {
+    Object.assign(line, { code: failure.code }, failure.logFields);
+  } else if (failure !== undefined) {
+    Object.assign(line, { code: 'internal_error', error: describeCause(failure) });
+  }
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}

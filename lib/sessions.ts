@@ -1,0 +1,163 @@
+// Our login state: opaque bearer tokens whose SHA-256 keys a record in the session store.
+// A leaked store yields no usable token, and session_key is sealed with AES-256-GCM.
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { config } from './config.js';
+import { ApiError } from './errors.js';
+import { sessionStore } from './session-store.js';
+
+export interface NewSession {
+  userId: string;
+  appid: string;
+  openid: string;
+  unionid: string | null;
+  userCreatedAt: Date;
+  sessionKey: string;
+}
+
+export interface Session {
+  /** SHA-256 of the token, hex: safe to log after salting, useless as a credential. */
+  id: string;
+  userId: string;
+  appid: string;
+  openid: string;
+  unionid: string | null;
+  userCreatedAt: Date;
+  createdAt: Date;
+  expiresAt: Date;
+  sealedSessionKey: string;
+}
+
+/** Stored shape; short names keep every Redis read small. `uid` is what the store indexes by. */
+interface SessionRecord {
+  v: 1;
+  uid: string;
+  app: string;
+  oid: string;
+  unid: string | null;
+  ucr: number;
+  iat: number;
+  exp: number;
+  /** Last time the idle expiry was pushed back. */
+  rnw: number;
+  sk: string;
+}
+
+/** Time source; tests move it to exercise expiry. */
+export const sessionClock = { now: (): number => Date.now() };
+
+const TOKEN_PREFIX = 'wxl_';
+const TOKEN_PATTERN = /^wxl_[A-Za-z0-9_-]{43}$/;
+const RENEW_INTERVAL_MS = 3600_000;
+
+export async function createSession(input: NewSession): Promise<{ token: string; expiresAt: Date }> {
+  const { sessionIdleTtlSeconds, sessionMaxAgeSeconds } = config();
+  const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  const id = sessionIdOf(token);
+  const now = sessionClock.now();
+  const record: SessionRecord = {
+    v: 1,
+    uid: input.userId,
+    app: input.appid,
+    oid: input.openid,
+    unid: input.unionid,
+    ucr: input.userCreatedAt.getTime(),
+    iat: now,
+    exp: now + sessionMaxAgeSeconds * 1000,
+    rnw: now,
+    sk: sealSessionKey(input.sessionKey, id, input.appid, input.openid),
+  };
+  await sessionStore().create(id, JSON.stringify(record), sessionIdleTtlSeconds, input.userId, record.exp);
+  return { token, expiresAt: new Date(record.exp) };
+}
+
+/** The live session for a bearer token; pushes idle expiry back at most once an hour. */
+export async function requireSession(token: string): Promise<Session> {
+  const id = parseToken(token);
+  const raw = await sessionStore().read(id);
+  const record = raw === null ? null : parseRecord(raw);
+  const now = sessionClock.now();
+  if (!record || record.exp <= now) throw unauthorized('The token is unknown, expired or revoked');
+  if (now - record.rnw >= RENEW_INTERVAL_MS) {
+    const renewed: SessionRecord = { ...record, rnw: now };
+    await sessionStore().renew(id, JSON.stringify(renewed), idleTtlSeconds(renewed, now));
+  }
+  return {
+    id,
+    userId: record.uid,
+    appid: record.app,
+    openid: record.oid,
+    unionid: record.unid,
+    userCreatedAt: new Date(record.ucr),
+    createdAt: new Date(record.iat),
+    expiresAt: new Date(record.exp),
+    sealedSessionKey: record.sk,
+  };
+}
+
+export async function revokeSession(token: string): Promise<void> {
+  if (!(await sessionStore().delete(parseToken(token)))) throw unauthorized('The token is unknown, expired or revoked');
+}
+
+/** Revokes every session of the token's owner, the token's own included. */
+export async function revokeAllSessions(token: string): Promise<void> {
+  if (!(await sessionStore().deleteAllOfOwner(parseToken(token)))) {
+    throw unauthorized('The token is unknown, expired or revoked');
+  }
+}
+
+/** WeChat's session_key for this session (for decrypting user data); throws if tampered with. */
+export function openSessionKey(session: Session): string {
+  const [version, keyId, iv, sealed] = session.sealedSessionKey.split('.');
+  const key = config().sessionKeys.find((candidate) => keyIdOf(candidate) === keyId);
+  if (version !== 'v1' || !key || !iv || !sealed) throw new Error('Unreadable session key envelope');
+  const bytes = Buffer.from(sealed, 'base64url');
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  decipher.setAAD(associatedData(session.id, session.appid, session.openid));
+  decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+  return Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - 16)), decipher.final()]).toString('utf8');
+}
+
+function sealSessionKey(sessionKey: string, id: string, appid: string, openid: string): string {
+  const key = config().sessionKeys[0]!;
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(associatedData(id, appid, openid));
+  const sealed = Buffer.concat([cipher.update(sessionKey, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return ['v1', keyIdOf(key), iv.toString('base64url'), sealed.toString('base64url')].join('.');
+}
+
+/** Binds a sealed session_key to its session: it cannot be replayed into another record. */
+function associatedData(id: string, appid: string, openid: string): Buffer {
+  return Buffer.from(JSON.stringify([id, appid, openid]));
+}
+
+function keyIdOf(key: Buffer): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 8);
+}
+
+function sessionIdOf(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+function parseToken(token: string): string {
+  if (!TOKEN_PATTERN.test(token)) throw unauthorized('The token is malformed');
+  return sessionIdOf(token);
+}
+
+function parseRecord(raw: string): SessionRecord | null {
+  try {
+    const record = JSON.parse(raw) as SessionRecord;
+    return record.v === 1 ? record : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Idle TTL, cut short so Redis also drops the record at its absolute expiry. */
+function idleTtlSeconds(record: SessionRecord, now: number): number {
+  return Math.max(1, Math.min(config().sessionIdleTtlSeconds, Math.ceil((record.exp - now) / 1000)));
+}
+
+function unauthorized(detail: string): ApiError {
+  return new ApiError('unauthorized', { detail, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+}

@@ -1,0 +1,65 @@
+// npm run dev: every api/ function on http://127.0.0.1:3000. Configured cloud services are used
+// as they are; what is missing gets an embedded default: PGlite under .data/ for Postgres, the
+// in-process session store for Upstash, and a loudly announced mock WeChat for the mini program.
+import { mkdir } from 'node:fs/promises';
+import { startPgBridge } from './local/pg-bridge.js';
+import { startPglite } from './local/pglite.js';
+import { startServer } from './local/server.js';
+import { startFakeWechat } from '../tests/support/fake-wechat.js';
+import { config, ConfigError } from '../lib/config.js';
+import { migrate } from '../lib/migrations.js';
+
+const env = process.env;
+const notes: string[] = [];
+
+if (env.VERCEL_ENV === 'production') {
+  console.error('npm run dev is for local development; it refuses to run with VERCEL_ENV=production.');
+  process.exit(1);
+}
+
+const embeddedDatabase = !env.DATABASE_URL;
+if (embeddedDatabase) {
+  const dataDir = new URL('../.data/pglite/', import.meta.url).pathname;
+  await mkdir(dataDir, { recursive: true });
+  const postgres = await startPglite(dataDir);
+  const bridge = await startPgBridge(postgres);
+  env.DATABASE_URL = 'postgres://postgres@localhost/postgres';
+  env.NEON_WS_PROXY = bridge.address;
+  env.DATABASE_POOL_MAX = '1';
+  notes.push(`Postgres: embedded PGlite in .data/pglite (set DATABASE_URL to use your own)`);
+} else {
+  notes.push('Postgres: DATABASE_URL');
+}
+
+const hasApp = env.WECHAT_APPS || env.WECHAT_SECRET;
+if (!hasApp) {
+  // Keep the mini program's own appid working if the developer gave it, so its Referer matches.
+  const appid = env.WECHAT_APPID ?? 'wx0000000000000000';
+  const mock = await startFakeWechat({ apps: [{ appid, secret: 'mock-secret', openPlatform: true }], acceptAnyCode: true });
+  env.WECHAT_APPID = appid;
+  env.WECHAT_SECRET = 'mock-secret';
+  env.WECHAT_API_BASE = mock.url;
+  notes.push(
+    `WeChat: MOCK for appid ${appid}. Every code logs in; "mock:<name>" picks a person, anything else is "developer".`,
+    '        Set WECHAT_APPID and WECHAT_SECRET (or WECHAT_APPS) to use the real WeChat.',
+  );
+} else {
+  notes.push('WeChat: real code2Session for the configured apps');
+}
+
+try {
+  const { redis } = config();
+  notes.push(redis ? 'Sessions: Upstash Redis' : 'Sessions: in this process (set UPSTASH_REDIS_REST_URL/TOKEN to use Upstash)');
+  if (embeddedDatabase) {
+    const applied = await migrate();
+    if (applied.length) notes.push(`Schema: applied ${applied.join(', ')}`);
+  } else {
+    notes.push('Schema: run npm run db:migrate against DATABASE_URL yourself');
+  }
+  const server = await startServer({ port: Number(env.PORT ?? 3000), host: env.HOST ?? '127.0.0.1' });
+  console.log(['', `wxlogin is listening on ${server.url}`, ...notes.map((note) => `  ${note}`), `  Routes: ${server.routes.join(' ')}`, ''].join('\n'));
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`Configuration error: ${error.message}`);
+  process.exit(1);
+}

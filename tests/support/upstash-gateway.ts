@@ -1,0 +1,175 @@
+// Upstash's REST protocol over a real Redis, so the real @upstash/redis client runs in tests:
+// POST / (one command), /pipeline and /multi-exec (arrays of commands), Bearer auth,
+// `Upstash-Encoding: base64` replies, {error} bodies. Counts round trips; can stage outages.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { Redis } from 'ioredis';
+
+type Command = [string, ...(string | number)[]];
+type Entry = { result: unknown } | { error: string };
+
+export interface UpstashGateway {
+  url: string;
+  token: string;
+  /** HTTP requests (client round trips) and Redis commands since the last reset. */
+  counts(): { requests: number; commands: number; byCommand: Record<string, number> };
+  resetCounts(): void;
+  setDelay(ms: number): void;
+  /** Drops every connection and refuses new ones until start(). */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Direct access to the Redis behind the gateway, for assertions. */
+  redis: Redis;
+  close(): Promise<void>;
+}
+
+export async function startUpstashGateway(redisUrl: string, token = 'test-token'): Promise<UpstashGateway> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+  await redis.connect();
+  const idle: Redis[] = [];
+  let requests = 0;
+  let byCommand: Record<string, number> = {};
+  let delayMs = 0;
+  let server: Server;
+  const sockets = new Set<Socket>();
+
+  const count = (commands: Command[]) => {
+    for (const [name] of commands) {
+      const key = String(name).toLowerCase();
+      byCommand[key] = (byCommand[key] ?? 0) + 1;
+    }
+  };
+
+  const run = async (client: Redis, [name, ...args]: Command): Promise<Entry> => {
+    try {
+      return { result: await client.callBuffer(String(name), args.map(String)) };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  };
+
+  // MULTI/EXEC needs a connection of its own: other requests' commands must not land inside it.
+  const multiExec = async (commands: Command[]): Promise<{ status: number; body: unknown }> => {
+    const client = idle.pop() ?? redis.duplicate();
+    try {
+      await client.callBuffer('MULTI', []);
+      for (const command of commands) {
+        const queued = await run(client, command);
+        if ('error' in queued) {
+          await client.callBuffer('DISCARD', []);
+          return { status: 400, body: { error: queued.error } };
+        }
+      }
+      const replies = (await client.callBuffer('EXEC', [])) as unknown[];
+      return {
+        status: 200,
+        body: replies.map((reply): Entry => (reply instanceof Error ? { error: reply.message } : { result: reply })),
+      };
+    } finally {
+      idle.push(client);
+    }
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    const reply = (status: number, body: unknown) => {
+      response.writeHead(status, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify(body));
+    };
+    requests += 1;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (request.headers.authorization !== `Bearer ${token}`) return reply(401, { error: 'Unauthorized' });
+    if (request.method !== 'POST') return reply(405, { error: 'Method not allowed' });
+    const base64 = String(request.headers['upstash-encoding'] ?? '').toLowerCase() === 'base64';
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return reply(400, { error: 'ERR failed to parse command' });
+    }
+    const path = new URL(request.url ?? '/', 'http://gateway').pathname;
+    const encodeEntry = (entry: Entry): Entry => ('error' in entry ? entry : { result: encode(entry.result, base64) });
+
+    if (path === '/') {
+      if (!isCommand(body)) return reply(400, { error: 'ERR failed to parse command' });
+      count([body]);
+      const entry = await run(redis, body);
+      return 'error' in entry ? reply(400, entry) : reply(200, encodeEntry(entry));
+    }
+    if (path !== '/pipeline' && path !== '/multi-exec') return reply(404, { error: 'Not found' });
+    if (!Array.isArray(body) || !body.every(isCommand)) return reply(400, { error: 'ERR failed to parse pipeline' });
+    const commands = body as Command[];
+    count(commands);
+    if (path === '/pipeline') {
+      // Sent together, answered in order: one round trip to Redis as on Upstash.
+      return reply(200, (await Promise.all(commands.map((command) => run(redis, command)))).map(encodeEntry));
+    }
+    const { status, body: result } = await multiExec(commands);
+    return reply(status, Array.isArray(result) ? result.map(encodeEntry) : result);
+  };
+
+  const listen = async (port: number) => {
+    server = createServer((request, response) => {
+      handle(request, response).catch((error: Error) => {
+        if (!response.headersSent) response.writeHead(500, { 'Content-Type': 'application/json' });
+        response.end(JSON.stringify({ error: error.message }));
+      });
+    });
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  };
+  await listen(0);
+  const port = (server!.address() as { port: number }).port;
+
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    });
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    token,
+    counts: () => ({
+      requests,
+      commands: Object.values(byCommand).reduce((a, b) => a + b, 0),
+      byCommand: { ...byCommand },
+    }),
+    resetCounts: () => {
+      requests = 0;
+      byCommand = {};
+    },
+    setDelay: (ms) => {
+      delayMs = ms;
+    },
+    stop,
+    start: () => listen(port),
+    redis,
+    close: async () => {
+      await stop();
+      for (const client of [redis, ...idle]) client.disconnect();
+    },
+  };
+}
+
+function isCommand(value: unknown): value is Command {
+  return (
+    Array.isArray(value) &&
+    typeof value[0] === 'string' &&
+    value.every((part) => typeof part === 'string' || typeof part === 'number')
+  );
+}
+
+/** Upstash's base64 encoding: bulk strings as base64 ("OK" stays plain), numbers and nil as JSON. */
+function encode(value: unknown, base64: boolean): unknown {
+  if (Buffer.isBuffer(value)) {
+    const text = value.toString('utf8');
+    return !base64 || text === 'OK' ? text : value.toString('base64');
+  }
+  if (Array.isArray(value)) return value.map((element) => encode(element, base64));
+  return value;
+}
