@@ -9,20 +9,24 @@ const QUERY_TIMEOUT_MS = 3000;
 
 let pool: Pool | undefined;
 
+// Node 20 has no global WebSocket (22+ does).
+neonConfig.webSocketConstructor ??= globalThis.WebSocket ?? (ws as unknown as typeof WebSocket);
+
+/** Routes the driver through a plain local proxy: no TLS, no pipelined cleartext password. */
+export function useWebSocketProxy(address: string): void {
+  neonConfig.wsProxy = () => `${address}/`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineTLS = false;
+  // SCRAM servers refuse the pipelined cleartext password.
+  neonConfig.pipelineConnect = false;
+  // Coalescing waits a timer tick per write: worth it over the internet, pure latency on loopback.
+  neonConfig.coalesceWrites = false;
+}
+
 function database(): Pool {
   if (pool) return pool;
   const { databaseUrl, databasePoolMax, neonWsProxy } = config();
-  // Node 20 has no global WebSocket (22+ does).
-  neonConfig.webSocketConstructor ??= globalThis.WebSocket ?? (ws as unknown as typeof WebSocket);
-  if (neonWsProxy) {
-    // A plain local proxy: no TLS, and no pipelined cleartext password (SCRAM servers refuse it).
-    neonConfig.wsProxy = () => `${neonWsProxy}/`;
-    neonConfig.useSecureWebSocket = false;
-    neonConfig.pipelineTLS = false;
-    neonConfig.pipelineConnect = false;
-    // Coalescing waits a timer tick per write: worth it over the internet, pure latency on loopback.
-    neonConfig.coalesceWrites = false;
-  }
+  if (neonWsProxy) useWebSocketProxy(neonWsProxy);
   pool = new Pool({
     connectionString: databaseUrl,
     max: databasePoolMax,

@@ -1,0 +1,106 @@
+// Once per test run: check the real services, create a fresh test database and migrate it.
+// Redis is required. PostgreSQL is required in CI; elsewhere PGlite stands in when none answers.
+import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
+import { promisify } from 'node:util';
+import { Client } from '@neondatabase/serverless';
+import { useWebSocketProxy } from '../../lib/db.js';
+import type {} from 'vitest';
+import type { TestProject } from 'vitest/node';
+import { startPgBridge } from '../../scripts/local/pg-bridge.js';
+import { startPglite, type EmbeddedPostgres } from '../../scripts/local/pglite.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    redisUrl: string;
+    postgres: { host: string; port: number };
+    databaseUrl: string;
+  }
+}
+
+// One database per run, so several checkouts can test at once on one server.
+const TEST_DATABASE = `wxlogin_test_${process.pid}`;
+const run = promisify(execFile);
+
+export default async function setup(project: TestProject) {
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redis = new URL(redisUrl);
+  if (!(await reachable(redis.hostname, Number(redis.port || 6379)))) {
+    throw new Error(`Redis is required for the tests and does not answer at ${redis.host} (set REDIS_URL).`);
+  }
+
+  const host = process.env.PGHOST ?? '127.0.0.1';
+  const port = Number(process.env.PGPORT ?? 5432);
+  const user = process.env.PGUSER ?? 'postgres';
+  let postgres: { host: string; port: number };
+  let databaseUrl: string;
+  let embedded: EmbeddedPostgres | undefined;
+
+  if (await reachable(host, port)) {
+    postgres = { host, port };
+    databaseUrl = `postgres://${user}@${host}:${port}/${TEST_DATABASE}`;
+    await recreateDatabase(postgres, `postgres://${user}@${host}:${port}/postgres`);
+  } else if (process.env.CI === 'true') {
+    throw new Error(`PostgreSQL is required in CI and does not answer at ${host}:${port}.`);
+  } else {
+    console.warn(`No PostgreSQL at ${host}:${port}: the tests run against PGlite instead.`);
+    embedded = await startPglite();
+    postgres = { host: embedded.host, port: embedded.port };
+    databaseUrl = 'postgres://postgres@localhost/postgres';
+  }
+  await migrate(postgres, databaseUrl);
+
+  project.provide('redisUrl', redisUrl);
+  project.provide('postgres', postgres);
+  project.provide('databaseUrl', databaseUrl);
+  return async () => {
+    if (embedded) await embedded.close();
+    else await dropDatabase(postgres, `postgres://${user}@${host}:${port}/postgres`);
+  };
+}
+
+async function recreateDatabase(postgres: { host: string; port: number }, adminUrl: string) {
+  await admin(postgres, adminUrl, [`drop database if exists ${TEST_DATABASE} with (force)`, `create database ${TEST_DATABASE}`]);
+}
+
+async function dropDatabase(postgres: { host: string; port: number }, adminUrl: string) {
+  await admin(postgres, adminUrl, [`drop database if exists ${TEST_DATABASE} with (force)`]);
+}
+
+async function admin(postgres: { host: string; port: number }, adminUrl: string, statements: string[]) {
+  const bridge = await startPgBridge(postgres);
+  useWebSocketProxy(bridge.address);
+  const client = new Client(adminUrl);
+  try {
+    await client.connect();
+    for (const statement of statements) await client.query(statement);
+  } finally {
+    await client.end();
+    await bridge.close();
+  }
+}
+
+/** The real CLI, as a user runs it after deploying. */
+async function migrate(postgres: { host: string; port: number }, databaseUrl: string) {
+  const bridge = await startPgBridge(postgres);
+  try {
+    const { stdout } = await run('npx', ['tsx', 'scripts/migrate.ts'], {
+      env: { ...process.env, DATABASE_URL: databaseUrl, NEON_WS_PROXY: bridge.address, WECHAT_APPS: 'wxunused:unused' },
+    });
+    return stdout;
+  } finally {
+    await bridge.close();
+  }
+}
+
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => resolve(false));
+  });
+}

@@ -1,0 +1,112 @@
+// Per test file: a fake WeChat, an Upstash gateway over the real Redis and a bridge to the real
+// Postgres, wired into the environment the lib/ code reads, plus helpers to call the functions.
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { startPgBridge } from '../../scripts/local/pg-bridge.js';
+import { startFakeWechat, type FakeApp } from './fake-wechat.js';
+import { startUpstashGateway } from './upstash-gateway.js';
+
+/** Bound to an Open Platform account. */
+export const APP_A = 'wxa0000000000000a1';
+/** Bound to the same Open Platform account as A. */
+export const APP_B = 'wxb0000000000000b2';
+/** Not bound: logins carry no unionid. */
+export const APP_C = 'wxc0000000000000c3';
+
+export const defaultApps = (): FakeApp[] => [
+  { appid: APP_A, secret: 'secret-a-0123456789', openPlatform: true },
+  { appid: APP_B, secret: 'secret-b-0123456789', openPlatform: true },
+  { appid: APP_C, secret: 'secret-c-0123456789', openPlatform: false },
+];
+
+export interface CallResult {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export interface CallOptions {
+  json?: unknown;
+  body?: string | Uint8Array;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+type VercelFunction = { fetch(request: Request): Promise<Response> };
+
+/** Access-log lines the functions wrote since this file's stack started (kept off the console). */
+export const accessLog: string[] = [];
+
+function captureAccessLog(): () => void {
+  const write = process.stdout.write;
+  process.stdout.write = function (chunk: unknown, ...rest: unknown[]) {
+    if (typeof chunk === 'string' && chunk.startsWith('{"level"')) {
+      accessLog.push(chunk);
+      return true;
+    }
+    return (write as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
+  } as typeof process.stdout.write;
+  return () => {
+    process.stdout.write = write;
+  };
+}
+
+export async function startStack({ apps = defaultApps(), env = {} as Record<string, string> } = {}) {
+  const releaseLog = captureAccessLog();
+  const wechat = await startFakeWechat({ apps });
+  const gateway = await startUpstashGateway(inject('redisUrl'));
+  const bridge = await startPgBridge(inject('postgres'));
+  Object.assign(process.env, {
+    WECHAT_APPS: apps.map((app) => `${app.appid}:${app.secret}`).join(','),
+    WECHAT_API_BASE: wechat.url,
+    UPSTASH_REDIS_REST_URL: gateway.url,
+    UPSTASH_REDIS_REST_TOKEN: gateway.token,
+    DATABASE_URL: inject('databaseUrl'),
+    NEON_WS_PROXY: bridge.address,
+    SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    ...env,
+  });
+  const functions: Record<string, VercelFunction> = {
+    login: (await import('../../api/login.js')).default,
+    me: (await import('../../api/me.js')).default,
+    logout: (await import('../../api/logout.js')).default,
+  };
+
+  /** Calls api/<name>.ts directly, as Vercel's runtime would, with a Web Request. */
+  async function call(name: string, method: string, options: CallOptions = {}): Promise<CallResult> {
+    const fn = functions[name];
+    if (!fn) throw new Error(`no function api/${name}.ts`);
+    const headers = new Headers(options.headers);
+    let body = options.body;
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json);
+      if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    }
+    if (options.token !== undefined) headers.set('authorization', `Bearer ${options.token}`);
+    const response = await fn.fetch(new Request(`http://localhost/api/${name}`, { method, headers, body }));
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  }
+
+  /** wx.login() in `appid` for `person`, then POST /api/login with the code. */
+  async function login(person: string, appid = APP_A): Promise<CallResult> {
+    return call('login', 'POST', { json: { code: wechat.issueCode(appid, person), appid } });
+  }
+
+  return {
+    wechat,
+    gateway,
+    bridge,
+    call,
+    login,
+    /** A person name no other test uses. */
+    person: (label = 'p') => `${label}-${randomBytes(6).toString('hex')}`,
+    async close() {
+      await (await import('../../lib/db.js')).closeDatabase();
+      await Promise.all([wechat.close(), gateway.close(), bridge.close()]);
+      releaseLog();
+    },
+  };
+}
+
+export type Stack = Awaited<ReturnType<typeof startStack>>;
