@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { startPgBridge } from '../../scripts/local/pg-bridge.js';
+import { loadFunctions } from '../../scripts/local/server.js';
 import { startFakeWechat, type FakeApp } from './fake-wechat.js';
 import { startUpstashGateway } from './upstash-gateway.js';
 
@@ -31,8 +32,6 @@ export interface CallOptions {
   token?: string;
   headers?: Record<string, string>;
 }
-
-type VercelFunction = { fetch(request: Request): Promise<Response> };
 
 /** Access-log lines the functions wrote since this file's stack started (kept off the console). */
 export const accessLog: string[] = [];
@@ -66,15 +65,11 @@ export async function startStack({ apps = defaultApps(), env = {} as Record<stri
     SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     ...env,
   });
-  const functions: Record<string, VercelFunction> = {
-    login: (await import('../../api/login.js')).default,
-    me: (await import('../../api/me.js')).default,
-    logout: (await import('../../api/logout.js')).default,
-  };
+  const functions = await loadFunctions();
 
-  /** Calls api/<name>.ts directly, as Vercel's runtime would, with a Web Request. */
+  /** Calls api/<name>.ts directly (every api/ file is loaded), as Vercel's runtime would. */
   async function call(name: string, method: string, options: CallOptions = {}): Promise<CallResult> {
-    const fn = functions[name];
+    const fn = functions.get(`/api/${name}`);
     if (!fn) throw new Error(`no function api/${name}.ts`);
     const headers = new Headers(options.headers);
     let body = options.body;
