@@ -14,7 +14,8 @@ export interface FakeApp {
   openPlatform: boolean;
 }
 
-export type Fault = 'busy' | 'http_502' | 'non_json' | 'reset' | { delayMs: number };
+/** reset: the connection drops before WeChat reads the request; lost_reply: after it spent the code. */
+export type Fault = 'busy' | 'http_502' | 'non_json' | 'reset' | 'lost_reply' | { delayMs: number };
 
 export interface FakeWechatOptions {
   apps: FakeApp[];
@@ -95,6 +96,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     if (recent.length >= PER_USER_LIMIT_PER_MINUTE) return error(response, 45011, 'api minute-quota reach limit');
 
     const { openid, unionid } = identity(app, person);
+    if (fault === 'lost_reply') return request.socket.destroy();
     answer(response, { session_key: randomBytes(16).toString('base64'), openid, ...(unionid ? { unionid } : {}) });
   };
 
