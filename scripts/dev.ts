@@ -2,6 +2,7 @@
 // as they are; what is missing gets an embedded default: PGlite under .data/ for Postgres, the
 // in-process session store for Upstash, and a loudly announced mock WeChat for the mini program.
 import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { startPgBridge } from './local/pg-bridge.js';
 import { startPglite } from './local/pglite.js';
 import { startServer } from './local/server.js';
@@ -19,14 +20,14 @@ if (env.VERCEL_ENV === 'production') {
 
 const embeddedDatabase = !env.DATABASE_URL;
 if (embeddedDatabase) {
-  const dataDir = new URL('../.data/pglite/', import.meta.url).pathname;
+  const dataDir = resolve(env.DATA_DIR ?? new URL('../.data/', import.meta.url).pathname, 'pglite');
   await mkdir(dataDir, { recursive: true });
   const postgres = await startPglite(dataDir);
   const bridge = await startPgBridge(postgres);
   env.DATABASE_URL = 'postgres://postgres@localhost/postgres';
   env.NEON_WS_PROXY = bridge.address;
   env.DATABASE_POOL_MAX = '1';
-  notes.push(`Postgres: embedded PGlite in .data/pglite (set DATABASE_URL to use your own)`);
+  notes.push(`Postgres: embedded PGlite in ${dataDir} (set DATABASE_URL to use your own)`);
 } else {
   notes.push('Postgres: DATABASE_URL');
 }

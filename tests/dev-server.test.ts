@@ -1,0 +1,76 @@
+// The README's `npm run dev` on a machine with no cloud accounts: embedded PGlite, in-process
+// sessions, mock WeChat, all served over real HTTP by the same functions.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+let server: ChildProcess;
+let baseUrl: string;
+let output = '';
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'wxlogin-dev-'));
+  // Only what a fresh shell has: no cloud or WeChat variables.
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', DATA_DIR: dataDir };
+  server = spawn('npm', ['run', 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  server.stdout!.on('data', (chunk) => (output += chunk));
+  server.stderr!.on('data', (chunk) => (output += chunk));
+  baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm run dev did not start:\n${output}`)), 45_000);
+    server.stdout!.on('data', () => {
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    server.once('exit', () => reject(new Error(`npm run dev exited:\n${output}`)));
+  });
+});
+
+afterAll(async () => {
+  if (server.pid) process.kill(-server.pid, 'SIGTERM');
+  await new Promise((resolve) => server.once('exit', resolve));
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const post = (path: string, body?: unknown, token?: string) =>
+  fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+it('announces the mock WeChat and the embedded defaults', () => {
+  expect(output).toContain('WeChat: MOCK');
+  expect(output).toContain('embedded PGlite');
+  expect(output).toContain('Sessions: in this process');
+});
+
+it('logs in with a mock code, shows the user, logs out', async () => {
+  const login = await post('/api/login', { code: 'mock:alice' });
+  expect(login.status).toBe(200);
+  const { token, user } = (await login.json()) as { token: string; user: { id: string; isNew: boolean } };
+  expect(user.isNew).toBe(true);
+
+  const me = await fetch(`${baseUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+  expect(me.status).toBe(200);
+  expect(((await me.json()) as { user: { id: string } }).user.id).toBe(user.id);
+
+  const again = await post('/api/login', { code: 'mock:alice' });
+  expect(((await again.json()) as { user: { id: string; isNew: boolean } }).user).toEqual({ id: user.id, isNew: false });
+
+  expect((await post('/api/logout', undefined, token)).status).toBe(204);
+  expect((await fetch(`${baseUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+  expect(output).not.toContain(token);
+});
+
+it('answers unknown paths with a problem+json 404', async () => {
+  const response = await fetch(`${baseUrl}/api/nope`);
+  expect(response.status).toBe(404);
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  expect(((await response.json()) as { code: string }).code).toBe('not_found');
+});
