@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP_A, APP_B, APP_C, startStack, type Stack } from './support/stack.js';
+import { accessLog, APP_A, APP_B, APP_C, defaultApps, startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -129,5 +129,32 @@ describe('which mini program a code belongs to', () => {
       headers: { referer: 'https://servicewechat.com/wx9999999999999999/1/page-frame.html' },
     });
     expect(unknownReferer.body.code).toBe('unknown_app');
+  });
+});
+
+describe('access log', () => {
+  it('writes one JSON line per request, with no code, token, secret or connection string', async () => {
+    const before = accessLog.length;
+    const code = stack.wechat.issueCode(APP_A, stack.person());
+    const login = await stack.call('login', 'POST', { json: { code, appid: APP_A } });
+    const { token } = login.body;
+    await stack.call('me', 'GET', { token });
+    await stack.call('logout', 'POST', { token, json: { all: true } });
+    await stack.call('me', 'GET', { token });
+    const lines = accessLog.slice(before);
+    expect(lines).toHaveLength(4);
+    const entries = lines.map((line) => JSON.parse(line));
+    expect(entries.map((entry) => [entry.route, entry.status])).toEqual([
+      ['/api/login', 200],
+      ['/api/me', 200],
+      ['/api/logout', 204],
+      ['/api/me', 401],
+    ]);
+    expect(entries[0]).toMatchObject({ requestId: login.headers.get('x-request-id'), appid: APP_A, userId: login.body.user.id });
+    const text = accessLog.join('');
+    for (const secret of [code, token, token.slice(4), ...defaultApps().map((app) => app.secret), process.env.DATABASE_URL!]) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(Buffer.from(secret).toString('base64'));
+    }
   });
 });

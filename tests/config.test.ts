@@ -1,0 +1,66 @@
+// Start-up validation: each mistake names the variable and never prints a secret.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../lib/config.js';
+
+const KEY = Buffer.alloc(32, 7).toString('base64');
+const base = { WECHAT_APPS: 'wx01:s3cr3t-one', DATABASE_URL: 'postgres://u:pw-xyz@db/x' };
+
+function failure(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('reads several apps, Vercel KV names and the defaults', () => {
+    const config = loadConfig({
+      ...base,
+      WECHAT_APPS: 'wx01:one, wx02:two',
+      KV_REST_API_URL: 'https://kv.example',
+      KV_REST_API_TOKEN: 't',
+      SESSION_ENCRYPTION_KEY: KEY,
+    });
+    expect([...config.apps.keys()]).toEqual(['wx01', 'wx02']);
+    expect(config.apps.get('wx02')).toEqual({ appid: 'wx02', secret: 'two' });
+    expect(config.redis).toEqual({ url: 'https://kv.example', token: 't' });
+    expect(config.wechatApiBase).toBe('https://api.weixin.qq.com');
+    expect(config.sessionIdleTtlSeconds).toBe(7 * 24 * 3600);
+    expect(config.sessionMaxAgeSeconds).toBe(30 * 24 * 3600);
+  });
+
+  it('takes WECHAT_APPID + WECHAT_SECRET for a single app', () => {
+    const config = loadConfig({ DATABASE_URL: base.DATABASE_URL, WECHAT_APPID: 'wx9', WECHAT_SECRET: 'sss' });
+    expect([...config.apps.values()]).toEqual([{ appid: 'wx9', secret: 'sss' }]);
+    expect(config.redis).toBeNull();
+  });
+
+  it.each([
+    [{ WECHAT_APPS: '' }, /WECHAT_APPS/],
+    [{ WECHAT_APPS: 'wx01' }, /WECHAT_APPS/],
+    [{ WECHAT_APPS: 'wx01:a,wx01:b' }, /twice/],
+    [{ WECHAT_APPID: 'wx5' }, /WECHAT_APPID and WECHAT_SECRET/],
+    [{ DATABASE_URL: '' }, /DATABASE_URL/],
+    [{ UPSTASH_REDIS_REST_URL: 'https://r.example' }, /UPSTASH_REDIS_REST_TOKEN/],
+    [{ UPSTASH_REDIS_REST_URL: 'not a url', UPSTASH_REDIS_REST_TOKEN: 't' }, /UPSTASH_REDIS_REST_URL/],
+    [{ SESSION_ENCRYPTION_KEY: 'c2hvcnQ=' }, /SESSION_ENCRYPTION_KEY/],
+    [{ SESSION_IDLE_TTL: '-5' }, /SESSION_IDLE_TTL/],
+    [{ SESSION_IDLE_TTL: '100', SESSION_MAX_AGE: '10' }, /SESSION_IDLE_TTL/],
+    [{ WECHAT_API_BASE: 'ftp://x' }, /WECHAT_API_BASE/],
+    [{ VERCEL_ENV: 'production', SESSION_ENCRYPTION_KEY: KEY }, /UPSTASH_REDIS_REST_URL/],
+    [{ VERCEL_ENV: 'preview', UPSTASH_REDIS_REST_URL: 'https://r', UPSTASH_REDIS_REST_TOKEN: 't' }, /SESSION_ENCRYPTION_KEY/],
+  ])('refuses %j, naming the variable and no secret', (override, pattern) => {
+    const message = failure({ ...base, ...override });
+    expect(message).toMatch(pattern);
+    expect(message).not.toMatch(/s3cr3t|pw-xyz/);
+  });
+
+  it('accepts several encryption keys for rotation; the first one encrypts', () => {
+    const other = Buffer.alloc(32, 9).toString('base64');
+    const config = loadConfig({ ...base, SESSION_ENCRYPTION_KEY: `${KEY},${other}` });
+    expect(config.sessionKeys.map((key) => key.toString('base64'))).toEqual([KEY, other]);
+  });
+});
