@@ -6,15 +6,18 @@ export interface WechatApp {
   secret: string;
 }
 
-export interface Config {
-  apps: ReadonlyMap<string, WechatApp>;
-  wechatApiBase: string;
-  /** null: no Upstash configured, sessions live in this process (local development only). */
-  redis: { url: string; token: string } | null;
+export interface DatabaseConfig {
   databaseUrl: string;
   /** host:port of a plain WebSocket-to-TCP proxy in front of a local PostgreSQL. */
   neonWsProxy: string | null;
   databasePoolMax: number;
+}
+
+export interface Config extends DatabaseConfig {
+  apps: ReadonlyMap<string, WechatApp>;
+  wechatApiBase: string;
+  /** null: no Upstash configured, sessions live in this process (local development only). */
+  redis: { url: string; token: string } | null;
   /** AES-256 keys for session_key at rest; the first encrypts, all decrypt (rotation). */
   sessionKeys: readonly Buffer[];
   sessionIdleTtlSeconds: number;
@@ -35,9 +38,7 @@ export function loadConfig(env: Env = process.env): Config {
     apps: parseApps(env),
     wechatApiBase: parseUrl(env, 'WECHAT_API_BASE', 'https://api.weixin.qq.com').replace(/\/+$/, ''),
     redis: parseRedis(env),
-    databaseUrl: required(env, 'DATABASE_URL'),
-    neonWsProxy: optional(env, 'NEON_WS_PROXY'),
-    databasePoolMax: positiveInt(env, 'DATABASE_POOL_MAX', 10),
+    ...loadDatabaseConfig(env),
     sessionKeys: parseSessionKeys(env, deployed),
     sessionIdleTtlSeconds: positiveInt(env, 'SESSION_IDLE_TTL', 7 * 24 * 3600),
     sessionMaxAgeSeconds: positiveInt(env, 'SESSION_MAX_AGE', 30 * 24 * 3600),
@@ -54,12 +55,27 @@ export function loadConfig(env: Env = process.env): Config {
   return config;
 }
 
+/** The database settings alone: enough for migrations, which need no WeChat app. */
+export function loadDatabaseConfig(env: Env = process.env): DatabaseConfig {
+  return {
+    databaseUrl: required(env, 'DATABASE_URL'),
+    neonWsProxy: optional(env, 'NEON_WS_PROXY'),
+    databasePoolMax: positiveInt(env, 'DATABASE_POOL_MAX', 10),
+  };
+}
+
 let current: Config | undefined;
+let currentDatabase: DatabaseConfig | undefined;
 
 /** The process-wide configuration, read from the environment on first use. */
 export function config(): Config {
   current ??= loadConfig();
   return current;
+}
+
+export function databaseConfig(): DatabaseConfig {
+  currentDatabase ??= current ?? loadDatabaseConfig();
+  return currentDatabase;
 }
 
 function optional(env: Env, name: string): string | null {

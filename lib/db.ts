@@ -1,7 +1,7 @@
 // The Postgres pool (Neon's driver over WebSockets) and the boundary where its failures become typed.
 import { neonConfig, Pool, type QueryResultRow } from '@neondatabase/serverless';
 import ws from 'ws';
-import { config } from './config.js';
+import { databaseConfig } from './config.js';
 import { DependencyError } from './errors.js';
 
 const CONNECT_TIMEOUT_MS = 3000;
@@ -25,7 +25,7 @@ export function useWebSocketProxy(address: string): void {
 
 function database(): Pool {
   if (pool) return pool;
-  const { databaseUrl, databasePoolMax, neonWsProxy } = config();
+  const { databaseUrl, databasePoolMax, neonWsProxy } = databaseConfig();
   if (neonWsProxy) useWebSocketProxy(neonWsProxy);
   pool = new Pool({
     connectionString: databaseUrl,

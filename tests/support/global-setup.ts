@@ -85,7 +85,7 @@ async function migrate(postgres: { host: string; port: number }, databaseUrl: st
   const bridge = await startPgBridge(postgres);
   try {
     const { stdout } = await run('npx', ['tsx', 'scripts/migrate.ts'], {
-      env: { ...process.env, DATABASE_URL: databaseUrl, NEON_WS_PROXY: bridge.address, WECHAT_APPS: 'wxunused:unused' },
+      env: { ...process.env, DATABASE_URL: databaseUrl, NEON_WS_PROXY: bridge.address },
     });
     return stdout;
   } finally {
