@@ -1,0 +1,409 @@
+// The mini program kit (miniprogram/wxlogin/index.js), run as a mini program runs it, against the
+// real local service over real HTTP. A recording front sits between the kit and the service: it
+// counts requests per route and, where a test asks, answers in the service's place.
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parse } from 'acorn';
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type * as Kit from '../miniprogram/wxlogin/index.js';
+import { startServer } from '../scripts/local/server.js';
+import { APP_A, startStack, type Stack } from './support/stack.js';
+import { createWx, loadMiniprogramModule, type Wx } from './support/wx-shim.js';
+
+const KIT = new URL('../miniprogram/wxlogin/index.js', import.meta.url);
+
+let stack: Stack;
+let service: Awaited<ReturnType<typeof startServer>>;
+let front: Front;
+
+beforeAll(async () => {
+  stack = await startStack();
+  service = await startServer({ port: 0 });
+  front = await startFront(service.url);
+});
+afterAll(async () => {
+  await front.close();
+  await service.close();
+  await stack.close();
+});
+afterEach(() => front.reset());
+
+/** A fresh mini program: its own wx (storage, login) for `person`, and the kit loaded in it. */
+function miniProgram(person = stack.person(), options: Partial<Kit.ClientOptions> = {}) {
+  const wx = createWx({ appid: APP_A, issueCode: () => stack.wechat.issueCode(APP_A, person) });
+  const kit = loadMiniprogramModule<typeof Kit>(KIT, wx);
+  kit.configure({ baseUrl: front.url, ...options });
+  return { wx, kit, person };
+}
+
+/** wx.login + /api/login round trips since `start`, seen at WeChat and at our service. */
+function loginsSince(start: { wechat: number }) {
+  return { wechat: stack.wechat.requestCount() - start.wechat, api: front.count('POST /api/login') };
+}
+
+async function rawCall(method: string, path: string, token: string) {
+  const response = await fetch(`${service.url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+  return response.status;
+}
+
+describe('login', () => {
+  it('cold start: 10 concurrent requests make exactly one wx.login and one /api/login, and all succeed', async () => {
+    const { wx, kit, person } = miniProgram();
+    const start = { wechat: stack.wechat.requestCount() };
+    const responses = await Promise.all(Array.from({ length: 10 }, () => kit.request({ url: '/api/me' })));
+
+    expect(wx.calls.login).toBe(1);
+    expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
+    expect(front.count('GET /api/me')).toBe(10);
+    const openid = stack.wechat.identityOf(APP_A, person).openid;
+    for (const response of responses) {
+      expect(response.statusCode).toBe(200);
+      expect(response.data.user).toMatchObject({ appid: APP_A, openid });
+    }
+    // Every request carried the stored token as a Bearer credential.
+    const token = kit.getToken();
+    expect(token).toMatch(/^wxl_/);
+    expect(front.authorizations('GET /api/me')).toEqual(Array(10).fill(`Bearer ${token}`));
+    expect(wx.getStorageSync('wxlogin:session')).toEqual({ token, expiresAt: expect.any(String) });
+  });
+
+  it('login() resolves with the server answer and sends the appid from wx.getAccountInfoSync()', async () => {
+    const { kit } = miniProgram();
+    const result = await kit.login();
+    expect(result).toEqual({ token: expect.stringMatching(/^wxl_/), expiresAt: expect.any(String), user: { id: expect.any(String), isNew: true } });
+    expect(kit.getToken()).toBe(result.token);
+    expect(front.bodies('POST /api/login')).toEqual([{ code: expect.any(String), appid: APP_A }]);
+  });
+
+  it('a later app launch reuses the stored token without logging in', async () => {
+    const first = miniProgram();
+    await first.kit.login();
+    // Same device storage, fresh JS runtime (the app was closed and opened again).
+    const relaunched = loadMiniprogramModule<typeof Kit>(KIT, first.wx);
+    relaunched.configure({ baseUrl: front.url });
+    front.reset();
+    expect((await relaunched.request({ url: '/api/me' })).statusCode).toBe(200);
+    expect(front.count('POST /api/login')).toBe(0);
+  });
+});
+
+describe('a token the server no longer accepts', () => {
+  it('revoked on the server → one re-login, and the request succeeds', async () => {
+    const { kit } = miniProgram();
+    const { token: revoked } = await kit.login();
+    expect(await rawCall('POST', '/api/logout', revoked)).toBe(204);
+    front.reset();
+    const start = { wechat: stack.wechat.requestCount() };
+
+    const response = await kit.request({ url: '/api/me' });
+    expect(response.statusCode).toBe(200);
+    expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
+    expect(front.count('GET /api/me')).toBe(2);
+    expect(kit.getToken()).not.toBe(revoked);
+  });
+
+  it('expired on the server (its clock past the absolute expiry) → one re-login, and the request succeeds', async () => {
+    const { sessionClock } = await import('../lib/sessions.js');
+    const { kit } = miniProgram();
+    const { token: old } = await kit.login();
+    const realNow = sessionClock.now;
+    sessionClock.now = () => Date.now() + 31 * 24 * 3600_000;
+    try {
+      front.reset();
+      const start = { wechat: stack.wechat.requestCount() };
+      expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+      expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
+      expect(kit.getToken()).not.toBe(old);
+    } finally {
+      sessionClock.now = realNow;
+    }
+  });
+
+  it('10 concurrent requests holding a revoked token still cause exactly one re-login', async () => {
+    const { kit } = miniProgram();
+    const { token: revoked } = await kit.login();
+    await rawCall('POST', '/api/logout', revoked);
+    front.reset();
+    const start = { wechat: stack.wechat.requestCount() };
+
+    const responses = await Promise.all(Array.from({ length: 10 }, () => kit.request({ url: '/api/me' })));
+    expect(responses.map((response) => response.statusCode)).toEqual(Array(10).fill(200));
+    expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
+    expect(front.count('GET /api/me')).toBe(20);
+  });
+
+  it('a 401 arriving after another request already re-logged in reuses that login', async () => {
+    const { kit } = miniProgram();
+    const { token: revoked } = await kit.login();
+    await rawCall('POST', '/api/logout', revoked);
+    front.reset();
+    const release = front.hold('GET /api/me');
+    const late = kit.request({ url: '/api/me' }); // held at the front, carrying the revoked token
+    const early = await kit.request({ url: '/api/me' }); // 401 → re-login → success
+    expect(early.statusCode).toBe(200);
+    release();
+    expect((await late).statusCode).toBe(200);
+    expect(front.count('POST /api/login')).toBe(1);
+    const fresh = `Bearer ${kit.getToken()}`;
+    // In arrival order: the early request and its retry, then the released one and its retry.
+    expect(front.authorizations('GET /api/me')).toEqual([`Bearer ${revoked}`, fresh, `Bearer ${revoked}`, fresh]);
+  });
+
+  it('a stored token past its expiresAt is not sent at all: the kit logs in first', async () => {
+    const { wx, kit } = miniProgram();
+    const { token } = await kit.login();
+    wx.setStorageSync('wxlogin:session', { token, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    front.reset();
+    expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+    expect(front.count('POST /api/login')).toBe(1);
+    expect(front.authorizations('GET /api/me')).toEqual([`Bearer ${kit.getToken()}`]);
+    expect(kit.getToken()).not.toBe(token);
+  });
+});
+
+describe('a server that keeps answering 401', () => {
+  it('with a stored token: one re-login, one retry, then the 401 is surfaced', async () => {
+    const { kit } = miniProgram();
+    await kit.login();
+    front.reset();
+    front.answer('GET /api/me', unauthorized);
+    const start = { wechat: stack.wechat.requestCount() };
+
+    await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ name: 'WxLoginError', code: 'unauthorized', status: 401 });
+    expect(front.count('GET /api/me')).toBe(2);
+    expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
+  });
+
+  it('right after a fresh login: the 401 is surfaced without another login', async () => {
+    const { kit } = miniProgram();
+    front.answer('GET /api/me', unauthorized);
+    const start = { wechat: stack.wechat.requestCount() };
+
+    await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
+    expect(front.count('GET /api/me')).toBe(1);
+    expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
+  });
+});
+
+describe('logout', () => {
+  it('ends the session on the server and forgets the token; the next request logs in anew', async () => {
+    const { wx, kit } = miniProgram();
+    const { token } = await kit.login();
+    await kit.logout();
+
+    expect(front.authorizations('POST /api/logout')).toEqual([`Bearer ${token}`]);
+    expect(kit.getToken()).toBeNull();
+    expect(wx.storage.size).toBe(0);
+    expect(await rawCall('GET', '/api/me', token)).toBe(401);
+
+    front.reset();
+    expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+    expect(front.count('POST /api/login')).toBe(1);
+  });
+
+  it('when logged out already, sends nothing', async () => {
+    const { kit } = miniProgram();
+    await kit.logout();
+    expect(front.count('POST /api/logout')).toBe(0);
+  });
+
+  it('when the server already dropped the session, still succeeds and forgets the token', async () => {
+    const { kit } = miniProgram();
+    const { token } = await kit.login();
+    await rawCall('POST', '/api/logout', token);
+    await kit.logout();
+    expect(front.count('POST /api/logout')).toBe(1);
+    expect(kit.getToken()).toBeNull();
+  });
+
+  it('{ all: true } ends the sessions on the person\'s other devices too', async () => {
+    const person = stack.person();
+    const phone = miniProgram(person);
+    const tablet = miniProgram(person);
+    await phone.kit.login();
+    const { token: tabletToken } = await tablet.kit.login();
+    await phone.kit.logout({ all: true });
+    expect(await rawCall('GET', '/api/me', tabletToken)).toBe(401);
+  });
+});
+
+describe('429/503 with Retry-After', () => {
+  it('WeChat down: login surfaces 503 wechat_unavailable with Retry-After, stores nothing; later it works', async () => {
+    const { kit } = miniProgram();
+    stack.wechat.injectFaults('busy', 'busy', 'busy', 'busy', 'busy', 'busy');
+    const error = await kit.request({ url: '/api/me' }).catch((failure: Kit.WxLoginError) => failure);
+    stack.wechat.resetCounts();
+
+    expect(error).toMatchObject({ name: 'WxLoginError', code: 'wechat_unavailable', status: 503, retryAfter: 5 });
+    expect(error).toBeInstanceOf(kit.WxLoginError);
+    expect((error as Kit.WxLoginError).requestId).toMatch(/\S/);
+    expect(kit.getToken()).toBeNull();
+    expect(front.count('GET /api/me')).toBe(0);
+    expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+  });
+
+  it('Redis down: requests surface 503 service_unavailable with Retry-After', async () => {
+    const { kit } = miniProgram();
+    await kit.login();
+    await stack.gateway.stop();
+    try {
+      await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'service_unavailable', status: 503, retryAfter: 5 });
+    } finally {
+      await stack.gateway.start();
+    }
+    expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+  });
+
+  it('with retry enabled, waits out a short Retry-After once and succeeds', async () => {
+    const { kit } = miniProgram(undefined, { retry: { attempts: 2, maxWaitSeconds: 5 } });
+    await kit.login();
+    front.reset();
+    front.answer('GET /api/me', unavailable('1'), { times: 1 });
+    const response = await kit.request({ url: '/api/me' });
+    expect(response.statusCode).toBe(200);
+    expect(front.count('GET /api/me')).toBe(2);
+  });
+
+  it('with retry enabled, surfaces a Retry-After longer than maxWaitSeconds at once (HTTP-date form too)', async () => {
+    const { kit } = miniProgram(undefined, { retry: { attempts: 3, maxWaitSeconds: 5 } });
+    await kit.login();
+    front.reset();
+    front.answer('GET /api/me', unavailable(new Date(Date.now() + 120_000).toUTCString()));
+    const error = await kit.request({ url: '/api/me' }).catch((failure: Kit.WxLoginError) => failure);
+    expect(error).toMatchObject({ code: 'service_unavailable', status: 503 });
+    expect((error as Kit.WxLoginError).retryAfter).toBeGreaterThan(100);
+    expect(front.count('GET /api/me')).toBe(1);
+  });
+});
+
+describe('errors name their cause', () => {
+  it('an endpoint the server does not have is the problem code not_found', async () => {
+    const { kit } = miniProgram();
+    await expect(kit.request({ url: '/api/no-such-endpoint', method: 'POST', data: { x: 1 } })).rejects.toMatchObject({
+      code: 'not_found',
+      status: 404,
+      requestId: expect.any(String),
+    });
+  });
+
+  it('no server at all is network_error carrying wx\'s "request:fail" message', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const { kit } = miniProgram(undefined, { baseUrl: `http://127.0.0.1:${port}` });
+    const error = await kit.login().catch((failure: Kit.WxLoginError) => failure);
+    expect(error).toMatchObject({ code: 'network_error', status: 0, errMsg: expect.stringMatching(/^request:fail \S/) });
+  });
+
+  it('a non-problem error body becomes http_<status>', async () => {
+    const { kit } = miniProgram();
+    await kit.login();
+    front.answer('GET /api/me', { status: 502, headers: { 'Content-Type': 'text/html' }, body: '<html>Bad Gateway</html>' });
+    await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'http_502', status: 502, data: '<html>Bad Gateway</html>' });
+  });
+
+  it('request() before configure() is a clear invalid_config error', () => {
+    const wx = createWx({ appid: APP_A, issueCode: () => 'unused' });
+    const kit = loadMiniprogramModule<typeof Kit>(KIT, wx);
+    expect(() => kit.request({ url: '/api/me' })).toThrow(/configure\(\{ baseUrl \}\)/);
+  });
+});
+
+it('is ES2015 script syntax, which every mini program base library runs without enhanced compilation', () => {
+  const source = readFileSync(KIT, 'utf8');
+  expect(() => parse(source, { ecmaVersion: 2015, sourceType: 'script' })).not.toThrow();
+  // A line the check must catch, so the check itself is known to work.
+  expect(() => parse(`${source}\nvar later = async () => wx?.login;`, { ecmaVersion: 2015, sourceType: 'script' })).toThrow();
+});
+
+// --- the recording front ---------------------------------------------------------------------
+
+interface Canned {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const unauthorized: Canned = {
+  status: 401,
+  headers: { 'Content-Type': 'application/problem+json', 'WWW-Authenticate': 'Bearer' },
+  body: JSON.stringify({ type: 'urn:wxlogin:problem:unauthorized', title: 'A valid bearer token is required', status: 401, code: 'unauthorized', requestId: 'front-401' }),
+};
+
+// Title-Case header names, as some platforms hand them to wx.request callers.
+const unavailable = (retryAfter: string): Canned => ({
+  status: 503,
+  headers: { 'Content-Type': 'application/problem+json', 'Retry-After': retryAfter },
+  body: JSON.stringify({ type: 'urn:wxlogin:problem:service_unavailable', title: 'A backing service is unavailable; try again later', status: 503, code: 'service_unavailable', requestId: 'front-503' }),
+});
+
+interface Seen {
+  route: string;
+  authorization: string | undefined;
+  body: string;
+}
+
+type Front = Awaited<ReturnType<typeof startFront>>;
+
+async function startFront(upstream: string) {
+  let seen: Seen[] = [];
+  let canned = new Map<string, { answer: Canned; times: number }>();
+  let held = new Map<string, Promise<void>>();
+  const target = new URL(upstream);
+
+  const server: Server = createServer((incoming, outgoing) => {
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.on('end', async () => {
+      const body = Buffer.concat(chunks);
+      const route = `${incoming.method} ${new URL(incoming.url ?? '/', 'http://front').pathname}`;
+      const hold = held.get(route);
+      held.delete(route);
+      await hold;
+      seen.push({ route, authorization: incoming.headers.authorization, body: body.toString('utf8') });
+      const staged = canned.get(route);
+      if (staged) {
+        if (--staged.times === 0) canned.delete(route);
+        outgoing.writeHead(staged.answer.status, staged.answer.headers);
+        return outgoing.end(staged.answer.body);
+      }
+      const forward = httpRequest(
+        { host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: incoming.headers },
+        (answer) => {
+          outgoing.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
+          answer.pipe(outgoing);
+        },
+      );
+      forward.on('error', () => outgoing.destroy());
+      forward.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const of = (route: string) => seen.filter((entry) => entry.route === route);
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    count: (route: string) => of(route).length,
+    authorizations: (route: string) => of(route).map((entry) => entry.authorization),
+    bodies: (route: string) => of(route).map((entry) => JSON.parse(entry.body) as unknown),
+    /** Answer `route` with `answer` instead of the service (every time, or `times` times). */
+    answer(route: string, answer: Canned, { times = Infinity } = {}) {
+      canned.set(route, { answer, times });
+    },
+    /** Holds the next request on `route` until the returned function is called. */
+    hold(route: string): () => void {
+      let release!: () => void;
+      held.set(route, new Promise<void>((resolve) => (release = resolve)));
+      return release;
+    },
+    reset() {
+      seen = [];
+      canned = new Map();
+      held = new Map();
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
