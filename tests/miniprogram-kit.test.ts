@@ -1,15 +1,15 @@
 // The mini program kit (miniprogram/wxlogin/index.js), run as a mini program runs it, against the
 // real local service over real HTTP. A recording front sits between the kit and the service: it
 // counts requests per route and, where a test asks, answers in the service's place.
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'acorn';
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type * as Kit from '../miniprogram/wxlogin/index.js';
 import { startServer } from '../scripts/local/server.js';
 import { APP_A, startStack, type Stack } from './support/stack.js';
-import { createWx, loadMiniprogramModule, type Wx } from './support/wx-shim.js';
+import { createWx, miniprogramRuntime } from './support/wx-shim.js';
 
 const KIT = new URL('../miniprogram/wxlogin/index.js', import.meta.url);
 
@@ -32,7 +32,7 @@ afterEach(() => front.reset());
 /** A fresh mini program: its own wx (storage, login) for `person`, and the kit loaded in it. */
 function miniProgram(person = stack.person(), options: Partial<Kit.ClientOptions> = {}) {
   const wx = createWx({ appid: APP_A, issueCode: () => stack.wechat.issueCode(APP_A, person) });
-  const kit = loadMiniprogramModule<typeof Kit>(KIT, wx);
+  const kit = miniprogramRuntime(wx).load<typeof Kit>(KIT);
   kit.configure({ baseUrl: front.url, ...options });
   return { wx, kit, person };
 }
@@ -80,7 +80,7 @@ describe('login', () => {
     const first = miniProgram();
     await first.kit.login();
     // Same device storage, fresh JS runtime (the app was closed and opened again).
-    const relaunched = loadMiniprogramModule<typeof Kit>(KIT, first.wx);
+    const relaunched = miniprogramRuntime(first.wx).load<typeof Kit>(KIT);
     relaunched.configure({ baseUrl: front.url });
     front.reset();
     expect((await relaunched.request({ url: '/api/me' })).statusCode).toBe(200);
@@ -306,16 +306,62 @@ describe('errors name their cause', () => {
 
   it('request() before configure() is a clear invalid_config error', () => {
     const wx = createWx({ appid: APP_A, issueCode: () => 'unused' });
-    const kit = loadMiniprogramModule<typeof Kit>(KIT, wx);
+    const kit = miniprogramRuntime(wx).load<typeof Kit>(KIT);
     expect(() => kit.request({ url: '/api/me' })).toThrow(/configure\(\{ baseUrl \}\)/);
   });
 });
 
-it('is ES2015 script syntax, which every mini program base library runs without enhanced compilation', () => {
-  const source = readFileSync(KIT, 'utf8');
-  expect(() => parse(source, { ecmaVersion: 2015, sourceType: 'script' })).not.toThrow();
-  // A line the check must catch, so the check itself is known to work.
-  expect(() => parse(`${source}\nvar later = async () => wx?.login;`, { ecmaVersion: 2015, sourceType: 'script' })).toThrow();
+describe('the example app', () => {
+  const root = new URL('../miniprogram/', import.meta.url);
+
+  /** Launches the example as DevTools would, its config pointed at the front. */
+  function launch() {
+    const person = stack.person();
+    const wx = createWx({ appid: APP_A, issueCode: () => stack.wechat.issueCode(APP_A, person) });
+    const runtime = miniprogramRuntime(wx);
+    runtime.load<{ baseUrl: string }>(new URL('config.js', root)).baseUrl = front.url;
+    runtime.load(new URL('app.js', root));
+    runtime.app()!.onLaunch();
+    return { person, page: runtime.openPage(new URL('pages/index/index.js', root)) };
+  }
+
+  it('shows the current user, claims the gift once, says so the second time, and logs out', async () => {
+    const { person, page } = launch();
+    await page.loadUser(); // what onLoad starts
+    expect(page.data).toMatchObject({ loading: false, error: '', user: { appid: APP_A, openid: stack.wechat.identityOf(APP_A, person).openid } });
+
+    // The claims endpoint is another issue's: the front answers as its contract says.
+    front.answer('POST /api/claims', { status: 201, headers: { 'Content-Type': 'application/json' }, body: '{}' }, { times: 1 });
+    await page.claimGift();
+    expect(page.data.gift).toMatch(/^Claimed!/);
+    front.answer('POST /api/claims', conflict, { times: 1 });
+    await page.claimGift();
+    expect(page.data.gift).toMatch(/^Already claimed/);
+    expect(front.bodies('POST /api/claims')).toEqual([{ benefit: 'welcome-gift' }, { benefit: 'welcome-gift' }]);
+
+    await page.logout();
+    expect(page.data.user).toBeNull();
+    expect(front.count('POST /api/logout')).toBe(1);
+  });
+
+  it('shows the error code when the server has no claims endpoint', async () => {
+    const { page } = launch();
+    await page.loadUser();
+    await page.claimGift();
+    // Until the claims issue lands this is the service's own 404; afterwards, its answer.
+    expect(page.data.gift).toMatch(service.routes.includes('/api/claims') ? /^Claimed!/ : /^not_found \[request \S+\]$/);
+  });
+});
+
+it('every mini program file is ES2015 script syntax, which base libraries run without enhanced compilation', () => {
+  const root = new URL('../miniprogram/', import.meta.url);
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));
+  expect(files.sort()).toEqual(['app.js', 'config.js', 'pages/index/index.js', 'wxlogin/index.js']);
+  const es2015 = (source: string) => parse(source, { ecmaVersion: 2015, sourceType: 'script' });
+  for (const file of files) expect(() => es2015(readFileSync(new URL(file, root), 'utf8')), file).not.toThrow();
+  // Lines the check must catch, so the check itself is known to work.
+  expect(() => es2015('var later = async () => 1;')).toThrow();
+  expect(() => es2015('var app = wx?.getAccountInfoSync;')).toThrow();
 });
 
 // --- the recording front ---------------------------------------------------------------------
@@ -338,6 +384,12 @@ const unavailable = (retryAfter: string): Canned => ({
   headers: { 'Content-Type': 'application/problem+json', 'Retry-After': retryAfter },
   body: JSON.stringify({ type: 'urn:wxlogin:problem:service_unavailable', title: 'A backing service is unavailable; try again later', status: 503, code: 'service_unavailable', requestId: 'front-503' }),
 });
+
+const conflict: Canned = {
+  status: 409,
+  headers: { 'Content-Type': 'application/problem+json' },
+  body: JSON.stringify({ type: 'urn:wxlogin:problem:already_claimed', title: 'Already claimed', status: 409, code: 'already_claimed', requestId: 'front-409' }),
+};
 
 interface Seen {
   route: string;

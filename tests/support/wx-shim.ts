@@ -1,9 +1,9 @@
 // The part of the mini program runtime the kit uses, made of real parts: wx.request is real HTTP
 // with WeChat's semantics (success for every HTTP status, fail only when no response came, errMsg
 // "request:fail ..."), wx.login hands out codes the fake WeChat accepts, storage is a Map holding
-// serialized copies as wx storage does. loadMiniprogramModule() runs a mini program file the way
+// serialized copies as wx storage does. miniprogramRuntime() runs mini program files the way
 // the runtime does: a CommonJS wrapper in a realm with only the standard built-ins, timers,
-// console and `wx` (no require, process, Buffer or fetch).
+// console, `wx`, App/Page/getApp and relative require() (no process, Buffer or fetch).
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -148,15 +148,62 @@ function reason(error: Error & { code?: string }): string {
   return error.code ?? error.message;
 }
 
-/** Runs a mini program source file as the runtime would and returns its module.exports. */
-export function loadMiniprogramModule<T>(file: URL, wx: Wx): T {
-  const source = readFileSync(file, 'utf8');
-  const realm = createContext({ wx, setTimeout, clearTimeout, console });
-  const define = runInContext(`(function (module, exports, require) {\n${source}\n})`, realm, { filename: file.pathname });
-  const module = { exports: {} as T };
-  const require = (name: string) => {
-    throw new Error(`the kit must not require anything (asked for ${name})`);
-  };
-  define(module, module.exports, require);
-  return module.exports;
+type Definition = Record<string, any>;
+
+/**
+ * The mini program runtime's module system and registries: files load once, in a CommonJS wrapper,
+ * with relative require(); App() and Page() record their definitions.
+ */
+export function miniprogramRuntime(wx: Wx) {
+  const registered: { app?: Definition; pages: Map<string, Definition> } = { pages: new Map() };
+  let loading = '';
+  const realm = createContext({
+    wx,
+    setTimeout,
+    clearTimeout,
+    console,
+    App: (definition: Definition) => (registered.app = definition),
+    Page: (definition: Definition) => registered.pages.set(loading, definition),
+    getApp: () => registered.app,
+  });
+  const modules = new Map<string, { exports: unknown }>();
+
+  function load<T>(file: URL): T {
+    const cached = modules.get(file.href);
+    if (cached) return cached.exports as T;
+    const define = runInContext(`(function (module, exports, require) {\n${readFileSync(file, 'utf8')}\n})`, realm, {
+      filename: file.pathname,
+    });
+    const module = { exports: {} };
+    modules.set(file.href, module);
+    const require = (name: string) => {
+      if (!name.startsWith('.')) throw new Error(`${file.pathname}: mini programs without npm build cannot require "${name}"`);
+      return load(new URL(name.endsWith('.js') ? name : `${name}.js`, file));
+    };
+    const outer = loading;
+    loading = file.href;
+    try {
+      define(module, module.exports, require);
+    } finally {
+      loading = outer;
+    }
+    return module.exports as T;
+  }
+
+  /** A page as the runtime builds it: its definition's methods, its own data, setData. */
+  function openPage(file: URL) {
+    load(file);
+    const definition = registered.pages.get(file.href);
+    if (!definition) throw new Error(`${file.pathname} did not call Page()`);
+    const page: Definition = {
+      ...definition,
+      data: structuredClone(definition.data ?? {}),
+      setData(patch: Definition) {
+        Object.assign(page.data, patch);
+      },
+    };
+    return page;
+  }
+
+  return { load, openPage, app: () => registered.app };
 }
