@@ -304,6 +304,14 @@ describe('errors name their cause', () => {
     await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'http_502', status: 502, data: '<html>Bad Gateway</html>' });
   });
 
+  it('a login answer without a token (a captive portal, a wrong baseUrl) is invalid_response, and nothing is stored', async () => {
+    const { kit } = miniProgram();
+    front.answer('POST /api/login', { status: 200, headers: { 'Content-Type': 'text/html' }, body: '<html>Welcome to Airport Wi-Fi</html>' });
+    await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'invalid_response', status: 200 });
+    expect(kit.getToken()).toBeNull();
+    expect(front.count('GET /api/me')).toBe(0);
+  });
+
   it('request() before configure() is a clear invalid_config error', () => {
     const wx = createWx({ appid: APP_A, issueCode: () => 'unused' });
     const kit = miniprogramRuntime(wx).load<typeof Kit>(KIT);

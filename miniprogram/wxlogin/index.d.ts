@@ -47,7 +47,7 @@ export interface Response<T = any> {
 /**
  * Every rejection. `code` is the server's problem+json code ("unauthorized", "not_found",
  * "wechat_unavailable", ...), "http_<status>" for a non-problem error body, or one of the
- * client-side codes "network_error", "wx_login_failed", "invalid_config".
+ * client-side codes "network_error", "wx_login_failed", "invalid_response", "invalid_config".
  */
 export declare class WxLoginError extends Error {
   name: 'WxLoginError';

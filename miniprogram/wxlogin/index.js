@@ -1,6 +1,7 @@
 // wxlogin mini program kit: wx.login → POST /api/login → Bearer token, kept in storage.
-// Plain CommonJS in ES2015 with Promises, so it runs as-is in any mini program (no npm build, no enhanced
-// compile). One login at a time however many requests need it; a 401 re-logs in once, never loops.
+// Plain CommonJS in ES2015 with Promises, so it runs as-is in any mini program (no npm build, no
+// enhanced compile). One login at a time however many requests need it; a 401 re-logs in once,
+// never loops.
 'use strict';
 
 var DEFAULTS = {
@@ -83,6 +84,12 @@ function createClient(options) {
       })
       .then(function (response) {
         var result = response.data;
+        if (!result || typeof result.token !== 'string') {
+          throw new WxLoginError('invalid_response', 'wxlogin: /api/login answered without a token', {
+            status: response.statusCode,
+            data: response.data,
+          });
+        }
         wx.setStorageSync(settings.storageKey, { token: result.token, expiresAt: result.expiresAt });
         return result;
       });
