@@ -265,6 +265,15 @@ describe('429/503 with Retry-After', () => {
     expect(front.count('GET /api/me')).toBe(2);
   });
 
+  it('with retry enabled, a login that met a 503 is tried again with a new wx.login code', async () => {
+    const { wx, kit } = miniProgram(undefined, { retry: { attempts: 1, maxWaitSeconds: 5 } });
+    front.answer('POST /api/login', unavailable('1'), { times: 1 });
+    expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+    expect(wx.calls.login).toBe(2);
+    const [first, second] = front.bodies('POST /api/login') as { code: string }[];
+    expect(second!.code).not.toBe(first!.code);
+  });
+
   it('with retry enabled, surfaces a Retry-After longer than maxWaitSeconds at once (HTTP-date form too)', async () => {
     const { kit } = miniProgram(undefined, { retry: { attempts: 3, maxWaitSeconds: 5 } });
     await kit.login();

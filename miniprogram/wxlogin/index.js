@@ -13,6 +13,7 @@ var DEFAULTS = {
   // longest Retry-After worth waiting for (longer ones are surfaced at once).
   retry: { attempts: 0, maxWaitSeconds: 5 },
 };
+var NO_RETRY = { attempts: 0, maxWaitSeconds: 0 };
 
 /** What every failure rejects with: the server's problem+json `code`, or a client-side one. */
 // A plain constructor, not `class extends Error`: "ES6 to ES5" compilation breaks instanceof there.
@@ -74,25 +75,35 @@ function createClient(options) {
     return pendingLogin;
   }
 
-  function loginOnce() {
+  // Each try asks wx.login for a new code: a code WeChat saw once is spent, even if we never saw
+  // its answer.
+  function loginOnce(attempt) {
+    attempt = attempt || 0;
     return wxLoginCode()
       .then(function (code) {
         var body = { code: code };
         var appid = settings.appid || accountAppid();
         if (appid) body.appid = appid;
-        return send({ url: '/api/login', method: 'POST', data: body }, null, settings.retry);
+        return send({ url: '/api/login', method: 'POST', data: body }, null, NO_RETRY);
       })
-      .then(function (response) {
-        var result = response.data;
-        if (!result || typeof result.token !== 'string') {
-          throw new WxLoginError('invalid_response', 'wxlogin: /api/login answered without a token', {
-            status: response.statusCode,
-            data: response.data,
+      .then(
+        function (response) {
+          var result = response.data;
+          if (!result || typeof result.token !== 'string') {
+            throw new WxLoginError('invalid_response', 'wxlogin: /api/login answered without a token', {
+              status: response.statusCode,
+              data: response.data,
+            });
+          }
+          wx.setStorageSync(settings.storageKey, { token: result.token, expiresAt: result.expiresAt });
+          return result;
+        },
+        function (error) {
+          return afterRetryAfter(error, settings.retry, attempt).then(function () {
+            return loginOnce(attempt + 1);
           });
         }
-        wx.setStorageSync(settings.storageKey, { token: result.token, expiresAt: result.expiresAt });
-        return result;
-      });
+      );
   }
 
   /**
@@ -135,7 +146,7 @@ function createClient(options) {
     wx.removeStorageSync(settings.storageKey);
     if (!token) return Promise.resolve();
     var data = options && options.all ? { all: true } : undefined;
-    return send({ url: '/api/logout', method: 'POST', data: data }, token, { attempts: 0 }).then(
+    return send({ url: '/api/logout', method: 'POST', data: data }, token, NO_RETRY).then(
       function () {},
       function (error) {
         if (error.status !== 401) throw error; // 401: already dead on the server.
@@ -148,12 +159,7 @@ function createClient(options) {
     attempt = attempt || 0;
     return wxRequest(options, token).then(function (response) {
       if (response.statusCode >= 200 && response.statusCode < 300) return response;
-      var error = httpError(response);
-      var retryable = error.status === 429 || error.status === 503;
-      if (!retryable || attempt >= retry.attempts || error.retryAfter === null || error.retryAfter > retry.maxWaitSeconds) {
-        throw error;
-      }
-      return sleep(error.retryAfter * 1000).then(function () {
+      return afterRetryAfter(httpError(response), retry, attempt).then(function () {
         return send(options, token, retry, attempt + 1);
       });
     });
@@ -233,9 +239,14 @@ function retryAfterSeconds(value) {
   return isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
-function sleep(ms) {
+/** Resolves once the server's Retry-After has passed, if `retry` allows another try; else rejects. */
+function afterRetryAfter(error, retry, attempt) {
+  var retryable = error.status === 429 || error.status === 503;
+  if (!retryable || attempt >= retry.attempts || error.retryAfter === null || error.retryAfter > retry.maxWaitSeconds) {
+    return Promise.reject(error);
+  }
   return new Promise(function (resolve) {
-    setTimeout(resolve, ms);
+    setTimeout(resolve, error.retryAfter * 1000);
   });
 }
 
