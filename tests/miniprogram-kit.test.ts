@@ -37,7 +37,7 @@ function miniProgram(person = stack.person(), options: Partial<Kit.ClientOptions
   return { wx, kit, person };
 }
 
-/** wx.login + /api/login round trips since `start`, seen at WeChat and at our service. */
+/** Logins seen at WeChat since `start`, and /api/login calls seen at the front since its last reset. */
 function loginsSince(start: { wechat: number }) {
   return { wechat: stack.wechat.requestCount() - start.wechat, api: front.count('POST /api/login') };
 }

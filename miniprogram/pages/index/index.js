@@ -45,8 +45,8 @@ Page({
 
 // The stable code is what to branch on; the request id lets the server's logs find the call.
 function describe(error) {
-  let text = error.code;
-  if (error.retryAfter !== null) text += ', retry in ' + error.retryAfter + ' s';
+  let text = error.code || error.message;
+  if (error.retryAfter != null) text += ', retry in ' + error.retryAfter + ' s';
   if (error.errMsg) text += ' (' + error.errMsg + ')';
   if (error.requestId) text += ' [request ' + error.requestId + ']';
   return text;
