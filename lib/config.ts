@@ -22,6 +22,8 @@ export interface Config extends DatabaseConfig {
   sessionKeys: readonly Buffer[];
   sessionIdleTtlSeconds: number;
   sessionMaxAgeSeconds: number;
+  /** What a person can claim once, across all mini programs. */
+  benefits: ReadonlySet<string>;
 }
 
 export class ConfigError extends Error {
@@ -42,6 +44,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionKeys: parseSessionKeys(env, deployed),
     sessionIdleTtlSeconds: positiveInt(env, 'SESSION_IDLE_TTL', 7 * 24 * 3600),
     sessionMaxAgeSeconds: positiveInt(env, 'SESSION_MAX_AGE', 30 * 24 * 3600),
+    benefits: parseBenefits(env),
   };
   if (config.apps.size === 0) {
     throw new ConfigError('Set WECHAT_APPS (appid:secret pairs, comma separated) or WECHAT_APPID and WECHAT_SECRET');
@@ -131,6 +134,16 @@ function parseApps(env: Env): Map<string, WechatApp> {
     add(appid, secret, 'WECHAT_APPID/WECHAT_SECRET');
   }
   return apps;
+}
+
+function parseBenefits(env: Env): Set<string> {
+  const names = (optional(env, 'BENEFITS') ?? 'welcome-gift').split(',').map((name) => name.trim());
+  for (const name of names) {
+    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) {
+      throw new ConfigError('BENEFITS must be comma-separated names of lowercase letters, digits, _ or -');
+    }
+  }
+  return new Set(names);
 }
 
 function parseRedis(env: Env): Config['redis'] {

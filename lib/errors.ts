@@ -3,12 +3,14 @@
 const catalog = {
   invalid_request: { status: 400, title: 'The request is malformed' },
   unknown_app: { status: 400, title: 'No configured mini program matches this request' },
+  unknown_benefit: { status: 400, title: 'No such benefit is offered' },
   invalid_code: { status: 400, title: 'The login code is invalid or expired' },
   code_used: { status: 400, title: 'The login code has already been used' },
   unauthorized: { status: 401, title: 'A valid bearer token is required' },
   user_blocked: { status: 403, title: 'WeChat blocked this user as high-risk' },
   not_found: { status: 404, title: 'No such endpoint' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
+  already_claimed: { status: 409, title: 'This person has already claimed this benefit' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
   wechat_rate_limited: { status: 429, title: 'WeChat rate-limited this user; try again later' },
@@ -24,6 +26,8 @@ export interface ApiErrorOptions {
   detail?: string;
   retryAfterSeconds?: number;
   headers?: Record<string, string>;
+  /** Extra members of the problem body (RFC 9457 extensions); the standard members win. */
+  extensions?: Record<string, unknown>;
   /** Safe facts for the access log (never user data or secrets). */
   logFields?: Record<string, string | number>;
   cause?: unknown;
@@ -35,6 +39,7 @@ export class ApiError extends Error {
   readonly detail: string | undefined;
   readonly retryAfterSeconds: number | undefined;
   readonly headers: Record<string, string>;
+  readonly extensions: Record<string, unknown>;
   readonly logFields: Record<string, string | number>;
 
   constructor(readonly code: ErrorCode, options: ApiErrorOptions = {}) {
@@ -45,6 +50,7 @@ export class ApiError extends Error {
     this.detail = options.detail;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.headers = options.headers ?? {};
+    this.extensions = options.extensions ?? {};
     this.logFields = options.logFields ?? {};
   }
 }

@@ -125,6 +125,7 @@ function toApiError(error: unknown): ApiError {
 
 export function problem(error: ApiError, requestId: string): Response {
   const body = {
+    ...error.extensions,
     type: `urn:wxlogin:problem:${error.code}`,
     title: error.title,
     status: error.status,
