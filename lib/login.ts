@@ -33,14 +33,8 @@ export async function login(body: Record<string, unknown>, referer: string | nul
   const wechat = await code2Session(app, code);
   const user = await recordLogin(app.appid, wechat.openid, wechat.unionid);
   context.log.userId = user.id;
-  const session = await createSession({
-    userId: user.id,
-    appid: app.appid,
-    openid: wechat.openid,
-    unionid: user.unionid,
-    userCreatedAt: user.createdAt,
-    sessionKey: wechat.sessionKey,
-  });
+  if (user.foldedUserId) context.log.mergedUserId = user.foldedUserId;
+  const session = await createSession({ user, appid: app.appid, openid: wechat.openid, sessionKey: wechat.sessionKey });
   return {
     token: session.token,
     expiresAt: session.expiresAt.toISOString(),

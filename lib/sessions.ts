@@ -4,13 +4,12 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { config } from './config.js';
 import { ApiError } from './errors.js';
 import { sessionStore } from './session-store.js';
+import type { LinkedAccount, LoggedInUser } from './users.js';
 
 export interface NewSession {
-  userId: string;
+  user: LoggedInUser;
   appid: string;
   openid: string;
-  unionid: string | null;
-  userCreatedAt: Date;
   sessionKey: string;
 }
 
@@ -22,24 +21,34 @@ export interface Session {
   openid: string;
   unionid: string | null;
   userCreatedAt: Date;
+  /** Every mini program account of the person, this one included. */
+  accounts: LinkedAccount[];
   createdAt: Date;
   expiresAt: Date;
   sealedSessionKey: string;
 }
 
-/** Stored shape; short names keep every Redis read small. `uid` is what the store indexes by. */
+/**
+ * Stored shape; short names keep every Redis read small. `uid` is what the store indexes by (and
+ * rewrites when a merge folds the owner). Person facts live in the owner's card, not here.
+ */
 interface SessionRecord {
-  v: 1;
+  v: 2;
   uid: string;
   app: string;
   oid: string;
-  unid: string | null;
-  ucr: number;
   iat: number;
   exp: number;
   /** Last time the idle expiry was pushed back. */
   rnw: number;
   sk: string;
+}
+
+/** The person facts the store caches per user, shared by all of their sessions. */
+interface PersonCard {
+  unionid: string | null;
+  createdAt: string;
+  accounts: LinkedAccount[];
 }
 
 /** Time source; tests move it to exercise expiry. */
@@ -54,29 +63,36 @@ export async function createSession(input: NewSession): Promise<{ token: string;
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const id = sessionIdOf(token);
   const now = sessionClock.now();
+  const { user } = input;
   const record: SessionRecord = {
-    v: 1,
-    uid: input.userId,
+    v: 2,
+    uid: user.id,
     app: input.appid,
     oid: input.openid,
-    unid: input.unionid,
-    ucr: input.userCreatedAt.getTime(),
     iat: now,
     exp: now + sessionMaxAgeSeconds * 1000,
     rnw: now,
     sk: sealSessionKey(input.sessionKey, id, input.appid, input.openid),
   };
-  await sessionStore().create(id, JSON.stringify(record), sessionIdleTtlSeconds, input.userId, record.exp);
+  const card: PersonCard = { unionid: user.unionid, createdAt: user.createdAt.toISOString(), accounts: user.accounts };
+  await sessionStore().create(
+    id,
+    JSON.stringify(record),
+    sessionIdleTtlSeconds,
+    { userId: user.id, card: JSON.stringify(card), revision: user.revision, foldedUserId: user.foldedUserId },
+    record.exp,
+  );
   return { token, expiresAt: new Date(record.exp) };
 }
 
 /** The live session for a bearer token; pushes idle expiry back at most once an hour. */
 export async function requireSession(token: string): Promise<Session> {
   const id = parseToken(token);
-  const raw = await sessionStore().read(id);
-  const record = raw === null ? null : parseRecord(raw);
+  const stored = await sessionStore().read(id);
+  const record = stored && parseJson<SessionRecord>(stored.record);
+  const card = stored && parseJson<PersonCard>(stored.card);
   const now = sessionClock.now();
-  if (!record || record.exp <= now) throw unauthorized('The token is unknown, expired or revoked');
+  if (!record || record.v !== 2 || !card || record.exp <= now) throw unauthorized('The token is unknown, expired or revoked');
   if (now - record.rnw >= RENEW_INTERVAL_MS) {
     const renewed: SessionRecord = { ...record, rnw: now };
     await sessionStore().renew(id, JSON.stringify(renewed), idleTtlSeconds(renewed, now));
@@ -86,8 +102,9 @@ export async function requireSession(token: string): Promise<Session> {
     userId: record.uid,
     appid: record.app,
     openid: record.oid,
-    unionid: record.unid,
-    userCreatedAt: new Date(record.ucr),
+    unionid: card.unionid,
+    userCreatedAt: new Date(card.createdAt),
+    accounts: card.accounts,
     createdAt: new Date(record.iat),
     expiresAt: new Date(record.exp),
     sealedSessionKey: record.sk,
@@ -144,10 +161,9 @@ function parseToken(token: string): string {
   return sessionIdOf(token);
 }
 
-function parseRecord(raw: string): SessionRecord | null {
+function parseJson<T>(raw: string): T | null {
   try {
-    const record = JSON.parse(raw) as SessionRecord;
-    return record.v === 1 ? record : null;
+    return JSON.parse(raw) as T;
   } catch {
     return null;
   }

@@ -24,7 +24,14 @@ describe('login → me → logout', () => {
     const identity = stack.wechat.identityOf(APP_A, person);
     expect(me.status).toBe(200);
     expect(me.body).toEqual({
-      user: { id: user.id, appid: APP_A, openid: identity.openid, unionid: identity.unionid, createdAt: expect.any(String) },
+      user: {
+        id: user.id,
+        appid: APP_A,
+        openid: identity.openid,
+        unionid: identity.unionid,
+        createdAt: expect.any(String),
+        accounts: [{ appid: APP_A, openid: identity.openid, linkedAt: me.body.user.createdAt }],
+      },
     });
     expect(Math.abs(Date.parse(me.body.user.createdAt) - Date.now())).toBeLessThan(60_000);
 
