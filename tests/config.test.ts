@@ -30,6 +30,12 @@ describe('loadConfig', () => {
     expect(config.wechatApiBase).toBe('https://api.weixin.qq.com');
     expect(config.sessionIdleTtlSeconds).toBe(7 * 24 * 3600);
     expect(config.sessionMaxAgeSeconds).toBe(30 * 24 * 3600);
+    expect([...config.benefits]).toEqual(['welcome-gift']);
+  });
+
+  it('reads the benefits a person can claim once', () => {
+    const config = loadConfig({ ...base, BENEFITS: 'welcome-gift, first-order-coupon' });
+    expect([...config.benefits]).toEqual(['welcome-gift', 'first-order-coupon']);
   });
 
   it('takes WECHAT_APPID + WECHAT_SECRET for a single app', () => {
@@ -50,6 +56,8 @@ describe('loadConfig', () => {
     [{ SESSION_IDLE_TTL: '-5' }, /SESSION_IDLE_TTL/],
     [{ SESSION_IDLE_TTL: '100', SESSION_MAX_AGE: '10' }, /SESSION_IDLE_TTL/],
     [{ WECHAT_API_BASE: 'ftp://x' }, /WECHAT_API_BASE/],
+    [{ BENEFITS: 'welcome-gift,,coupon' }, /BENEFITS/],
+    [{ BENEFITS: 'Welcome Gift' }, /BENEFITS/],
     [{ VERCEL_ENV: 'production', SESSION_ENCRYPTION_KEY: KEY }, /UPSTASH_REDIS_REST_URL/],
     [{ VERCEL_ENV: 'preview', UPSTASH_REDIS_REST_URL: 'https://r', UPSTASH_REDIS_REST_TOKEN: 't' }, /SESSION_ENCRYPTION_KEY/],
   ])('refuses %j, naming the variable and no secret', (override, pattern) => {
