@@ -160,7 +160,9 @@ export class UpstashSessionStore implements SessionStore {
   }
 
   async read(id: string) {
-    const found = await this.call(() => this.redis.eval<string[], [string, string] | null>(READ, [SESSION_PREFIX + id], [PERSON_PREFIX]));
+    const found = await this.call(() =>
+      this.redis.eval<string[], [string, string] | null>(READ, [SESSION_PREFIX + id], [PERSON_PREFIX]),
+    );
     return found ? { record: found[0], card: found[1] } : null;
   }
 
