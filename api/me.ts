@@ -12,6 +12,7 @@ export default endpoint('/api/me', {
         openid: session.openid,
         unionid: session.unionid,
         createdAt: session.userCreatedAt.toISOString(),
+        phone: session.maskedPhone,
         accounts: session.accounts,
       },
     });

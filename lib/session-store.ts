@@ -1,8 +1,7 @@
 // Where session records live: Upstash Redis in deployments, process memory for local development.
 // Records are opaque JSON strings with a top-level "uid" (the owner), keyed by the token's hash.
-import { Redis } from '@upstash/redis';
-import { config } from './config.js';
-import { DependencyError } from './errors.js';
+import type { Redis } from '@upstash/redis';
+import { redisCall, sharedRedis } from './redis.js';
 
 /** Whom a new session belongs to, as the login's Postgres write saw them. */
 export interface SessionOwner {
@@ -37,6 +36,8 @@ export interface SessionStore {
   delete(id: string): Promise<boolean>;
   /** Deletes every session of the owner of session `id`; false if `id` is unknown. */
   deleteAllOfOwner(id: string): Promise<boolean>;
+  /** Replaces a user's cached card unless it holds a newer revision; a user with none cached is left alone. */
+  saveCard(userId: string, card: string, revision: number): Promise<void>;
 }
 
 const SESSION_PREFIX = 'wxlogin:session:';
@@ -45,7 +46,6 @@ const OWNER_INDEX_PREFIX = 'wxlogin:user-sessions:';
 const PERSON_PREFIX = 'wxlogin:person:';
 /** Merges fold live users only, so tombstone chains stay short; this just bounds a loop. */
 const MAX_TOMBSTONE_HOPS = 8;
-const REQUEST_TIMEOUT_MS = 1500;
 
 // The login's one round trip. Redis writes land in any order relative to Postgres commits: a
 // login that read Postgres before a merge can write after it, hence the tombstones and revisions.
@@ -120,6 +120,11 @@ else
 end
 return 1`;
 
+const SAVE_CARD = `
+local rev = tonumber(redis.call('HGET', KEYS[1], 'rev'))
+if rev and rev <= tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], 'rev', ARGV[2], 'card', ARGV[1]) end
+return 1`;
+
 // One round trip: read the owner from the record, then drop all of the owner's sessions and the index.
 const DELETE_ALL_OF_OWNER = `
 local record = redis.call('GET', KEYS[1])
@@ -132,22 +137,7 @@ redis.call('DEL', index, KEYS[1])
 return 1`;
 
 export class UpstashSessionStore implements SessionStore {
-  private readonly redis: Redis;
-
-  constructor(url: string, token: string) {
-    this.redis = new Redis({
-      url,
-      token,
-      // Records are our own JSON strings; don't let the client turn "123" into 123.
-      automaticDeserialization: false,
-      // One command per request, so round trips are what the code says.
-      enableAutoPipelining: false,
-      enableTelemetry: false,
-      // The default (5 retries over ~4 s) would eat a serverless function's budget.
-      retry: { retries: 1, backoff: () => 50 },
-      signal: () => AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
-  }
+  constructor(private readonly redis: Redis) {}
 
   async create(id: string, record: string, ttlSeconds: number, owner: SessionOwner, expiresAtMs: number) {
     await this.call(() =>
@@ -181,12 +171,12 @@ export class UpstashSessionStore implements SessionStore {
     return deleted === 1;
   }
 
-  private async call<T>(command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      throw new DependencyError('redis', error);
-    }
+  async saveCard(userId: string, card: string, revision: number) {
+    await this.call(() => this.redis.eval(SAVE_CARD, [PERSON_PREFIX + userId], [card, revision]));
+  }
+
+  private call<T>(command: () => Promise<T>): Promise<T> {
+    return redisCall(command);
   }
 }
 
@@ -260,6 +250,13 @@ export class MemorySessionStore implements SessionStore {
     return true;
   }
 
+  async saveCard(userId: string, card: string, revision: number) {
+    const current = this.person(userId);
+    if (current?.rev !== undefined && current.rev <= revision) {
+      this.people.set(userId, { rev: revision, card, expiresAt: current.expiresAt });
+    }
+  }
+
   private index(userId: string): Set<string> {
     const owned = this.owners.get(userId) ?? new Set<string>();
     this.owners.set(userId, owned);
@@ -301,8 +298,8 @@ let store: SessionStore | undefined;
 /** The configured store: Upstash when its variables are set, else this process's memory. */
 export function sessionStore(): SessionStore {
   if (!store) {
-    const { redis } = config();
-    store = redis ? new UpstashSessionStore(redis.url, redis.token) : new MemorySessionStore();
+    const redis = sharedRedis();
+    store = redis ? new UpstashSessionStore(redis) : new MemorySessionStore();
   }
   return store;
 }

@@ -4,7 +4,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { config } from './config.js';
 import { ApiError } from './errors.js';
 import { sessionStore } from './session-store.js';
-import type { LinkedAccount, LoggedInUser } from './users.js';
+import type { LoggedInUser, PersonCardVersion } from './users.js';
 
 export interface NewSession {
   user: LoggedInUser;
@@ -23,6 +23,8 @@ export interface Session {
   userCreatedAt: Date;
   /** Every mini program account of the person, this one included. */
   accounts: LinkedAccount[];
+  /** The person's phone number, masked (138****0000); null until one is bound. */
+  maskedPhone: string | null;
   createdAt: Date;
   expiresAt: Date;
   sealedSessionKey: string;
@@ -44,10 +46,18 @@ interface SessionRecord {
   sk: string;
 }
 
-/** The person facts the store caches per user, shared by all of their sessions. */
+export interface LinkedAccount {
+  appid: string;
+  openid: string;
+  /** ISO 8601. */
+  linkedAt: string;
+}
+
+/** The person facts the store caches per user, shared by all of their sessions (person_card() in db/). */
 interface PersonCard {
   unionid: string | null;
   createdAt: string;
+  phone?: string | null;
   accounts: LinkedAccount[];
 }
 
@@ -74,12 +84,11 @@ export async function createSession(input: NewSession): Promise<{ token: string;
     rnw: now,
     sk: sealSessionKey(input.sessionKey, id, input.appid, input.openid),
   };
-  const card: PersonCard = { unionid: user.unionid, createdAt: user.createdAt.toISOString(), accounts: user.accounts };
   await sessionStore().create(
     id,
     JSON.stringify(record),
     sessionIdleTtlSeconds,
-    { userId: user.id, card: JSON.stringify(card), revision: user.revision, foldedUserId: user.foldedUserId },
+    { userId: user.id, card: user.card.json, revision: user.card.revision, foldedUserId: user.foldedUserId },
     record.exp,
   );
   return { token, expiresAt: new Date(record.exp) };
@@ -105,10 +114,16 @@ export async function requireSession(token: string): Promise<Session> {
     unionid: card.unionid,
     userCreatedAt: new Date(card.createdAt),
     accounts: card.accounts,
+    maskedPhone: card.phone ?? null,
     createdAt: new Date(record.iat),
     expiresAt: new Date(record.exp),
     sealedSessionKey: record.sk,
   };
+}
+
+/** Shows a person's changed facts (a bound phone, say) on every live session of theirs. */
+export async function refreshCards(cards: PersonCardVersion[]): Promise<void> {
+  for (const card of cards) await sessionStore().saveCard(card.userId, card.json, card.revision);
 }
 
 export async function revokeSession(token: string): Promise<void> {

@@ -42,6 +42,7 @@ if (!hasApp) {
   env.WECHAT_API_BASE = mock.url;
   notes.push(
     `WeChat: MOCK for appid ${appid}. Every code logs in; "mock:<name>" picks a person, anything else is "developer".`,
+    '        Phone codes: "mock:<digits>" picks the number, anything else is 13800000000.',
     '        Set WECHAT_APPID and WECHAT_SECRET (or WECHAT_APPS) to use the real WeChat.',
   );
 } else {

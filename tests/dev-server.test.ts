@@ -68,6 +68,17 @@ it('logs in with a mock code, shows the user, logs out', async () => {
   expect(output).not.toContain(token);
 });
 
+it('binds a mock phone number and shows it masked, with the access_token in memory', async () => {
+  const login = await post('/api/login', { code: 'mock:bob' });
+  const { token } = (await login.json()) as { token: string };
+  const phone = await post('/api/phone', { code: 'mock:13912345678' }, token);
+  expect(phone.status).toBe(200);
+  expect(await phone.json()).toEqual({ phoneNumber: '13912345678', purePhoneNumber: '13912345678', countryCode: '86' });
+  const me = await fetch(`${baseUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+  expect(((await me.json()) as { user: { phone: string } }).user.phone).toBe('139****5678');
+  expect(output).not.toContain('13912345678');
+});
+
 it('answers unknown paths with a problem+json 404', async () => {
   const response = await fetch(`${baseUrl}/api/nope`);
   expect(response.status).toBe(404);

@@ -30,6 +30,7 @@ describe('login → me → logout', () => {
         openid: identity.openid,
         unionid: identity.unionid,
         createdAt: expect.any(String),
+        phone: null,
         accounts: [{ appid: APP_A, openid: identity.openid, linkedAt: me.body.user.createdAt }],
       },
     });

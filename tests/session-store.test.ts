@@ -2,6 +2,7 @@
 // gateway) and the in-process store that `npm run dev` uses without Upstash.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upstashClient } from '../lib/redis.js';
 import { MemorySessionStore, UpstashSessionStore, type SessionOwner, type SessionStore, type StoredSession } from '../lib/session-store.js';
 import { startStack, type Stack } from './support/stack.js';
 
@@ -12,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 const stores: [string, () => SessionStore][] = [
-  ['UpstashSessionStore', () => new UpstashSessionStore(stack.gateway.url, stack.gateway.token)],
+  ['UpstashSessionStore', () => new UpstashSessionStore(upstashClient(stack.gateway.url, stack.gateway.token))],
   ['MemorySessionStore', () => new MemorySessionStore()],
 ];
 
@@ -85,6 +86,21 @@ describe.each(stores)('%s', (_, makeStore) => {
     expect((await store.read(first))?.card).toBe(card(uid, 3));
   });
 
+  it('refreshes a cached card only with a revision at least as new, and caches none for strangers', async () => {
+    const owner = `owner-${newId()}`;
+    const id = newId();
+    await store.create(id, record(owner), 60, ownerOf(owner, 2), inAMonth());
+    await store.saveCard(owner, card(owner, 1), 1);
+    expect((await store.read(id))?.card).toBe(card(owner, 2));
+    await store.saveCard(owner, card(owner, 3), 3);
+    expect((await store.read(id))?.card).toBe(card(owner, 3));
+    const stranger = `stranger-${newId()}`;
+    await store.saveCard(stranger, card(stranger, 9), 9);
+    const later = newId();
+    await store.create(later, record(stranger), 60, ownerOf(stranger, 1), inAMonth());
+    expect((await store.read(later))?.card).toBe(card(stranger, 1));
+  });
+
   it('on a merge moves the folded user\'s sessions to the survivor, and redirects late ones', async () => {
     const survivor = `survivor-${newId()}`;
     const folded = `folded-${newId()}`;
@@ -122,7 +138,7 @@ describe.each(stores)('%s', (_, makeStore) => {
 
 describe('UpstashSessionStore round trips', () => {
   it('creates, reads and renews in one EVAL each, deletes in one request, logs out everywhere in one EVAL', async () => {
-    const store = new UpstashSessionStore(stack.gateway.url, stack.gateway.token);
+    const store = new UpstashSessionStore(upstashClient(stack.gateway.url, stack.gateway.token));
     const id = newId();
     const counted = async (work: () => Promise<unknown>) => {
       stack.gateway.resetCounts();
@@ -137,7 +153,7 @@ describe('UpstashSessionStore round trips', () => {
   });
 
   it('indexes sessions under their owner with the absolute expiry, and trims expired entries', async () => {
-    const store = new UpstashSessionStore(stack.gateway.url, stack.gateway.token);
+    const store = new UpstashSessionStore(upstashClient(stack.gateway.url, stack.gateway.token));
     const owner = `owner-${newId()}`;
     const index = `wxlogin:user-sessions:${owner}`;
     await stack.gateway.redis.zadd(index, Date.now() - 1000, 'long-gone');

@@ -15,15 +15,11 @@ afterEach(() => {
 
 const HOUR = 3600_000;
 const newSession = (overrides: Partial<NewSession> = {}): NewSession => ({
-  user: {
-    id: `user-${Math.random().toString(36).slice(2)}`,
-    unionid: null,
-    createdAt: new Date('2026-01-02T03:04:05Z'),
-    isNew: true,
-    revision: 1,
-    accounts: [],
-    foldedUserId: null,
-  },
+  user: (() => {
+    const id = `user-${Math.random().toString(36).slice(2)}`;
+    const card = { unionid: null, createdAt: '2026-01-02T03:04:05.000Z', phone: null, accounts: [] };
+    return { id, isNew: true, card: { userId: id, revision: 1, json: JSON.stringify(card) }, foldedUserId: null };
+  })(),
   appid: APP_A,
   openid: `openid-${Math.random().toString(36).slice(2)}`,
   sessionKey: 'tiihtNczf5v6AKRyjwEUhQ==',

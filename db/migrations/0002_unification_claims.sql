@@ -70,13 +70,27 @@ begin
 end
 $$;
 
+-- What the session store caches about a person, so /me needs no database read. Later migrations
+-- replace it to show more; its revision is users.revision.
+create function person_card(p_user uuid) returns jsonb
+language sql stable as $$
+  select jsonb_build_object(
+    'unionid', u.unionid,
+    'createdAt', to_char(u.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'accounts', (select coalesce(jsonb_agg(jsonb_build_object(
+                          'appid', a.appid, 'openid', a.openid,
+                          'linkedAt', to_char(a.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+                        order by a.created_at, a.appid), '[]')
+                   from accounts a where a.user_id = u.id))
+  from users u where u.id = p_user
+$$;
+
 -- The login write, still one round trip, now also merging two people when an account brings a
 -- unionid that another person already holds, and returning what the session store caches.
 drop function record_login(text, text, text);
 
 create function record_login(p_appid text, p_openid text, p_unionid text)
-returns table (user_id uuid, unionid text, created_at timestamptz, is_new boolean, revision integer,
-               accounts jsonb, folded_user_id uuid)
+returns table (user_id uuid, is_new boolean, revision integer, card jsonb, folded_user_id uuid)
 language plpgsql as $$
 #variable_conflict use_column
 declare
@@ -126,12 +140,7 @@ begin
     end if;
   end if;
 
-  return query
-    select person.id, person.unionid, person.created_at, created, person.revision,
-           (select jsonb_agg(jsonb_build_object('appid', a.appid, 'openid', a.openid, 'linkedAt', a.created_at)
-                             order by a.created_at, a.appid)
-              from accounts a where a.user_id = person.id),
-           folded;
+  return query select person.id, created, person.revision, person_card(person.id), folded;
 end
 $$;
 

@@ -1,7 +1,15 @@
-// A local stand-in for api.weixin.qq.com's jscode2session, answering as the official docs say:
-// text/plain JSON bodies with HTTP 200 for errors too, errcode -1/40029/40163/40226/45011 (plus the
-// undocumented 40013/40125/41002), single-use codes that live 5 minutes, unionid only for apps bound
-// to an Open Platform account, and 100 calls per minute per user.
+// A local stand-in for api.weixin.qq.com, answering as the official docs say: text/plain JSON bodies
+// with HTTP 200 for errors too.
+// - jscode2session: errcode -1/40029/40163/40226/45011 (plus the undocumented 40013/40125/41002),
+//   single-use codes that live 5 minutes, unionid only for apps bound to an Open Platform account,
+//   and 100 calls per minute per user.
+// - stable_token (POST JSON only): normal mode returns the same token while it has more than
+//   5 minutes left, with expires_in = the seconds remaining; in its last 5 minutes a new token,
+//   while the old one keeps working until it expires. force_refresh revokes every earlier token, at
+//   most 20 times a day; within 30 s of the previous one it does not refresh.
+// - APIs taking ?access_token=: 41001 missing, 40014 malformed, 40001 unknown or revoked, 42001 expired.
+// - getuserphonenumber: {code, openid?} → phone_info with a watermark; codes work once and live
+//   5 minutes (40029 otherwise); each success is billed and counted.
 // `npm run dev` uses it as the loudly announced mock WeChat when no app is configured.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -15,7 +23,17 @@ export interface FakeApp {
 }
 
 /** reset: the connection drops before WeChat reads the request; lost_reply: after it spent the code. */
-export type Fault = 'busy' | 'http_502' | 'non_json' | 'reset' | 'lost_reply' | { delayMs: number };
+/** busy: errcode -1; rate_limited: errcode 45011. */
+export type Fault = 'busy' | 'rate_limited' | 'http_502' | 'non_json' | 'reset' | 'lost_reply' | { delayMs: number };
+
+export interface PhoneCodeOptions {
+  purePhoneNumber?: string;
+  countryCode?: string;
+  /** The docs' example sends 86 as a number, their table says string: the fake does both. */
+  countryCodeAsNumber?: boolean;
+  /** Stage a watermark naming another mini program. */
+  watermarkAppid?: string;
+}
 
 export interface FakeWechatOptions {
   apps: FakeApp[];
@@ -25,6 +43,12 @@ export interface FakeWechatOptions {
 
 const CODE_LIFETIME_MS = 5 * 60_000;
 const PER_USER_LIMIT_PER_MINUTE = 100;
+const TOKEN_LIFETIME_MS = 7200_000;
+/** Normal mode hands out the next token in the current one's last 5 minutes. */
+const TOKEN_ROTATION_MS = 5 * 60_000;
+const FORCE_REFRESH_PER_DAY = 20;
+const FORCE_REFRESH_SPACING_MS = 30_000;
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{32,512}$/;
 
 export async function startFakeWechat(options: FakeWechatOptions) {
   const apps = new Map(options.apps.map((app) => [app.appid, app]));
@@ -34,6 +58,22 @@ export async function startFakeWechat(options: FakeWechatOptions) {
   const faults: Fault[] = [];
   const sockets = new Set<Socket>();
   let requests = 0;
+  /** Tests move WeChat's clock to expire tokens and codes. */
+  let clockOffsetMs = 0;
+  const now = () => Date.now() + clockOffsetMs;
+  const callsByPath = new Map<string, number>();
+  /** Every token still honoured (until its expiry), by app; revoked ones are forgotten: 40001. */
+  const accessTokens = new Map<string, { appid: string; expiresAt: number }>();
+  const currentToken = new Map<string, string>();
+  const forceRefreshes = new Map<string, number[]>();
+  const phoneCodes = new Map<string, Required<Omit<PhoneCodeOptions, 'watermarkAppid'>> & {
+    appid: string;
+    watermarkAppid: string;
+    issuedAt: number;
+    used: boolean;
+  }>();
+  const phoneRequests: { appid: string; code: unknown; openid: unknown }[] = [];
+  let billedPhoneNumbers = 0;
 
   const identity = (app: FakeApp, person: string) => ({
     openid: `o${digest(`openid:${app.appid}:${person}`).slice(0, 27)}`,
@@ -48,9 +88,105 @@ export async function startFakeWechat(options: FakeWechatOptions) {
   const error = (response: ServerResponse, errcode: number, errmsg: string) =>
     answer(response, { errcode, errmsg: `${errmsg}, rid: ${randomBytes(12).toString('hex')}` });
 
+  const readJson = async (request: IncomingMessage): Promise<Record<string, unknown> | null> => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    try {
+      const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : null;
+    } catch {
+      return null;
+    }
+  };
+
+  const issueToken = (appid: string) => {
+    const token = randomBytes(48).toString('base64url');
+    accessTokens.set(token, { appid, expiresAt: now() + TOKEN_LIFETIME_MS });
+    currentToken.set(appid, token);
+    return token;
+  };
+  const tokenReply = (token: string) => ({
+    access_token: token,
+    expires_in: Math.ceil((accessTokens.get(token)!.expiresAt - now()) / 1000),
+  });
+
+  const stableToken = async (request: IncomingMessage, response: ServerResponse) => {
+    if (request.method !== 'POST') return error(response, 43002, 'require POST method');
+    const body = await readJson(request);
+    if (!body) return error(response, 47001, 'data format error');
+    if (body.grant_type !== 'client_credential') return error(response, 40002, 'invalid grant_type');
+    if (!body.appid) return error(response, 41002, 'appid missing');
+    const app = apps.get(String(body.appid));
+    if (!app) return error(response, 40013, 'invalid appid');
+    if (!body.secret) return error(response, 41004, 'appsecret missing');
+    if (body.secret !== app.secret) return error(response, 40125, 'invalid appsecret');
+
+    const current = currentToken.get(app.appid);
+    const live = current === undefined ? undefined : accessTokens.get(current);
+    if (body.force_refresh === true) {
+      const today = (forceRefreshes.get(app.appid) ?? []).filter((at) => now() - at < 24 * 3600_000);
+      if (today.length >= FORCE_REFRESH_PER_DAY) return error(response, 45009, 'reach max api daily quota limit');
+      const last = today[today.length - 1];
+      if (current && live && live.expiresAt > now() && last !== undefined && now() - last < FORCE_REFRESH_SPACING_MS) {
+        return answer(response, tokenReply(current));
+      }
+      forceRefreshes.set(app.appid, [...today, now()]);
+      for (const [token, issued] of accessTokens) if (issued.appid === app.appid) accessTokens.delete(token);
+      return answer(response, tokenReply(issueToken(app.appid)));
+    }
+    if (current && live && live.expiresAt - now() > TOKEN_ROTATION_MS) return answer(response, tokenReply(current));
+    return answer(response, tokenReply(issueToken(app.appid)));
+  };
+
+  /** The app an ?access_token= belongs to, or the errcode WeChat would answer. */
+  const tokenOwner = (url: URL): { appid: string } | { errcode: number; errmsg: string } => {
+    const token = url.searchParams.get('access_token');
+    if (!token) return { errcode: 41001, errmsg: 'access_token missing' };
+    if (!TOKEN_PATTERN.test(token)) return { errcode: 40014, errmsg: 'invalid access_token' };
+    const issued = accessTokens.get(token);
+    if (!issued) return { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' };
+    if (issued.expiresAt <= now()) return { errcode: 42001, errmsg: 'access_token expired' };
+    return { appid: issued.appid };
+  };
+
+  const phoneNumber = async (request: IncomingMessage, url: URL, response: ServerResponse, fault: Fault | undefined) => {
+    if (request.method !== 'POST') return error(response, 43002, 'require POST method');
+    const owner = tokenOwner(url);
+    if ('errcode' in owner) return error(response, owner.errcode, owner.errmsg);
+    const body = await readJson(request);
+    if (!body) return error(response, 47001, 'data format error');
+    phoneRequests.push({ appid: owner.appid, code: body.code, openid: body.openid });
+    let phone: Omit<PhoneCodeOptions, 'watermarkAppid'> & { watermarkAppid: string };
+    if (options.acceptAnyCode) {
+      const code = String(body.code ?? '');
+      phone = { purePhoneNumber: code.startsWith('mock:') ? code.slice(5) : '13800000000', watermarkAppid: owner.appid };
+    } else {
+      const issued = phoneCodes.get(String(body.code));
+      if (!issued || issued.used || issued.appid !== owner.appid || now() - issued.issuedAt > CODE_LIFETIME_MS) {
+        return error(response, 40029, 'invalid code');
+      }
+      issued.used = true;
+      phone = issued;
+    }
+    billedPhoneNumbers += 1;
+    if (fault === 'lost_reply') return request.socket.destroy();
+    const { purePhoneNumber = '13800000000', countryCode = '86', countryCodeAsNumber = true } = phone;
+    answer(response, {
+      errcode: 0,
+      errmsg: 'ok',
+      phone_info: {
+        phoneNumber: countryCode === '86' ? purePhoneNumber : `+${countryCode}${purePhoneNumber}`,
+        purePhoneNumber,
+        countryCode: countryCodeAsNumber ? Number(countryCode) : countryCode,
+        watermark: { timestamp: Math.floor(now() / 1000), appid: phone.watermarkAppid },
+      },
+    });
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     requests += 1;
     const url = new URL(request.url ?? '/', 'http://fake');
+    callsByPath.set(url.pathname, (callsByPath.get(url.pathname) ?? 0) + 1);
     const fault = faults.shift();
     if (fault === 'reset') return request.socket.destroy();
     if (fault === 'http_502') {
@@ -63,6 +199,9 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     }
     if (typeof fault === 'object') await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
     if (fault === 'busy') return error(response, -1, 'system error');
+    if (fault === 'rate_limited') return error(response, 45011, 'api minute-quota reach limit mustslower retry next minute');
+    if (url.pathname === '/cgi-bin/stable_token') return stableToken(request, response);
+    if (url.pathname === '/wxa/business/getuserphonenumber') return phoneNumber(request, url, response, fault);
     if (url.pathname !== '/sns/jscode2session') {
       response.writeHead(404, { 'Content-Type': 'text/plain' });
       return response.end('not found');
@@ -82,7 +221,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
       person = code.startsWith('mock:') ? code.slice(5) : 'developer';
     } else {
       const issued = codes.get(code);
-      if (!issued || issued.appid !== appid || Date.now() - issued.issuedAt > CODE_LIFETIME_MS) {
+      if (!issued || issued.appid !== appid || now() - issued.issuedAt > CODE_LIFETIME_MS) {
         return error(response, 40029, 'invalid code');
       }
       if (issued.used) return error(response, 40163, 'code been used');
@@ -90,9 +229,9 @@ export async function startFakeWechat(options: FakeWechatOptions) {
       person = issued.person;
     }
     if (blocked.has(person)) return error(response, 40226, 'high risk user');
-    const now = Date.now();
-    const recent = (callsPerPerson.get(person) ?? []).filter((at) => now - at < 60_000);
-    callsPerPerson.set(person, [...recent, now]);
+    const at = now();
+    const recent = (callsPerPerson.get(person) ?? []).filter((then) => at - then < 60_000);
+    callsPerPerson.set(person, [...recent, at]);
     if (recent.length >= PER_USER_LIMIT_PER_MINUTE) return error(response, 45011, 'api minute-quota reach limit');
 
     const { openid, unionid } = identity(app, person);
@@ -115,9 +254,34 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     /** What wx.login() would hand this person in this app: a fresh single-use code. */
     issueCode(appid: string, person: string): string {
       const code = randomBytes(16).toString('hex');
-      codes.set(code, { appid, person, issuedAt: Date.now(), used: false });
+      codes.set(code, { appid, person, issuedAt: now(), used: false });
       return code;
     },
+    /** What the getPhoneNumber button would hand the page in this app: a fresh single-use code. */
+    issuePhoneCode(appid: string, phone: PhoneCodeOptions = {}): string {
+      const code = randomBytes(32).toString('hex');
+      phoneCodes.set(code, {
+        purePhoneNumber: '13800000000',
+        countryCode: '86',
+        countryCodeAsNumber: true,
+        ...phone,
+        watermarkAppid: phone.watermarkAppid ?? appid,
+        appid,
+        issuedAt: now(),
+        used: false,
+      });
+      return code;
+    },
+    /** Moves WeChat's clock forward (token and code expiry). */
+    advanceClock(ms: number) {
+      clockOffsetMs += ms;
+    },
+    /** Requests to one API path (e.g. /cgi-bin/stable_token) since the last reset. */
+    callsTo: (path: string) => callsByPath.get(path) ?? 0,
+    /** Successful phone number lookups since the last reset: what WeChat bills. */
+    billedPhoneNumbers: () => billedPhoneNumbers,
+    /** What getuserphonenumber received since the last reset. */
+    phoneRequests: () => [...phoneRequests],
     /** The openid/unionid WeChat gives this person in this app. */
     identityOf(appid: string, person: string) {
       const app = apps.get(appid);
@@ -141,6 +305,9 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     resetCounts() {
       requests = 0;
       faults.length = 0;
+      callsByPath.clear();
+      phoneRequests.length = 0;
+      billedPhoneNumbers = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,0 +1,31 @@
+// Phone number binding (手机号快速验证): the one-time code from <button open-type="getPhoneNumber">
+// → WeChat's verified number → stored on the person → shown masked by every session (/api/me).
+import { config } from './config.js';
+import { ApiError } from './errors.js';
+import { invalid, type RequestContext } from './http.js';
+import { refreshCards, requireSession } from './sessions.js';
+import { assignPhone, type VerifiedPhone } from './users.js';
+import { getUserPhoneNumber } from './wechat.js';
+
+export const PHONE_FIELDS = ['code'] as const;
+
+// getPhoneNumber codes are URL-safe strings (64 hex characters today).
+const CODE_PATTERN = /^[A-Za-z0-9_:.-]{1,256}$/;
+
+export async function bindPhone(token: string, body: Record<string, unknown>, context: RequestContext): Promise<VerifiedPhone> {
+  const { code } = body;
+  if (typeof code !== 'string' || !CODE_PATTERN.test(code)) {
+    throw invalid('"code" must be the string the getPhoneNumber button gave the page');
+  }
+  const session = await requireSession(token);
+  Object.assign(context.log, { appid: session.appid, userId: session.userId });
+  const app = config().apps.get(session.appid);
+  if (!app) throw new ApiError('unknown_app', { detail: 'This session\'s mini program is no longer configured' });
+
+  const { watermarkAppid, ...phone } = await getUserPhoneNumber(app, code, session.openid);
+  if (watermarkAppid !== app.appid) {
+    throw new ApiError('phone_app_mismatch', { detail: 'Ask for the number again from this mini program' });
+  }
+  await refreshCards(await assignPhone(session.userId, phone));
+  return phone;
+}

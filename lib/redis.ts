@@ -1,0 +1,42 @@
+// The Upstash Redis client, tuned for short serverless functions, and the one place that decides
+// whether this deployment has Redis at all (local development may run without it).
+import { Redis } from '@upstash/redis';
+import { config } from './config.js';
+import { DependencyError } from './errors.js';
+
+const REQUEST_TIMEOUT_MS = 1500;
+
+export function upstashClient(url: string, token: string): Redis {
+  return new Redis({
+    url,
+    token,
+    // Values are our own JSON strings; don't let the client turn "123" into 123.
+    automaticDeserialization: false,
+    // One command per request, so round trips are what the code says.
+    enableAutoPipelining: false,
+    enableTelemetry: false,
+    // The default (5 retries over ~4 s) would eat a serverless function's budget.
+    retry: { retries: 1, backoff: () => 50 },
+    signal: () => AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+}
+
+let shared: Redis | null | undefined;
+
+/** This process's client when Upstash is configured; null means "keep state in process memory". */
+export function sharedRedis(): Redis | null {
+  if (shared === undefined) {
+    const { redis } = config();
+    shared = redis ? upstashClient(redis.url, redis.token) : null;
+  }
+  return shared;
+}
+
+/** Runs one Redis command; any failure becomes a 503 that names Redis. */
+export async function redisCall<T>(command: () => Promise<T>): Promise<T> {
+  try {
+    return await command();
+  } catch (error) {
+    throw new DependencyError('redis', error);
+  }
+}

@@ -1,0 +1,237 @@
+// lib/access-token.ts against the fake WeChat and the real Redis: one stable_token call for many
+// cold instances, refresh after WeChat rejects a token, and never force_refresh.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as warm from '../lib/access-token.js';
+import { ApiError } from '../lib/errors.js';
+import { getUserPhoneNumber } from '../lib/wechat.js';
+import type { FakeApp } from './support/fake-wechat.js';
+import { startStack, type Stack } from './support/stack.js';
+
+type AccessTokenModule = typeof warm;
+
+// The token cache lives in the shared Redis, keyed by appid: every test gets apps of its own.
+const newApp = (): FakeApp => {
+  const id = randomBytes(7).toString('hex');
+  return { appid: `wxt${id}`, secret: `secret-${id}`, openPlatform: false };
+};
+const apps = Array.from({ length: 16 }, newApp);
+let nextApp = 0;
+const takeApp = () => apps[nextApp++]!;
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ apps });
+});
+afterAll(() => stack.close());
+beforeEach(() => {
+  stack.wechat.resetCounts();
+  stack.gateway.resetCounts();
+});
+
+const STABLE_TOKEN = '/cgi-bin/stable_token';
+const PHONE = '/wxa/business/getuserphonenumber';
+
+/** Fresh module graphs: each has its own memory, Redis client and connection pool, like a cold function instance. */
+async function coldInstances(count: number): Promise<AccessTokenModule[]> {
+  const instances: AccessTokenModule[] = [];
+  for (let i = 0; i < count; i++) {
+    vi.resetModules();
+    instances.push(await import('../lib/access-token.js'));
+  }
+  vi.resetModules();
+  return instances;
+}
+
+async function stableToken(app: FakeApp, forceRefresh: boolean) {
+  const response = await fetch(`${stack.wechat.url}${STABLE_TOKEN}`, {
+    method: 'POST',
+    body: JSON.stringify({ grant_type: 'client_credential', appid: app.appid, secret: app.secret, force_refresh: forceRefresh }),
+  });
+  return (await response.json()) as { access_token?: string; expires_in?: number; errcode?: number };
+}
+
+async function failure(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  expect(error).toBeInstanceOf(ApiError);
+  return error as ApiError;
+}
+
+describe('one fetch for many instances', () => {
+  it('20 cold instances asking at once cause exactly one stable_token call', async () => {
+    const app = takeApp();
+    const instances = await coldInstances(20);
+    expect(new Set(instances).size).toBe(20);
+    const tokens = await Promise.all(instances.map((instance) => instance.accessToken(app)));
+    expect(new Set(tokens).size).toBe(1);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+    expect(stack.wechat.requestCount()).toBe(1);
+  });
+
+  it('a warm instance answers from memory; a cold one from Redis in one round trip', async () => {
+    const app = takeApp();
+    const [first, second] = await coldInstances(2);
+    const token = await first!.accessToken(app);
+    stack.gateway.resetCounts();
+    expect(await first!.accessToken(app)).toBe(token);
+    expect(stack.gateway.counts().requests).toBe(0);
+    expect(await second!.accessToken(app)).toBe(token);
+    expect(stack.gateway.counts().requests).toBe(1);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+  });
+
+  it('caches the token in Redis until shortly before WeChat\'s expiry', async () => {
+    const app = takeApp();
+    await warm.accessToken(app);
+    const ttl = await stack.gateway.redis.pttl(`wxlogin:access-token:${app.appid}`);
+    expect(ttl).toBeGreaterThan(7200_000 - 5 * 60_000);
+    expect(ttl).toBeLessThan(7200_000);
+  });
+
+  it('takes over the lease of an instance that died while fetching', async () => {
+    const app = takeApp();
+    await stack.gateway.redis.set(`wxlogin:access-token-lease:${app.appid}`, 'crashed-instance', 'PX', 300);
+    const instances = await coldInstances(3);
+    const tokens = await Promise.all(instances.map((instance) => instance.accessToken(app)));
+    expect(new Set(tokens).size).toBe(1);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+  });
+
+  it('replaces a cached entry it cannot read', async () => {
+    const app = takeApp();
+    await stack.gateway.redis.set(`wxlogin:access-token:${app.appid}`, 'not json', 'PX', 60_000);
+    const [instance] = await coldInstances(1);
+    const token = await instance!.accessToken(app);
+    expect(JSON.parse((await stack.gateway.redis.get(`wxlogin:access-token:${app.appid}`))!).token).toBe(token);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+  });
+
+  it('without Upstash (local development) keeps the token in memory, one fetch per process', async () => {
+    const app = takeApp();
+    const saved = { url: process.env.UPSTASH_REDIS_REST_URL, token: process.env.UPSTASH_REDIS_REST_TOKEN };
+    delete process.env.UPSTASH_REDIS_REST_URL;
+    delete process.env.UPSTASH_REDIS_REST_TOKEN;
+    try {
+      const [local] = await coldInstances(1);
+      const tokens = await Promise.all([local!.accessToken(app), local!.accessToken(app), local!.accessToken(app)]);
+      expect(new Set(tokens).size).toBe(1);
+    } finally {
+      Object.assign(process.env, { UPSTASH_REDIS_REST_URL: saved.url, UPSTASH_REDIS_REST_TOKEN: saved.token });
+    }
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+    expect(stack.gateway.counts().requests).toBe(0);
+  });
+});
+
+describe('a token WeChat rejects', () => {
+  it('expired (42001): one refresh, and the call succeeds', async () => {
+    const app = takeApp();
+    const stale = await warm.accessToken(app);
+    stack.wechat.advanceClock(7200_000 + 1000);
+    const code = stack.wechat.issuePhoneCode(app.appid, { purePhoneNumber: '13912345678' });
+    stack.wechat.resetCounts();
+    const phone = await getUserPhoneNumber(app, code, 'o-someone');
+    expect(phone.purePhoneNumber).toBe('13912345678');
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+    expect(stack.wechat.callsTo(PHONE)).toBe(2);
+    expect(stack.wechat.billedPhoneNumbers()).toBe(1);
+    const fresh = await warm.accessToken(app);
+    expect(fresh).not.toBe(stale);
+    expect(JSON.parse((await stack.gateway.redis.get(`wxlogin:access-token:${app.appid}`))!).token).toBe(fresh);
+  });
+
+  it('revoked by a force_refresh elsewhere (40001): dropped from Redis too, one refresh, success', async () => {
+    const app = takeApp();
+    const [instance] = await coldInstances(1);
+    const revoked = await instance!.accessToken(app);
+    expect((await stableToken(app, true)).access_token).not.toBe(revoked); // an operator, after a leak
+    stack.wechat.resetCounts();
+    const token = await instance!.withAccessToken(app, async (accessToken) => {
+      const reply = await fetch(`${stack.wechat.url}${PHONE}?access_token=${accessToken}`, {
+        method: 'POST',
+        body: JSON.stringify({ code: stack.wechat.issuePhoneCode(app.appid) }),
+      });
+      instance!.rejectStaleAccessToken((await reply.json()) as Record<string, unknown>);
+      return accessToken;
+    });
+    expect(token).not.toBe(revoked);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+    expect(stack.wechat.callsTo(PHONE)).toBe(2);
+    // Another cold instance gets the new token from Redis, not the revoked one.
+    const [other] = await coldInstances(1);
+    expect(await other!.accessToken(app)).toBe(token);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+  });
+
+  it('retries once, then gives up with 503 and never force-refreshes', async () => {
+    const app = takeApp();
+    const token = await warm.accessToken(app);
+    let calls = 0;
+    const error = await failure(
+      warm.withAccessToken(app, async () => {
+        calls += 1;
+        warm.rejectStaleAccessToken({ errcode: 40001, errmsg: 'invalid credential, rid: 0123456789ab' });
+      }),
+    );
+    expect(calls).toBe(2);
+    expect(error.code).toBe('wechat_unavailable');
+    expect(error.logFields).toMatchObject({ wechat: 'access_token_rejected_twice', wechatErrcode: 40001 });
+    // The first fetch and one refetch in normal mode, which hands back the same live token:
+    // nothing was force-refreshed.
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(2);
+    expect(await warm.accessToken(app)).toBe(token);
+    expect((await stableToken(app, false)).access_token).toBe(token);
+  });
+});
+
+describe('stable_token failures', () => {
+  it('retries WeChat being busy (-1): the call is idempotent', async () => {
+    const app = takeApp();
+    stack.wechat.injectFaults('busy');
+    expect(await warm.accessToken(app)).toMatch(/\S{32,}/);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(2);
+  });
+
+  it('reports a secret WeChat rejects as server_misconfigured, without retrying, and keeps it out of the error', async () => {
+    const app = { ...takeApp() };
+    app.secret = 'not-the-secret';
+    const error = await failure(warm.accessToken(app));
+    expect(error.code).toBe('server_misconfigured');
+    expect(error.logFields).toMatchObject({ wechatErrcode: 40125 });
+    expect(JSON.stringify(error.logFields) + error.message + (error.detail ?? '')).not.toContain(app.secret);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+  });
+});
+
+describe('the fake stable_token, as documented', () => {
+  it('gives the same token while valid, expires_in counting down, and the next one in the last 5 minutes', async () => {
+    const app = takeApp();
+    const first = await stableToken(app, false);
+    expect(first.expires_in).toBe(7200);
+    stack.wechat.advanceClock(3600_000);
+    const again = await stableToken(app, false);
+    expect(again.access_token).toBe(first.access_token);
+    expect(again.expires_in).toBeLessThanOrEqual(3600);
+    stack.wechat.advanceClock(3600_000 - 4 * 60_000);
+    const next = await stableToken(app, false);
+    expect(next.access_token).not.toBe(first.access_token);
+    expect(next.expires_in).toBeGreaterThan(7190);
+    // Both work during the handover.
+    for (const token of [first.access_token, next.access_token]) {
+      const reply = await fetch(`${stack.wechat.url}${PHONE}?access_token=${token}`, { method: 'POST', body: '{"code":"x"}' });
+      expect(((await reply.json()) as { errcode: number }).errcode).toBe(40029);
+    }
+  });
+
+  it('limits force_refresh: no refresh within 30 s, 20 a day', async () => {
+    const app = takeApp();
+    const first = await stableToken(app, true);
+    expect((await stableToken(app, true)).access_token).toBe(first.access_token);
+    for (let i = 1; i < 20; i++) {
+      stack.wechat.advanceClock(31_000);
+      expect((await stableToken(app, true)).access_token).toMatch(/\S/);
+    }
+    stack.wechat.advanceClock(31_000);
+    expect((await stableToken(app, true)).errcode).toBe(45009);
+  });
+});
