@@ -1,9 +1,9 @@
 import { bearerToken, endpoint, json } from '../lib/http.js';
-import { requireSession } from '../lib/sessions.js';
+import { requireSessionWithinLimit } from '../lib/sessions.js';
 
 export default endpoint('/api/me', {
   async GET(request, context) {
-    const session = await requireSession(bearerToken(request));
+    const session = await requireSessionWithinLimit(bearerToken(request), context);
     Object.assign(context.log, { appid: session.appid, userId: session.userId });
     return json(200, {
       user: {

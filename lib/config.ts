@@ -1,5 +1,5 @@
 // Environment → validated configuration. Errors name the variable, never its value.
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 
 export interface WechatApp {
   appid: string;
@@ -24,7 +24,28 @@ export interface Config extends DatabaseConfig {
   sessionMaxAgeSeconds: number;
   /** What a person can claim once, across all mini programs. */
   benefits: ReadonlySet<string>;
+  /** null: that limit is off. */
+  rateLimits: Record<RateLimitName, RateLimit | null>;
+  /** x-real-ip / x-forwarded-for were set by a proxy we trust (Vercel, or our local server). */
+  trustProxyHeaders: boolean;
+  /** Keys the session-id hash in access logs, so logs cannot be joined with a leaked store. */
+  logSalt: Buffer;
 }
+
+export type RateLimitName = 'loginPerIp' | 'loginPerApp' | 'loginPerUser' | 'perSession';
+
+export interface RateLimit {
+  tokens: number;
+  windowSeconds: number;
+}
+
+/** Environment variable and default (`<count>/<window>`, window in s, m or h) of each limit. */
+export const RATE_LIMIT_SETTINGS: Record<RateLimitName, { env: string; fallback: string }> = {
+  loginPerIp: { env: 'RATE_LIMIT_LOGIN_PER_IP', fallback: '30/1m' },
+  loginPerApp: { env: 'RATE_LIMIT_LOGIN_PER_APP', fallback: '1000/1m' },
+  loginPerUser: { env: 'RATE_LIMIT_LOGIN_PER_USER', fallback: '10/1m' },
+  perSession: { env: 'RATE_LIMIT_PER_SESSION', fallback: '120/1m' },
+};
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -36,15 +57,20 @@ export function loadConfig(env: Env = process.env): Config {
   // Deployed previews and production run many instances: in-process state would silently break.
   const deployed = env.VERCEL_ENV === 'production' || env.VERCEL_ENV === 'preview';
 
+  const sessionKeys = parseSessionKeys(env, deployed);
   const config: Config = {
     apps: parseApps(env),
     wechatApiBase: parseUrl(env, 'WECHAT_API_BASE', 'https://api.weixin.qq.com').replace(/\/+$/, ''),
     redis: parseRedis(env),
     ...loadDatabaseConfig(env),
-    sessionKeys: parseSessionKeys(env, deployed),
+    sessionKeys,
     sessionIdleTtlSeconds: positiveInt(env, 'SESSION_IDLE_TTL', 7 * 24 * 3600),
     sessionMaxAgeSeconds: positiveInt(env, 'SESSION_MAX_AGE', 30 * 24 * 3600),
     benefits: parseBenefits(env),
+    rateLimits: parseRateLimits(env),
+    // Vercel overwrites both headers with the connecting address; elsewhere a client could choose them.
+    trustProxyHeaders: optional(env, 'VERCEL') !== null || optional(env, 'TRUST_PROXY_HEADERS') === '1',
+    logSalt: parseLogSalt(env, sessionKeys[0]!),
   };
   if (config.apps.size === 0) {
     throw new ConfigError('Set WECHAT_APPS (appid:secret pairs, comma separated) or WECHAT_APPID and WECHAT_SECRET');
@@ -171,4 +197,27 @@ function parseSessionKeys(env: Env, deployed: boolean): Buffer[] {
     }
     return key;
   });
+}
+
+function parseRateLimits(env: Env): Record<RateLimitName, RateLimit | null> {
+  const limits = {} as Record<RateLimitName, RateLimit | null>;
+  for (const [name, { env: variable, fallback }] of Object.entries(RATE_LIMIT_SETTINGS)) {
+    const raw = optional(env, variable) ?? fallback;
+    const match = /^(\d+)\s*\/\s*(\d+)\s*([smh])$/.exec(raw);
+    if (raw === 'off') {
+      limits[name as RateLimitName] = null;
+    } else if (match && Number(match[1]) > 0 && Number(match[2]) > 0) {
+      const unit = { s: 1, m: 60, h: 3600 }[match[3] as 's' | 'm' | 'h'];
+      limits[name as RateLimitName] = { tokens: Number(match[1]), windowSeconds: Number(match[2]) * unit };
+    } else {
+      throw new ConfigError(`${variable} must look like 30/1m (count per window in s, m or h) or be off`);
+    }
+  }
+  return limits;
+}
+
+/** LOG_SALT when set, else derived from the session key, so a deployment needs no extra secret. */
+function parseLogSalt(env: Env, sessionKey: Buffer): Buffer {
+  const raw = optional(env, 'LOG_SALT');
+  return raw === null ? createHmac('sha256', sessionKey).update('wxlogin access-log salt').digest() : Buffer.from(raw);
 }

@@ -14,6 +14,7 @@ const catalog = {
   already_claimed: { status: 409, title: 'This person has already claimed this benefit' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
+  rate_limited: { status: 429, title: 'Too many requests; try again later' },
   wechat_rate_limited: { status: 429, title: 'WeChat rate-limited this user; try again later' },
   server_misconfigured: { status: 500, title: 'The server is misconfigured' },
   internal_error: { status: 500, title: 'Internal error' },

@@ -1,7 +1,8 @@
 // HTTP conventions shared by every endpoint: method dispatch, bounded JSON bodies, bearer tokens,
 // problem+json (RFC 9457) errors, request ids, no-store caching and one access-log line per request.
 import { randomUUID } from 'node:crypto';
-import { ConfigError } from './config.js';
+import { isIP } from 'node:net';
+import { config, ConfigError } from './config.js';
 import { ApiError, describeCause } from './errors.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -10,6 +11,8 @@ export interface RequestContext {
   requestId: string;
   /** Safe facts for this request's access-log line (appid, user id). */
   log: Record<string, string | number>;
+  /** Added to the response, error or not (RateLimit-*). */
+  headers: Headers;
 }
 
 export type Handler = (request: Request, context: RequestContext) => Promise<Response>;
@@ -22,7 +25,7 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
   return {
     async fetch(request: Request): Promise<Response> {
       const started = performance.now();
-      const context: RequestContext = { requestId: requestIdOf(request), log: {} };
+      const context: RequestContext = { requestId: requestIdOf(request), log: {}, headers: new Headers() };
       let response: Response;
       let failure: unknown;
       try {
@@ -35,6 +38,7 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
         failure = error;
         response = problem(toApiError(error), context.requestId);
       }
+      for (const [name, value] of context.headers) if (!response.headers.has(name)) response.headers.set(name, value);
       response.headers.set('Cache-Control', 'no-store');
       response.headers.set('X-Request-Id', context.requestId);
       logRequest(request, route, response.status, started, context, failure);
@@ -93,6 +97,26 @@ export function bearerToken(request: Request): string {
     });
   }
   return match[1];
+}
+
+/**
+ * The caller's address as the platform saw it, or null when no trusted proxy set the headers.
+ * IPv6 is cut to its /64: one subscriber commonly holds a whole /64.
+ */
+export function clientIp(request: Request): string | null {
+  if (!config().trustProxyHeaders) return null;
+  let ip = (request.headers.get('x-real-ip') ?? request.headers.get('x-forwarded-for')?.split(',')[0] ?? '').trim();
+  if (/^::ffff:[\d.]+$/i.test(ip)) ip = ip.slice(7);
+  const version = isIP(ip);
+  return version === 4 ? ip : version === 6 ? ipv6Prefix64(ip) : null;
+}
+
+function ipv6Prefix64(ip: string): string {
+  const groupsIn = (part: string) => (part ? part.split(':').reduce((n, group) => n + (group.includes('.') ? 2 : 1), 0) : 0);
+  const [head = '', tail] = ip.split('::');
+  const zeros = tail === undefined ? [] : Array<string>(8 - groupsIn(head) - groupsIn(tail)).fill('0');
+  const groups = [...(head ? head.split(':') : []), ...zeros, ...(tail ? tail.split(':') : [])];
+  return `${groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
 }
 
 export function invalid(detail: string): ApiError {

@@ -2,7 +2,8 @@
 import { config, type WechatApp } from './config.js';
 import { ApiError } from './errors.js';
 import { invalid, type RequestContext } from './http.js';
-import { createSession } from './sessions.js';
+import { enforceLimits, type LimitCheck } from './rate-limit.js';
+import { createSession, sessionLogId } from './sessions.js';
 import { recordLogin } from './users.js';
 import { code2Session } from './wechat.js';
 
@@ -19,7 +20,13 @@ const CODE_PATTERN = /^[A-Za-z0-9_:.-]{1,128}$/;
 // WeChat sets this Referer on every mini program request.
 const MINIPROGRAM_REFERER = /^https:\/\/servicewechat\.com\/([A-Za-z0-9_-]{1,64})\//;
 
-export async function login(body: Record<string, unknown>, referer: string | null, context: RequestContext): Promise<LoginResult> {
+/** Where the request came from: WeChat's Referer, and the client address when trustworthy. */
+export interface LoginOrigin {
+  referer: string | null;
+  ip: string | null;
+}
+
+export async function login(body: Record<string, unknown>, origin: LoginOrigin, context: RequestContext): Promise<LoginResult> {
   const { code, appid } = body;
   if (typeof code !== 'string' || !CODE_PATTERN.test(code)) {
     throw invalid('"code" must be the string wx.login() returned');
@@ -27,14 +34,25 @@ export async function login(body: Record<string, unknown>, referer: string | nul
   if (appid !== undefined && (typeof appid !== 'string' || appid.length > 64)) {
     throw invalid('"appid", when given, must be a mini program appid string');
   }
-  const app = resolveApp(appid, referer);
+  const app = resolveApp(appid, origin.referer);
   context.log.appid = app.appid;
 
+  // Fail closed: without a working limiter nothing guards the WeChat quota, and without Redis the
+  // session could not be stored anyway, so the code is better left unspent.
+  const before: LimitCheck[] = [['loginPerApp', app.appid]];
+  if (origin.ip) before.push(['loginPerIp', origin.ip]);
+  await enforceLimits(before, 'fail-closed', context);
+
   const wechat = await code2Session(app, code);
-  const user = await recordLogin(app.appid, wechat.openid, wechat.unionid);
+  // The per-user check overlaps the Postgres round trip instead of adding one in sequence.
+  const [user] = await Promise.all([
+    recordLogin(app.appid, wechat.openid, wechat.unionid),
+    enforceLimits([['loginPerUser', `${app.appid}:${wechat.openid}`]], 'fail-closed', context),
+  ]);
   context.log.userId = user.id;
   if (user.foldedUserId) context.log.mergedUserId = user.foldedUserId;
   const session = await createSession({ user, appid: app.appid, openid: wechat.openid, sessionKey: wechat.sessionKey });
+  context.log.session = sessionLogId(session.token);
   return {
     token: session.token,
     expiresAt: session.expiresAt.toISOString(),

@@ -1,9 +1,11 @@
 // Our login state: opaque bearer tokens whose SHA-256 keys a record in the session store.
 // A leaked store yields no usable token, and session_key is sealed with AES-256-GCM.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { config } from './config.js';
 import { ApiError } from './errors.js';
-import { sessionStore } from './session-store.js';
+import type { RequestContext } from './http.js';
+import { enforceLimits } from './rate-limit.js';
+import { sessionStore, type StoredSession } from './session-store.js';
 import type { LoggedInUser, PersonCardVersion } from './users.js';
 
 export interface NewSession {
@@ -97,7 +99,33 @@ export async function createSession(input: NewSession): Promise<{ token: string;
 /** The live session for a bearer token; pushes idle expiry back at most once an hour. */
 export async function requireSession(token: string): Promise<Session> {
   const id = parseToken(token);
-  const stored = await sessionStore().read(id);
+  return liveSession(id, await sessionStore().read(id));
+}
+
+/**
+ * requireSession, counted against the per-session rate limit. Both leave in the same tick, so they
+ * share one Redis request. Fails open: the limiter alone failing does not lock users out.
+ */
+export async function requireSessionWithinLimit(token: string, context: RequestContext): Promise<Session> {
+  const id = parseToken(token);
+  context.log.session = logIdOf(id);
+  const [read, limit] = await Promise.allSettled([
+    sessionStore().read(id),
+    enforceLimits([['perSession', id]], 'fail-open', context),
+  ]);
+  if (read.status === 'rejected') throw read.reason;
+  // An unknown token is a 401 whatever the limiter said.
+  const session = await liveSession(id, read.value);
+  if (limit.status === 'rejected') throw limit.reason;
+  return session;
+}
+
+/** The salted hash that stands for a session in logs: correlates requests, opens nothing. */
+export function sessionLogId(token: string): string {
+  return TOKEN_PATTERN.test(token) ? logIdOf(sessionIdOf(token)) : 'malformed';
+}
+
+async function liveSession(id: string, stored: StoredSession | null): Promise<Session> {
   const record = stored && parseJson<SessionRecord>(stored.record);
   const card = stored && parseJson<PersonCard>(stored.card);
   const now = sessionClock.now();
@@ -165,6 +193,10 @@ function associatedData(id: string, appid: string, openid: string): Buffer {
 
 function keyIdOf(key: Buffer): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 8);
+}
+
+function logIdOf(id: string): string {
+  return createHmac('sha256', config().logSalt).update(id).digest('hex').slice(0, 16);
 }
 
 function sessionIdOf(token: string): string {

@@ -1,12 +1,14 @@
 // The performance contract, counted where the traffic goes: WeChat at the fake, Postgres at the
-// bridge (Sync/Query messages), Redis at the Upstash gateway (HTTP requests).
+// bridge (Sync/Query messages), Redis at the Upstash gateway (HTTP requests). Rate limiting adds
+// one Redis request to login (before WeChat) and rides along with the session read of /me.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { APP_A, APP_B, startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack();
-  await stack.login(stack.person()); // warm the pool: connection setup is not the contract
+  // Warm the pool and the limiter's scripts: connection setup and the first EVALSHA miss are not the contract.
+  await stack.login(stack.person());
 });
 afterAll(() => stack.close());
 
@@ -18,11 +20,31 @@ async function counted(work: () => Promise<unknown>) {
   return { wechat: stack.wechat.requestCount(), postgres: stack.bridge.roundTrips(), redis: stack.gateway.counts().requests };
 }
 
-it('login: 1 WeChat call + 1 Postgres round trip + 1 Redis round trip, new or returning, any app', async () => {
+async function redisCommands(work: () => Promise<unknown>) {
+  stack.gateway.resetCounts();
+  await work();
+  return stack.gateway.counts().byCommand;
+}
+
+it('login: 1 WeChat call + 1 Postgres round trip + 3 Redis requests, new or returning, any app', async () => {
+  // Redis: the per-app (and per-IP) limits before WeChat; the per-user limit, sent alongside the
+  // Postgres round trip; the session write.
   const person = stack.person();
-  expect(await counted(() => stack.login(person, APP_A))).toEqual({ wechat: 1, postgres: 1, redis: 1 });
-  expect(await counted(() => stack.login(person, APP_A))).toEqual({ wechat: 1, postgres: 1, redis: 1 });
-  expect(await counted(() => stack.login(person, APP_B))).toEqual({ wechat: 1, postgres: 1, redis: 1 });
+  expect(await counted(() => stack.login(person, APP_A))).toEqual({ wechat: 1, postgres: 1, redis: 3 });
+  expect(await counted(() => stack.login(person, APP_A))).toEqual({ wechat: 1, postgres: 1, redis: 3 });
+  expect(await counted(() => stack.login(person, APP_B))).toEqual({ wechat: 1, postgres: 1, redis: 3 });
+  expect(await redisCommands(() => stack.login(person, APP_B))).toEqual({
+    evalsha: 2,
+    set: 1,
+    zadd: 1,
+    zremrangebyscore: 1,
+    pexpireat: 1,
+  });
+});
+
+it('/me: the per-session rate limit and the session read share one Redis request', async () => {
+  const { token } = (await stack.login(stack.person())).body;
+  expect(await redisCommands(() => stack.call('me', 'GET', { token }))).toEqual({ evalsha: 1, getex: 1 });
 });
 
 it('/me: 1 Redis round trip, no Postgres; logout and logout-all: 1 Redis round trip', async () => {

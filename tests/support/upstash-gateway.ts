@@ -1,6 +1,7 @@
 // Upstash's REST protocol over a real Redis, so the real @upstash/redis client runs in tests:
 // POST / (one command), /pipeline and /multi-exec (arrays of commands), Bearer auth,
 // `Upstash-Encoding: base64` replies, {error} bodies. Counts round trips; can stage outages.
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
@@ -15,6 +16,8 @@ export interface UpstashGateway {
   counts(): { requests: number; commands: number; byCommand: Record<string, number> };
   resetCounts(): void;
   setDelay(ms: number): void;
+  /** Answers these commands (lowercase names) with an error until cleared with []. */
+  failCommands(names: string[]): void;
   /** Drops every connection and refuses new ones until start(). */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -30,6 +33,10 @@ export async function startUpstashGateway(redisUrl: string, token = 'test-token'
   let requests = 0;
   let byCommand: Record<string, number> = {};
   let delayMs = 0;
+  let failing = new Set<string>();
+  // Upstash accepts Lua shebang flags that Redis 7.0 rejects; scripts run with the first line
+  // reduced to `#!lua`, and EVALSHA of the original digest reaches the rewritten script.
+  const scriptDigests = new Map<string, string>();
   let server: Server;
   const sockets = new Set<Socket>();
 
@@ -40,7 +47,22 @@ export async function startUpstashGateway(redisUrl: string, token = 'test-token'
     }
   };
 
-  const run = async (client: Redis, [name, ...args]: Command): Promise<Entry> => {
+  const asUpstash = ([name, ...args]: Command): Command => {
+    const command = String(name).toLowerCase();
+    if ((command === 'eval' || command === 'eval_ro') && typeof args[0] === 'string') {
+      const script = args[0].replace(/^#!lua[^\n]*/, '#!lua');
+      if (script !== args[0]) scriptDigests.set(sha1(args[0]), sha1(script));
+      return [name, script, ...args.slice(1)];
+    }
+    if ((command === 'evalsha' || command === 'evalsha_ro') && typeof args[0] === 'string') {
+      return [name, scriptDigests.get(args[0].toLowerCase()) ?? args[0], ...args.slice(1)];
+    }
+    return [name, ...args];
+  };
+
+  const run = async (client: Redis, command: Command): Promise<Entry> => {
+    const [name, ...args] = asUpstash(command);
+    if (failing.has(String(name).toLowerCase())) return { error: `ERR injected failure of ${name}` };
     try {
       return { result: await client.callBuffer(String(name), args.map(String)) };
     } catch (error) {
@@ -146,6 +168,9 @@ export async function startUpstashGateway(redisUrl: string, token = 'test-token'
     setDelay: (ms) => {
       delayMs = ms;
     },
+    failCommands: (names) => {
+      failing = new Set(names);
+    },
     stop,
     start: () => listen(port),
     redis,
@@ -154,6 +179,10 @@ export async function startUpstashGateway(redisUrl: string, token = 'test-token'
       for (const client of [redis, ...idle]) client.disconnect();
     },
   };
+}
+
+function sha1(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
 }
 
 function isCommand(value: unknown): value is Command {
