@@ -49,6 +49,9 @@ if (!hasApp) {
   notes.push('WeChat: real code2Session for the configured apps');
 }
 
+// The local server sets x-forwarded-for / x-real-ip from the socket, as Vercel does: trust them.
+env.TRUST_PROXY_HEADERS ??= '1';
+
 try {
   const { redis } = config();
   notes.push(redis ? 'Sessions: Upstash Redis' : 'Sessions: in this process (set UPSTASH_REDIS_REST_URL/TOKEN to use Upstash)');

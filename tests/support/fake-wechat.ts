@@ -56,6 +56,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
   const blocked = new Set<string>();
   const callsPerPerson = new Map<string, number[]>();
   const faults: Fault[] = [];
+  const sessionKeys: string[] = [];
   const sockets = new Set<Socket>();
   let requests = 0;
   /** Tests move WeChat's clock to expire tokens and codes. */
@@ -236,7 +237,9 @@ export async function startFakeWechat(options: FakeWechatOptions) {
 
     const { openid, unionid } = identity(app, person);
     if (fault === 'lost_reply') return request.socket.destroy();
-    answer(response, { session_key: randomBytes(16).toString('base64'), openid, ...(unionid ? { unionid } : {}) });
+    const sessionKey = randomBytes(16).toString('base64');
+    sessionKeys.push(sessionKey);
+    answer(response, { session_key: sessionKey, openid, ...(unionid ? { unionid } : {}) });
   };
 
   const server = createServer((request, response) => {
@@ -301,6 +304,8 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     injectFaults(...next: Fault[]) {
       faults.push(...next);
     },
+    /** Codes issued and session_keys answered: what must never reach a log. */
+    credentialsHandedOut: () => [...codes.keys(), ...sessionKeys],
     requestCount: () => requests,
     resetCounts() {
       requests = 0;

@@ -1,7 +1,9 @@
 // Per test file: a fake WeChat, an Upstash gateway over the real Redis and a bridge to the real
 // Postgres, wired into the environment the lib/ code reads, plus helpers to call the functions.
 import { randomBytes } from 'node:crypto';
+import { Client } from '@neondatabase/serverless';
 import { inject } from 'vitest';
+import { useWebSocketProxy } from '../../lib/db.js';
 import { startPgBridge } from '../../scripts/local/pg-bridge.js';
 import { loadFunctions } from '../../scripts/local/server.js';
 import { startFakeWechat, type FakeApp } from './fake-wechat.js';
@@ -36,6 +38,22 @@ export interface CallOptions {
 /** Access-log lines the functions wrote since this file's stack started (kept off the console). */
 export const accessLog: string[] = [];
 
+/**
+ * Every credential this file's stack handled: app secrets, connection strings, keys, codes,
+ * session_keys and tokens. close() fails the file if any reached the access log, raw or encoded,
+ * so log hygiene is checked across the whole suite.
+ */
+const credentials = new Set<string>();
+
+function assertLogHygiene(): void {
+  const text = accessLog.join('');
+  for (const secret of credentials) {
+    for (const form of [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url')]) {
+      if (text.includes(form)) throw new Error(`A credential reached the access log (${secret.slice(0, 4)}…)`);
+    }
+  }
+}
+
 function captureAccessLog(): () => void {
   const write = process.stdout.write;
   process.stdout.write = function (chunk: unknown, ...rest: unknown[]) {
@@ -50,17 +68,28 @@ function captureAccessLog(): () => void {
   };
 }
 
-export async function startStack({ apps = defaultApps(), env = {} as Record<string, string> } = {}) {
+export interface StackOptions {
+  apps?: FakeApp[];
+  env?: Record<string, string>;
+  /**
+   * A Redis database and a Postgres database of this file's own, so that counting keys and rows
+   * is not disturbed by the files running alongside.
+   */
+  isolated?: boolean;
+}
+
+export async function startStack({ apps = defaultApps(), env = {}, isolated = false }: StackOptions = {}) {
   const releaseLog = captureAccessLog();
   const wechat = await startFakeWechat({ apps });
-  const gateway = await startUpstashGateway(inject('redisUrl'));
+  const gateway = await startUpstashGateway(isolated ? ownRedisDatabase(inject('redisUrl')) : inject('redisUrl'));
   const bridge = await startPgBridge(inject('postgres'));
+  const ownDatabase = isolated ? await createOwnDatabase(bridge.address) : null;
   Object.assign(process.env, {
     WECHAT_APPS: apps.map((app) => `${app.appid}:${app.secret}`).join(','),
     WECHAT_API_BASE: wechat.url,
     UPSTASH_REDIS_REST_URL: gateway.url,
     UPSTASH_REDIS_REST_TOKEN: gateway.token,
-    DATABASE_URL: inject('databaseUrl'),
+    DATABASE_URL: ownDatabase?.url ?? inject('databaseUrl'),
     NEON_WS_PROXY: bridge.address,
     SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     // The fixed test appids are shared by every test run on this Redis; per-app limits are tested
@@ -68,6 +97,11 @@ export async function startStack({ apps = defaultApps(), env = {} as Record<stri
     RATE_LIMIT_LOGIN_PER_APP: '1000000/1m',
     ...env,
   });
+  for (const name of ['DATABASE_URL', 'SESSION_ENCRYPTION_KEY', 'UPSTASH_REDIS_REST_TOKEN', 'LOG_SALT']) {
+    if (process.env[name]) credentials.add(process.env[name]!);
+  }
+  for (const app of apps) credentials.add(app.secret);
+  if (ownDatabase) await (await import('../../lib/migrations.js')).migrate();
   const functions = await loadFunctions();
 
   /** Calls api/<name>.ts directly (every api/ file is loaded), as Vercel's runtime would. */
@@ -81,9 +115,13 @@ export async function startStack({ apps = defaultApps(), env = {} as Record<stri
       if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     }
     if (options.token !== undefined) headers.set('authorization', `Bearer ${options.token}`);
+    const sentToken = headers.get('authorization')?.replace(/^Bearer\s+/i, '');
+    if (sentToken && sentToken.length >= 24) credentials.add(sentToken);
     const response = await fn.fetch(new Request(`http://localhost/api/${name}`, { method, headers, body }));
     const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    const result = { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    if (typeof result.body?.token === 'string') credentials.add(result.body.token);
+    return result;
   }
 
   /** wx.login() in `appid` for `person`, then POST /api/login with the code. */
@@ -101,10 +139,42 @@ export async function startStack({ apps = defaultApps(), env = {} as Record<stri
     person: (label = 'p') => `${label}-${randomBytes(6).toString('hex')}`,
     async close() {
       await (await import('../../lib/db.js')).closeDatabase();
+      await ownDatabase?.drop();
+      for (const secret of wechat.credentialsHandedOut()) credentials.add(secret);
       await Promise.all([wechat.close(), gateway.close(), bridge.close()]);
       releaseLog();
+      assertLogHygiene();
     },
   };
 }
 
 export type Stack = Awaited<ReturnType<typeof startStack>>;
+
+/** One of Redis's numbered databases (1-15), by process id: test files of one run never share it. */
+function ownRedisDatabase(redisUrl: string): string {
+  const url = new URL(redisUrl);
+  url.pathname = `/${1 + (process.pid % 15)}`;
+  return url.toString();
+}
+
+/** A fresh, migrated database next to the run's test database; dropped by close(). */
+async function createOwnDatabase(bridgeAddress: string) {
+  const shared = new URL(inject('databaseUrl'));
+  const name = `${shared.pathname.slice(1)}_own_${process.pid}`;
+  const admin = async (statement: string) => {
+    useWebSocketProxy(bridgeAddress);
+    const client = new Client({ connectionString: Object.assign(new URL(shared), { pathname: '/postgres' }).toString() });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`drop database if exists ${name} with (force)`);
+  await admin(`create database ${name}`);
+  return {
+    url: Object.assign(new URL(shared), { pathname: `/${name}` }).toString(),
+    drop: () => admin(`drop database if exists ${name} with (force)`),
+  };
+}

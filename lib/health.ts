@@ -1,0 +1,50 @@
+// Readiness of the backing stores, for uptime monitors: each checked with a short timeout, in
+// parallel. Only the health function imports this module.
+import { config } from './config.js';
+import { ApiError } from './errors.js';
+import { query } from './db.js';
+import { upstash } from './redis.js';
+
+const CHECK_TIMEOUT_MS = 1000;
+
+type CheckStatus = 'ok' | 'unavailable' | 'not_configured';
+export interface Health {
+  status: 'ok';
+  checks: Record<'redis' | 'postgres', { status: CheckStatus; durationMs?: number }>;
+}
+
+/** 200 body when every configured store answers; otherwise 503 naming the ones that did not. */
+export async function checkHealth(): Promise<Health> {
+  const { redis } = config();
+  const [redisCheck, postgresCheck] = await Promise.all([
+    redis ? timed(() => upstash(redis.url, redis.token).ping()) : { status: 'not_configured' as const },
+    timed(() => query('select 1')),
+  ]);
+  const checks = { redis: redisCheck, postgres: postgresCheck };
+  const down = Object.entries(checks).filter(([, check]) => check.status === 'unavailable').map(([name]) => name);
+  if (down.length > 0) {
+    throw new ApiError('service_unavailable', {
+      detail: `Unavailable: ${down.join(', ')}`,
+      retryAfterSeconds: 5,
+      extensions: { checks },
+      logFields: { unavailable: down.join(',') },
+    });
+  }
+  return { status: 'ok', checks };
+}
+
+async function timed(check: () => Promise<unknown>): Promise<{ status: CheckStatus; durationMs: number }> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([check(), timeout]);
+    return { status: 'ok', durationMs: Math.round(performance.now() - started) };
+  } catch {
+    return { status: 'unavailable', durationMs: Math.round(performance.now() - started) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
