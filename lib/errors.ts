@@ -1,6 +1,6 @@
 // The stable error codes clients switch on, and the typed error that carries one.
 
-const catalog = {
+export const catalog = {
   invalid_request: { status: 400, title: 'The request is malformed' },
   unknown_app: { status: 400, title: 'No configured mini program matches this request' },
   unknown_benefit: { status: 400, title: 'No such benefit is offered' },

@@ -1,0 +1,174 @@
+// Faults at the endpoint level, with the real services failing (no mocks of our code): every
+// WeChat failure mode through its retries, a session write refused after WeChat and Postgres said
+// yes, and the health check. Each fault gives its documented answer within the function budget,
+// and the next login with a fresh code succeeds with one person and no orphan session.
+import { createHash } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { query } from '../lib/db.js';
+import type { Fault } from './support/fake-wechat.js';
+import { accessLog, APP_A, startStack, type CallResult, type Stack } from './support/stack.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(() => stack.close());
+afterEach(() => {
+  stack.wechat.resetCounts();
+  stack.gateway.failCommands([]);
+  stack.gateway.setDelay(0);
+  stack.bridge.setDelay(0);
+});
+
+/** The function's maxDuration (vercel.json): no request may come near it. */
+const FUNCTION_BUDGET_MS = 10_000;
+
+async function timed(work: () => Promise<CallResult>): Promise<[CallResult, number]> {
+  const started = Date.now();
+  const result = await work();
+  return [result, Date.now() - started];
+}
+
+async function accountsOf(person: string) {
+  return query<{ user_id: string }>('select user_id from accounts where appid = $1 and openid = $2', [
+    APP_A,
+    stack.wechat.identityOf(APP_A, person).openid,
+  ]);
+}
+
+/** A clean retry: 200, one account, and only the retry's session in the owner's index. */
+async function expectCleanRetry(person: string) {
+  const retry = await stack.login(person);
+  expect(retry.status).toBe(200);
+  const accounts = await accountsOf(person);
+  expect(accounts).toEqual([{ user_id: retry.body.user.id }]);
+  expect(await stack.gateway.redis.zcard(`wxlogin:user-sessions:${retry.body.user.id}`)).toBe(1);
+  expect((await stack.call('me', 'GET', { token: retry.body.token })).status).toBe(200);
+  return retry;
+}
+
+describe('WeChat failing on every attempt', () => {
+  const cases: [string, Fault[]][] = [
+    ['system busy (-1)', Array(4).fill('busy')],
+    ['HTTP 502', Array(4).fill('http_502')],
+    ['a non-JSON body', Array(4).fill('non_json')],
+    ['connection reset', Array(4).fill('reset')],
+    ['hanging past the attempt timeout', [{ delayMs: 2500 }, { delayMs: 2500 }]],
+    ['a reply lost after the code was spent', ['lost_reply']],
+  ];
+
+  it.each(cases)('%s: 503 wechat_unavailable with Retry-After in bounded time, then a clean retry', async (_, faults) => {
+    const person = stack.person();
+    stack.wechat.injectFaults(...faults);
+    const [result, elapsed] = await timed(() => stack.login(person));
+    expect(result.status).toBe(503);
+    expect(result.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(result.body.code).toBe('wechat_unavailable');
+    expect(Number(result.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(elapsed).toBeLessThan(FUNCTION_BUDGET_MS / 2);
+    expect(await accountsOf(person)).toEqual([]);
+    stack.wechat.resetCounts();
+    const retry = await expectCleanRetry(person);
+    expect(retry.body.user.isNew).toBe(true);
+  });
+});
+
+describe('Redis refusing the session write after WeChat and Postgres succeeded', () => {
+  it('503, and the retry is the same person with exactly one session', async () => {
+    const person = stack.person();
+    stack.gateway.failCommands(['multi', 'set']);
+    const failed = await stack.login(person);
+    expect(failed.status).toBe(503);
+    expect(failed.body.code).toBe('service_unavailable');
+    stack.gateway.failCommands([]);
+    const firstAttempt = await accountsOf(person);
+    expect(firstAttempt).toHaveLength(1);
+    const retry = await expectCleanRetry(person);
+    expect(retry.body.user.id).toBe(firstAttempt[0]!.user_id);
+  });
+});
+
+describe('Redis and Postgres slow during login', () => {
+  it('slow Redis: 503 before WeChat is called, within the budget, then a clean retry', async () => {
+    const person = stack.person();
+    stack.gateway.setDelay(5000);
+    const [result, elapsed] = await timed(() => stack.login(person));
+    expect(result.body.code).toBe('service_unavailable');
+    expect(elapsed).toBeLessThan(FUNCTION_BUDGET_MS / 2);
+    expect(stack.wechat.requestCount()).toBe(0);
+    stack.gateway.setDelay(0);
+    await expectCleanRetry(person);
+  });
+});
+
+describe('GET /api/health', () => {
+  it('200 with each dependency ok', async () => {
+    const health = await stack.call('health', 'GET');
+    expect(health.status).toBe(200);
+    expect(health.headers.get('cache-control')).toBe('no-store');
+    expect(health.body).toEqual({
+      status: 'ok',
+      checks: { redis: { status: 'ok', durationMs: expect.any(Number) }, postgres: { status: 'ok', durationMs: expect.any(Number) } },
+    });
+  });
+
+  const secretsOf = () => [
+    process.env.DATABASE_URL!,
+    process.env.UPSTASH_REDIS_REST_TOKEN!,
+    process.env.UPSTASH_REDIS_REST_URL!,
+    stack.bridge.address,
+  ];
+
+  it.each([
+    ['redis', () => stack.gateway.stop(), () => stack.gateway.start()],
+    ['postgres', () => stack.bridge.stop(), () => stack.bridge.start()],
+  ] as const)('503 naming %s when it is down, without addresses or secrets, within 2.5 s', async (name, stop, start) => {
+    await stop();
+    let result: CallResult;
+    let elapsed: number;
+    try {
+      [result, elapsed] = await timed(() => stack.call('health', 'GET'));
+    } finally {
+      await start();
+    }
+    expect(result.status).toBe(503);
+    expect(result.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(result.body).toMatchObject({ code: 'service_unavailable', detail: `Unavailable: ${name}` });
+    expect(result.body.checks[name].status).toBe('unavailable');
+    expect(Number(result.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(elapsed).toBeLessThan(2500);
+    const text = JSON.stringify(result.body);
+    for (const secret of secretsOf()) expect(text).not.toContain(secret);
+    expect((await stack.call('health', 'GET')).status).toBe(200);
+  });
+
+  it('answers within its bound when Redis hangs', async () => {
+    stack.gateway.setDelay(5000);
+    const [result, elapsed] = await timed(() => stack.call('health', 'GET'));
+    expect(result.body.detail).toBe('Unavailable: redis');
+    expect(elapsed).toBeLessThan(2500);
+  });
+});
+
+describe('access log', () => {
+  it('names a session by a salted hash: the same across its requests, never the token or its store key', async () => {
+    const before = accessLog.length;
+    const login = await stack.login(stack.person());
+    const { token } = login.body;
+    await stack.call('me', 'GET', { token });
+    await stack.call('logout', 'POST', { token });
+    await stack.login(stack.person());
+    const entries = accessLog.slice(before).map((line) => JSON.parse(line));
+    const [loginLine, meLine, logoutLine, otherLine] = entries;
+    expect(loginLine.session).toMatch(/^[0-9a-f]{16}$/);
+    expect(meLine.session).toBe(loginLine.session);
+    expect(logoutLine.session).toBe(loginLine.session);
+    expect(otherLine.session).not.toBe(loginLine.session);
+    const storeKey = createHash('sha256').update(token).digest('hex');
+    expect(storeKey).not.toContain(loginLine.session);
+    expect(accessLog.join('')).not.toContain(storeKey.slice(0, 16));
+    expect(Object.keys(meLine).sort()).toEqual(
+      ['appid', 'durationMs', 'level', 'method', 'requestId', 'route', 'session', 'status', 'time', 'userId'].sort(),
+    );
+  });
+});

@@ -1,0 +1,219 @@
+// Property-based abuse of every endpoint (fast-check): random methods, headers, content types and
+// bodies (deep JSON, huge strings, __proto__ keys, invalid UTF-8, wrong types), random and tampered
+// bearer tokens. Never a 5xx, always problem+json with a documented code, and no state change:
+// rows in users/accounts and Redis keys (rate-limit counters aside) are the same before and after.
+// The stack is isolated: this file's own Postgres and Redis databases, so the counts are exact.
+import { readdirSync } from 'node:fs';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { query } from '../lib/db.js';
+import { catalog, type ErrorCode } from '../lib/errors.js';
+import { openSessionKey, requireSession } from '../lib/sessions.js';
+import { APP_A, APP_B, startStack, type CallResult, type Stack } from './support/stack.js';
+
+let stack: Stack;
+let liveToken: string;
+/** Each endpoint's methods, from the Allow header of its 405. */
+const allowed = new Map<string, string[]>();
+beforeAll(async () => {
+  stack = await startStack({
+    isolated: true,
+    env: { RATE_LIMIT_LOGIN_PER_IP: 'off', RATE_LIMIT_LOGIN_PER_USER: 'off', RATE_LIMIT_PER_SESSION: 'off' },
+  });
+  // A real session exists while the fuzzer runs: tampered copies of its token must not reach it.
+  liveToken = (await stack.login(stack.person())).body.token;
+  for (const name of ENDPOINTS) {
+    const probe = await stack.call(name, 'OPTIONS');
+    allowed.set(name, probe.headers.get('allow')!.split(', '));
+  }
+});
+afterAll(() => stack.close());
+
+const ENDPOINTS = readdirSync(new URL('../api/', import.meta.url))
+  .filter((file) => file.endsWith('.ts'))
+  .map((file) => file.slice(0, -3));
+
+async function state() {
+  const [counts] = await query<{ users: number; accounts: number }>(
+    'select (select count(*) from users)::int as users, (select count(*) from accounts)::int as accounts',
+  );
+  const keys = (await stack.gateway.redis.keys('*')).filter((key) => !key.startsWith('wxlogin:ratelimit:')).sort();
+  return { ...counts, keys };
+}
+
+/** The one success a random request may earn: the health check. */
+function expectDocumentedAnswer(name: string, method: string, result: CallResult) {
+  expect(result.status, `${method} /api/${name}`).toBeLessThan(500);
+  if (result.status < 400) {
+    expect([name, method, result.status]).toEqual(['health', 'GET', 200]);
+    return;
+  }
+  expect(result.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const code = result.body.code as ErrorCode;
+  expect(Object.keys(catalog)).toContain(code);
+  expect(result.body.status).toBe(result.status);
+  expect(catalog[code].status).toBe(result.status);
+  expect(result.body.type).toBe(`urn:wxlogin:problem:${code}`);
+}
+
+const printable = (maxLength: number) => fc.stringMatching(new RegExp(`^[\\x20-\\x7e]{0,${maxLength}}$`));
+
+/** A token that looks right, and variants of the live one with one character changed. */
+const tokenArb = fc.oneof(
+  fc.stringMatching(/^wxl_[A-Za-z0-9_-]{43}$/),
+  fc.tuple(fc.nat(46), fc.constantFrom(...'AZaz09_-x')).map(([at, char]) => {
+    const index = 4 + (at % 43);
+    const changed = liveToken.slice(0, index) + char + liveToken.slice(index + 1);
+    return changed === liveToken ? `${liveToken}x` : changed;
+  }),
+  fc.constantFrom('cut', 'doubled').map((variant) => (variant === 'cut' ? liveToken.slice(0, -1) : `${liveToken} ${liveToken}`)),
+  printable(80),
+);
+
+const headersArb = fc.record(
+  {
+    'content-type': fc.oneof(
+      { arbitrary: fc.constant('application/json'), weight: 4 },
+      fc.constantFrom('application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/problem+json'),
+      printable(40),
+    ),
+    authorization: fc.oneof(
+      tokenArb.map((token) => `Bearer ${token}`),
+      tokenArb.map((token) => `bearer   ${token}`),
+      fc.constantFrom('Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'Token abc'),
+      printable(120),
+    ),
+    referer: fc.oneof(
+      fc.constantFrom(APP_A, APP_B, 'wx1111111111111111', '../..').map((appid) => `https://servicewechat.com/${appid}/1/page-frame.html`),
+      printable(120),
+    ),
+    'x-forwarded-for': printable(60),
+    'x-vercel-id': printable(140),
+  },
+  { requiredKeys: [] },
+);
+
+const nested = (depth: number, open: string, close: string, inner: string) => open.repeat(depth) + inner + close.repeat(depth);
+
+const loginFieldArb = fc.oneof(
+  fc.anything(),
+  fc.stringMatching(/^[A-Za-z0-9_:.-]{1,128}$/),
+  fc.constantFrom(APP_A, APP_B, 'wx1111111111111111'),
+  fc.string({ maxLength: 300 }),
+  fc.integer(),
+  fc.double(),
+);
+
+const bodyTextArb = fc.oneof(
+  fc.json({ maxDepth: 4 }),
+  fc.record({ code: loginFieldArb, appid: loginFieldArb, all: fc.anything() }, { requiredKeys: [] }).map((body) => JSON.stringify(body)),
+  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty').map(
+    (key) => `{"${key}": {"code": "x", "admin": true}, "code": "abc"}`,
+  ),
+  fc.integer({ min: 1, max: 3000 }).map((depth) => nested(depth, '[', ']', '1')),
+  fc.integer({ min: 1, max: 2000 }).map((depth) => `{"code":${nested(depth, '{"a":', '}', '"x"')}}`),
+  fc.integer({ min: 1000, max: 100_000 }).map((size) => `{"code":"${'a'.repeat(size)}"}`),
+  fc.constantFrom('', ' ', 'null', '[]', '"code"', '{"code":1e400}', '{"code":null}', '{"all":"true"}', '{"all":1}', '{"code":"a","code":"b"}', '{', '\uFEFF{"code":"abc"}'),
+);
+
+const invalidUtf8Arb = fc
+  .tuple(fc.uint8Array({ maxLength: 64 }), fc.constantFrom([0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80]))
+  .map(([random, bad]) => Buffer.concat([Buffer.from('{"code":"'), Buffer.from(random), Buffer.from(bad), Buffer.from('"}')]));
+
+// Mostly the endpoint's own method, so most requests get past method dispatch.
+const requestArb = fc
+  .record({
+    name: fc.constantFrom(...ENDPOINTS),
+    pick: fc.nat(),
+    other: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
+    ownMethod: fc.nat(4).map((n) => n > 0),
+    headers: headersArb,
+    body: fc.oneof(bodyTextArb, invalidUtf8Arb),
+  })
+  .map(({ name, pick, other, ownMethod, headers, body }) => {
+    const own = allowed.get(name)!;
+    return { name, method: ownMethod ? own[pick % own.length]! : other, headers, body };
+  });
+
+const counts = { requests: 0, byStatus: {} as Record<number, number> };
+
+describe('random requests to every endpoint', () => {
+  it('covers every api/ function', () => {
+    expect(ENDPOINTS).toEqual(expect.arrayContaining(['health', 'login', 'logout', 'me']));
+  });
+
+  it('never answer 5xx, always a documented problem, and change nothing', async () => {
+    const before = await state();
+    await fc.assert(
+      fc.asyncProperty(requestArb, async ({ name, method, headers, body }) => {
+        const withBody = method !== 'GET' && method !== 'HEAD';
+        const result = await stack.call(name, method, { headers, ...(withBody ? { body } : {}) });
+        counts.requests += 1;
+        counts.byStatus[result.status] = (counts.byStatus[result.status] ?? 0) + 1;
+        expectDocumentedAnswer(name, method, result);
+      }),
+      { numRuns: 1500 },
+    );
+    expect(await state()).toEqual(before);
+    // The live session survived every tampered copy of its token.
+    expect((await stack.call('me', 'GET', { token: liveToken })).status).toBe(200);
+  });
+
+  it('login bodies with the right shape but wrong values: 4xx, no user, no session', async () => {
+    const before = await state();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ code: loginFieldArb, appid: loginFieldArb }, { requiredKeys: ['code'] }),
+        async (body) => {
+          const result = await stack.call('login', 'POST', { json: body });
+          counts.requests += 1;
+          counts.byStatus[result.status] = (counts.byStatus[result.status] ?? 0) + 1;
+          expectDocumentedAnswer('login', 'POST', result);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(await state()).toEqual(before);
+    console.info(`fuzz: ${counts.requests} requests, statuses ${JSON.stringify(counts.byStatus)}`);
+  });
+});
+
+describe('tokens and sealed session keys', () => {
+  it('any token but the issued one is refused with 401', async () => {
+    await fc.assert(
+      fc.asyncProperty(tokenArb, async (token) => {
+        fc.pre(token !== liveToken);
+        await expect(requireSession(token)).rejects.toMatchObject({ code: 'unauthorized' });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('any change to the sealed session_key envelope is rejected', async () => {
+    const session = await requireSession(liveToken);
+    const original = openSessionKey(session);
+    const envelope = session.sealedSessionKey;
+    await fc.assert(
+      fc.property(fc.nat(envelope.length - 1), fc.constantFrom(...'AQgw019_-.x'), (at, char) => {
+        const tampered = envelope.slice(0, at) + char + envelope.slice(at + 1);
+        let opened: string | null = null;
+        try {
+          opened = openSessionKey({ ...session, sealedSessionKey: tampered });
+        } catch {
+          return;
+        }
+        // Only a change that decodes to the same bytes (base64 padding bits) may open, to the same key.
+        expect(opened).toBe(original);
+        expect(canonical(tampered)).toBe(canonical(envelope));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+function canonical(envelope: string): string {
+  return envelope
+    .split('.')
+    .map((part, index) => (index < 2 ? part : Buffer.from(part, 'base64url').toString('hex')))
+    .join('.');
+}
