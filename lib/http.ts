@@ -19,8 +19,15 @@ export type Handler = (request: Request, context: RequestContext) => Promise<Res
 
 const MAX_BODY_BYTES = 4 * 1024;
 
+/**
+ * Whole-request budget, under vercel.json's maxDuration (10 s): past it the client gets a 503
+ * problem instead of the platform's bare timeout. Each dependency has its own shorter bound; this
+ * one catches a chain of slow-but-successful steps.
+ */
+export const REQUEST_BUDGET_MS = 9000;
+
 /** A Vercel function (`export default endpoint(...)`): routes by method, never throws. */
-export function endpoint(route: string, handlers: Partial<Record<Method, Handler>>) {
+export function endpoint(route: string, handlers: Partial<Record<Method, Handler>>, { budgetMs = REQUEST_BUDGET_MS } = {}) {
   const allow = Object.keys(handlers).join(', ');
   return {
     async fetch(request: Request): Promise<Response> {
@@ -33,7 +40,7 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
         if (!handler) {
           throw new ApiError('method_not_allowed', { detail: `Use ${allow}`, headers: { Allow: allow } });
         }
-        response = await handler(request, context);
+        response = await withinBudget(handler(request, context), budgetMs);
       } catch (error) {
         failure = error;
         response = problem(toApiError(error), context.requestId);
@@ -45,6 +52,21 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
       return response;
     },
   };
+}
+
+async function withinBudget(work: Promise<Response>, budgetMs: number): Promise<Response> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ApiError('service_unavailable', { retryAfterSeconds: 5, logFields: { timeout: 'request_budget' } })),
+      budgetMs,
+    );
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function json(status: number, body: unknown): Response {

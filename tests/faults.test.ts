@@ -3,8 +3,10 @@
 // yes, and the health check. Each fault gives its documented answer within the function budget,
 // and the next login with a fresh code succeeds with one person and no orphan session.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../lib/db.js';
+import { endpoint, REQUEST_BUDGET_MS } from '../lib/http.js';
 import type { Fault } from './support/fake-wechat.js';
 import { accessLog, APP_A, startStack, type CallResult, type Stack } from './support/stack.js';
 
@@ -21,7 +23,7 @@ afterEach(() => {
 });
 
 /** The function's maxDuration (vercel.json): no request may come near it. */
-const FUNCTION_BUDGET_MS = 10_000;
+const FUNCTION_BUDGET_MS = 1000 * JSON.parse(readFileSync(new URL('../vercel.json', import.meta.url), 'utf8')).functions['api/*.ts'].maxDuration;
 
 async function timed(work: () => Promise<CallResult>): Promise<[CallResult, number]> {
   const started = Date.now();
@@ -98,6 +100,23 @@ describe('Redis and Postgres slow during login', () => {
     expect(stack.wechat.requestCount()).toBe(0);
     stack.gateway.setDelay(0);
     await expectCleanRetry(person);
+  });
+});
+
+describe('the request budget', () => {
+  it('sits under vercel.json maxDuration, leaving time to answer', () => {
+    expect(FUNCTION_BUDGET_MS).toBe(10_000);
+    expect(REQUEST_BUDGET_MS).toBeLessThanOrEqual(FUNCTION_BUDGET_MS - 1000);
+  });
+
+  it('turns a handler that outlives it into a 503 problem with Retry-After', async () => {
+    const hung = endpoint('/api/hung', { GET: () => new Promise<Response>(() => {}) }, { budgetMs: 50 });
+    const response = await hung.fetch(new Request('http://localhost/api/hung'));
+    expect(response.status).toBe(503);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(response.headers.get('retry-after')).toBe('5');
+    expect(await response.json()).toMatchObject({ code: 'service_unavailable' });
+    expect(JSON.parse(accessLog.at(-1)!)).toMatchObject({ route: '/api/hung', status: 503, timeout: 'request_budget' });
   });
 });
 

@@ -3,10 +3,9 @@
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
-import { Client } from '@neondatabase/serverless';
-import { useWebSocketProxy } from '../../lib/db.js';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
+import { runAdminStatements } from '../../scripts/local/pg-admin.js';
 import { startPgBridge } from '../../scripts/local/pg-bridge.js';
 import { startPglite, type EmbeddedPostgres } from '../../scripts/local/pglite.js';
 
@@ -60,24 +59,11 @@ export default async function setup(project: TestProject) {
 }
 
 async function recreateDatabase(postgres: { host: string; port: number }, adminUrl: string) {
-  await admin(postgres, adminUrl, [`drop database if exists ${TEST_DATABASE} with (force)`, `create database ${TEST_DATABASE}`]);
+  await runAdminStatements(postgres, adminUrl, [`drop database if exists ${TEST_DATABASE} with (force)`, `create database ${TEST_DATABASE}`]);
 }
 
 async function dropDatabase(postgres: { host: string; port: number }, adminUrl: string) {
-  await admin(postgres, adminUrl, [`drop database if exists ${TEST_DATABASE} with (force)`]);
-}
-
-async function admin(postgres: { host: string; port: number }, adminUrl: string, statements: string[]) {
-  const bridge = await startPgBridge(postgres);
-  useWebSocketProxy(bridge.address);
-  const client = new Client(adminUrl);
-  try {
-    await client.connect();
-    for (const statement of statements) await client.query(statement);
-  } finally {
-    await client.end();
-    await bridge.close();
-  }
+  await runAdminStatements(postgres, adminUrl, [`drop database if exists ${TEST_DATABASE} with (force)`]);
 }
 
 /** The real CLI, as a user runs it after deploying. */

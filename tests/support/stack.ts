@@ -1,9 +1,8 @@
 // Per test file: a fake WeChat, an Upstash gateway over the real Redis and a bridge to the real
 // Postgres, wired into the environment the lib/ code reads, plus helpers to call the functions.
 import { randomBytes } from 'node:crypto';
-import { Client } from '@neondatabase/serverless';
 import { inject } from 'vitest';
-import { useWebSocketProxy } from '../../lib/db.js';
+import { runAdminStatements } from '../../scripts/local/pg-admin.js';
 import { startPgBridge } from '../../scripts/local/pg-bridge.js';
 import { loadFunctions } from '../../scripts/local/server.js';
 import { startFakeWechat, type FakeApp } from './fake-wechat.js';
@@ -83,7 +82,7 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
   const wechat = await startFakeWechat({ apps });
   const gateway = await startUpstashGateway(isolated ? ownRedisDatabase(inject('redisUrl')) : inject('redisUrl'));
   const bridge = await startPgBridge(inject('postgres'));
-  const ownDatabase = isolated ? await createOwnDatabase(bridge.address) : null;
+  const ownDatabase = isolated ? await createOwnDatabase() : null;
   Object.assign(process.env, {
     WECHAT_APPS: apps.map((app) => `${app.appid}:${app.secret}`).join(','),
     WECHAT_API_BASE: wechat.url,
@@ -157,24 +156,15 @@ function ownRedisDatabase(redisUrl: string): string {
   return url.toString();
 }
 
-/** A fresh, migrated database next to the run's test database; dropped by close(). */
-async function createOwnDatabase(bridgeAddress: string) {
+/** A fresh database next to the run's test database (migrated by startStack); dropped by close(). */
+async function createOwnDatabase() {
   const shared = new URL(inject('databaseUrl'));
   const name = `${shared.pathname.slice(1)}_own_${process.pid}`;
-  const admin = async (statement: string) => {
-    useWebSocketProxy(bridgeAddress);
-    const client = new Client({ connectionString: Object.assign(new URL(shared), { pathname: '/postgres' }).toString() });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`drop database if exists ${name} with (force)`);
-  await admin(`create database ${name}`);
+  const adminUrl = Object.assign(new URL(shared), { pathname: '/postgres' }).toString();
+  const drop = `drop database if exists ${name} with (force)`;
+  await runAdminStatements(inject('postgres'), adminUrl, [drop, `create database ${name}`]);
   return {
     url: Object.assign(new URL(shared), { pathname: `/${name}` }).toString(),
-    drop: () => admin(`drop database if exists ${name} with (force)`),
+    drop: () => runAdminStatements(inject('postgres'), adminUrl, [drop]),
   };
 }
