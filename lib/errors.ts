@@ -32,8 +32,6 @@ export interface ApiErrorOptions {
   extensions?: Record<string, unknown>;
   /** Safe facts for the access log (never user data or secrets). */
   logFields?: Record<string, string | number>;
-  /** Extra members of the problem+json body (RFC 9457 extensions), never secrets. */
-  extensions?: Record<string, unknown>;
   cause?: unknown;
 }
 
@@ -45,7 +43,6 @@ export class ApiError extends Error {
   readonly headers: Record<string, string>;
   readonly extensions: Record<string, unknown>;
   readonly logFields: Record<string, string | number>;
-  readonly extensions: Record<string, unknown>;
 
   constructor(readonly code: ErrorCode, options: ApiErrorOptions = {}) {
     super(options.detail ?? catalog[code].title, { cause: options.cause });
@@ -57,7 +54,6 @@ export class ApiError extends Error {
     this.headers = options.headers ?? {};
     this.extensions = options.extensions ?? {};
     this.logFields = options.logFields ?? {};
-    this.extensions = options.extensions ?? {};
   }
 }
 

@@ -78,7 +78,9 @@ describe('WeChat failing on every attempt', () => {
 describe('Redis refusing the session write after WeChat and Postgres succeeded', () => {
   it('503, and the retry is the same person with exactly one session', async () => {
     const person = stack.person();
-    stack.gateway.failCommands(['multi', 'set']);
+    // Warm the limiter's script digests, so that only the session write (an EVAL) fails below.
+    await stack.login(stack.person());
+    stack.gateway.failCommands(['eval']);
     const failed = await stack.login(person);
     expect(failed.status).toBe(503);
     expect(failed.body.code).toBe('service_unavailable');
