@@ -1,17 +1,17 @@
 import { CLAIM_FIELDS, claimBenefit, listClaims } from '../lib/claims.js';
 import { bearerToken, endpoint, json, readJsonObject } from '../lib/http.js';
-import { requireSession } from '../lib/sessions.js';
+import { requireSessionWithinLimit } from '../lib/sessions.js';
 
 export default endpoint('/api/claims', {
   async POST(request, context) {
-    const session = await requireSession(bearerToken(request));
+    const session = await requireSessionWithinLimit(bearerToken(request), context);
     Object.assign(context.log, { appid: session.appid, userId: session.userId });
     const body = await readJsonObject(request, CLAIM_FIELDS);
     return json(201, await claimBenefit(session.userId, session.appid, body));
   },
 
   async GET(request, context) {
-    const session = await requireSession(bearerToken(request));
+    const session = await requireSessionWithinLimit(bearerToken(request), context);
     Object.assign(context.log, { appid: session.appid, userId: session.userId });
     return json(200, { claims: await listClaims(session.userId) });
   },

@@ -1,9 +1,8 @@
 // Readiness of the backing stores, for uptime monitors: each checked with a short timeout, in
 // parallel. Only the health function imports this module.
-import { config } from './config.js';
 import { ApiError } from './errors.js';
 import { query } from './db.js';
-import { upstash } from './redis.js';
+import { sharedRedis } from './redis.js';
 
 const CHECK_TIMEOUT_MS = 1000;
 
@@ -15,9 +14,9 @@ export interface Health {
 
 /** 200 body when every configured store answers; otherwise 503 naming the ones that did not. */
 export async function checkHealth(): Promise<Health> {
-  const { redis } = config();
+  const redis = sharedRedis();
   const [redisCheck, postgresCheck] = await Promise.all([
-    redis ? timed(() => upstash(redis.url, redis.token).ping()) : { status: 'not_configured' as const },
+    redis ? timed(() => redis.ping()) : { status: 'not_configured' as const },
     timed(() => query('select 1')),
   ]);
   const checks = { redis: redisCheck, postgres: postgresCheck };

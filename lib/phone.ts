@@ -3,7 +3,7 @@
 import { config } from './config.js';
 import { ApiError } from './errors.js';
 import { invalid, type RequestContext } from './http.js';
-import { refreshCards, requireSession } from './sessions.js';
+import { refreshCards, requireSessionWithinLimit } from './sessions.js';
 import { assignPhone, type VerifiedPhone } from './users.js';
 import { getUserPhoneNumber } from './wechat.js';
 
@@ -17,7 +17,8 @@ export async function bindPhone(token: string, body: Record<string, unknown>, co
   if (typeof code !== 'string' || !CODE_PATTERN.test(code)) {
     throw invalid('"code" must be the string the getPhoneNumber button gave the page');
   }
-  const session = await requireSession(token);
+  // Fail closed, as login does: this spends the WeChat phone-number quota.
+  const session = await requireSessionWithinLimit(token, context, 'fail-closed');
   Object.assign(context.log, { appid: session.appid, userId: session.userId });
   const app = config().apps.get(session.appid);
   if (!app) throw new ApiError('unknown_app', { detail: 'This session\'s mini program is no longer configured' });

@@ -4,7 +4,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes }
 import { config } from './config.js';
 import { ApiError } from './errors.js';
 import type { RequestContext } from './http.js';
-import { enforceLimits } from './rate-limit.js';
+import { enforceLimits, type OnRedisFailure } from './rate-limit.js';
 import { sessionStore, type StoredSession } from './session-store.js';
 import type { LoggedInUser, PersonCardVersion } from './users.js';
 
@@ -104,14 +104,19 @@ export async function requireSession(token: string): Promise<Session> {
 
 /**
  * requireSession, counted against the per-session rate limit. Both leave in the same tick, so they
- * share one Redis request. Fails open: the limiter alone failing does not lock users out.
+ * share one Redis request. Fails open by default: the limiter alone failing does not lock users
+ * out; endpoints that spend WeChat quota fail closed.
  */
-export async function requireSessionWithinLimit(token: string, context: RequestContext): Promise<Session> {
+export async function requireSessionWithinLimit(
+  token: string,
+  context: RequestContext,
+  onRedisFailure: OnRedisFailure = 'fail-open',
+): Promise<Session> {
   const id = parseToken(token);
   context.log.session = logIdOf(id);
   const [read, limit] = await Promise.allSettled([
     sessionStore().read(id),
-    enforceLimits([['perSession', id]], 'fail-open', context),
+    enforceLimits([['perSession', id]], onRedisFailure, context),
   ]);
   if (read.status === 'rejected') throw read.reason;
   // An unknown token is a 401 whatever the limiter said.

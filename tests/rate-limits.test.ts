@@ -14,13 +14,14 @@ const FOR_USER = app();
 const FOR_FAULTS = app();
 const FOR_IPV6 = app();
 const FOR_SERVER = app();
+const FOR_SHARED_BUDGET = app();
 // Random, so that runs sharing this Redis do not share counters.
 const ip = () => `10.${[...randomBytes(3)].join('.')}`;
 
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({
-    apps: [FOR_IP, FOR_APP, FOR_USER, FOR_FAULTS, FOR_IPV6, FOR_SERVER].map((appid) => ({ appid, secret: `secret-${appid}`, openPlatform: false })),
+    apps: [FOR_IP, FOR_APP, FOR_USER, FOR_FAULTS, FOR_IPV6, FOR_SERVER, FOR_SHARED_BUDGET].map((appid) => ({ appid, secret: `secret-${appid}`, openPlatform: false })),
     env: {
       // As on a trusted proxy (Vercel sets VERCEL=1): x-real-ip / x-forwarded-for are the platform's.
       TRUST_PROXY_HEADERS: '1',
@@ -150,6 +151,15 @@ describe('authenticated requests per session', () => {
     // A session can be ended once: logout is never refused by the limit.
     expect((await stack.call('logout', 'POST', { token })).status).toBe(204);
     expect((await stack.call('me', 'GET', { token })).status).toBe(401);
+  });
+
+  it('one budget per session across every authenticated endpoint', async () => {
+    const { token } = (await loginFrom(ip(), FOR_SHARED_BUDGET)).body;
+    expect((await stack.call('me', 'GET', { token })).status).toBe(200);
+    expect((await stack.call('claims', 'GET', { token })).status).toBe(200);
+    expect((await stack.call('me', 'GET', { token })).status).toBe(200);
+    expectLimited(await stack.call('claims', 'GET', { token }), 3, 60);
+    expectLimited(await stack.call('phone', 'POST', { token, json: { code: 'abc' } }), 3, 60);
   });
 });
 
