@@ -58,6 +58,9 @@ describe('loadConfig', () => {
     [{ WECHAT_API_BASE: 'ftp://x' }, /WECHAT_API_BASE/],
     [{ BENEFITS: 'welcome-gift,,coupon' }, /BENEFITS/],
     [{ BENEFITS: 'Welcome Gift' }, /BENEFITS/],
+    [{ RATE_LIMIT_LOGIN_PER_IP: '30' }, /RATE_LIMIT_LOGIN_PER_IP/],
+    [{ RATE_LIMIT_LOGIN_PER_APP: '0/1m' }, /RATE_LIMIT_LOGIN_PER_APP/],
+    [{ RATE_LIMIT_PER_SESSION: '10/1d' }, /RATE_LIMIT_PER_SESSION/],
     [{ VERCEL_ENV: 'production', SESSION_ENCRYPTION_KEY: KEY }, /UPSTASH_REDIS_REST_URL/],
     [{ VERCEL_ENV: 'preview', UPSTASH_REDIS_REST_URL: 'https://r', UPSTASH_REDIS_REST_TOKEN: 't' }, /SESSION_ENCRYPTION_KEY/],
   ])('refuses %j, naming the variable and no secret', (override, pattern) => {
@@ -70,5 +73,32 @@ describe('loadConfig', () => {
     const other = Buffer.alloc(32, 9).toString('base64');
     const config = loadConfig({ ...base, SESSION_ENCRYPTION_KEY: `${KEY},${other}` });
     expect(config.sessionKeys.map((key) => key.toString('base64'))).toEqual([KEY, other]);
+  });
+
+  it('reads rate limits as count/window or off, with documented defaults', () => {
+    expect(loadConfig(base).rateLimits).toEqual({
+      loginPerIp: { tokens: 30, windowSeconds: 60 },
+      loginPerApp: { tokens: 1000, windowSeconds: 60 },
+      loginPerUser: { tokens: 10, windowSeconds: 60 },
+      perSession: { tokens: 120, windowSeconds: 60 },
+    });
+    const custom = loadConfig({ ...base, RATE_LIMIT_LOGIN_PER_IP: '5 / 30s', RATE_LIMIT_LOGIN_PER_APP: '100000/1h', RATE_LIMIT_PER_SESSION: 'off' });
+    expect(custom.rateLimits.loginPerIp).toEqual({ tokens: 5, windowSeconds: 30 });
+    expect(custom.rateLimits.loginPerApp).toEqual({ tokens: 100000, windowSeconds: 3600 });
+    expect(custom.rateLimits.perSession).toBeNull();
+  });
+
+  it('trusts client-address headers only on Vercel or when told to', () => {
+    expect(loadConfig(base).trustProxyHeaders).toBe(false);
+    expect(loadConfig({ ...base, TRUST_PROXY_HEADERS: 'yes' }).trustProxyHeaders).toBe(false);
+    expect(loadConfig({ ...base, TRUST_PROXY_HEADERS: '1' }).trustProxyHeaders).toBe(true);
+    expect(loadConfig({ ...base, VERCEL: '1' }).trustProxyHeaders).toBe(true);
+  });
+
+  it('salts log hashes with LOG_SALT, else with a value derived from the encryption key', () => {
+    const derived = loadConfig({ ...base, SESSION_ENCRYPTION_KEY: KEY }).logSalt;
+    expect(loadConfig({ ...base, SESSION_ENCRYPTION_KEY: KEY }).logSalt).toEqual(derived);
+    expect(derived).not.toEqual(Buffer.from(KEY, 'base64'));
+    expect(loadConfig({ ...base, SESSION_ENCRYPTION_KEY: KEY, LOG_SALT: 'pepper' }).logSalt).toEqual(Buffer.from('pepper'));
   });
 });

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../lib/db.js';
 import { endpoint, REQUEST_BUDGET_MS } from '../lib/http.js';
 import type { Fault } from './support/fake-wechat.js';
-import { accessLog, APP_A, startStack, type CallResult, type Stack } from './support/stack.js';
+import { accessLog, APP_A, defaultApps, leakedCredentials, startStack, type CallResult, type Stack } from './support/stack.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -172,6 +172,20 @@ describe('GET /api/health', () => {
 });
 
 describe('access log', () => {
+  it('the suite-wide check catches a credential in the log, raw or base64', () => {
+    const secret = defaultApps()[0]!.secret;
+    expect(leakedCredentials()).toEqual([]);
+    for (const planted of [secret, Buffer.from(secret).toString('base64')]) {
+      accessLog.push(`{"level":"info","planted":"${planted}"}\n`);
+      expect(leakedCredentials()).toEqual([secret]);
+      accessLog.pop();
+    }
+    const code = stack.wechat.issueCode(APP_A, stack.person());
+    accessLog.push(`{"level":"info","planted":"${code}"}\n`);
+    expect(leakedCredentials(stack.wechat.credentialsHandedOut())).toEqual([code]);
+    accessLog.pop();
+  });
+
   it('names a session by a salted hash: the same across its requests, never the token or its store key', async () => {
     const before = accessLog.length;
     const login = await stack.login(stack.person());

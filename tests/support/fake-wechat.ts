@@ -304,8 +304,14 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     injectFaults(...next: Fault[]) {
       faults.push(...next);
     },
-    /** Codes issued and session_keys answered: what must never reach a log. */
-    credentialsHandedOut: () => [...codes.keys(), ...sessionKeys],
+    /** Codes, session_keys, access_tokens and phone numbers handed out: what must never reach a log. */
+    credentialsHandedOut: () => [
+      ...codes.keys(),
+      ...sessionKeys,
+      ...accessTokens.keys(),
+      ...phoneCodes.keys(),
+      ...[...phoneCodes.values()].map((phone) => phone.purePhoneNumber),
+    ],
     requestCount: () => requests,
     resetCounts() {
       requests = 0;
