@@ -105,6 +105,20 @@ describe('Redis and Postgres slow during login', () => {
   });
 });
 
+describe('Redis slow during logout', () => {
+  it('503 within the budget; a retried logout ends the session either way', async () => {
+    const { token } = (await stack.login(stack.person())).body;
+    stack.gateway.setDelay(5000);
+    const [result, elapsed] = await timed(() => stack.call('logout', 'POST', { token }));
+    expect(result.body.code).toBe('service_unavailable');
+    expect(elapsed).toBeLessThan(FUNCTION_BUDGET_MS / 2);
+    stack.gateway.setDelay(0);
+    // The slow DEL may still land later: 204 now, or 401 if it already did. Either way it is over.
+    expect([204, 401]).toContain((await stack.call('logout', 'POST', { token })).status);
+    expect((await stack.call('me', 'GET', { token })).status).toBe(401);
+  });
+});
+
 describe('the request budget', () => {
   it('sits under vercel.json maxDuration, leaving time to answer', () => {
     expect(FUNCTION_BUDGET_MS).toBe(10_000);
