@@ -40,7 +40,7 @@ export interface RateLimit {
 }
 
 /** Environment variable and default (`<count>/<window>`, window in s, m or h) of each limit. */
-export const RATE_LIMIT_SETTINGS: Record<RateLimitName, { env: string; fallback: string }> = {
+const RATE_LIMIT_SETTINGS: Record<RateLimitName, { env: string; fallback: string }> = {
   loginPerIp: { env: 'RATE_LIMIT_LOGIN_PER_IP', fallback: '30/1m' },
   loginPerApp: { env: 'RATE_LIMIT_LOGIN_PER_APP', fallback: '1000/1m' },
   loginPerUser: { env: 'RATE_LIMIT_LOGIN_PER_USER', fallback: '10/1m' },
