@@ -3,10 +3,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as warm from '../lib/access-token.js';
-import { ApiError } from '../lib/errors.js';
 import { getUserPhoneNumber } from '../lib/wechat.js';
 import type { FakeApp } from './support/fake-wechat.js';
 import { startStack, type Stack } from './support/stack.js';
+import { apiErrorOf } from './support/api-error.js';
 
 type AccessTokenModule = typeof warm;
 
@@ -49,12 +49,6 @@ async function stableToken(app: FakeApp, forceRefresh: boolean) {
     body: JSON.stringify({ grant_type: 'client_credential', appid: app.appid, secret: app.secret, force_refresh: forceRefresh }),
   });
   return (await response.json()) as { access_token?: string; expires_in?: number; errcode?: number };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
 }
 
 describe('one fetch for many instances', () => {
@@ -167,7 +161,7 @@ describe('a token WeChat rejects', () => {
     const app = takeApp();
     const token = await warm.accessToken(app);
     let calls = 0;
-    const error = await failure(
+    const error = await apiErrorOf(
       warm.withAccessToken(app, async () => {
         calls += 1;
         warm.rejectStaleAccessToken({ errcode: 40001, errmsg: 'invalid credential, rid: 0123456789ab' });
@@ -195,7 +189,7 @@ describe('stable_token failures', () => {
   it('reports a secret WeChat rejects as server_misconfigured, without retrying, and keeps it out of the error', async () => {
     const app = { ...takeApp() };
     app.secret = 'not-the-secret';
-    const error = await failure(warm.accessToken(app));
+    const error = await apiErrorOf(warm.accessToken(app));
     expect(error.code).toBe('server_misconfigured');
     expect(error.logFields).toMatchObject({ wechatErrcode: 40125 });
     expect(JSON.stringify(error.logFields) + error.message + (error.detail ?? '')).not.toContain(app.secret);

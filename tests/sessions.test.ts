@@ -1,8 +1,8 @@
 // lib/sessions.ts over the real Redis: what is stored, expiry with a moved clock, sealing.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../lib/errors.js';
 import { createSession, openSessionKey, requireSession, sessionClock, type NewSession } from '../lib/sessions.js';
 import { APP_A, startStack, type Stack } from './support/stack.js';
+import { apiErrorOf } from './support/api-error.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -27,9 +27,7 @@ const newSession = (overrides: Partial<NewSession> = {}): NewSession => ({
 });
 
 async function unauthorized(token: string) {
-  const error = await requireSession(token).then(() => undefined, (caught: unknown) => caught);
-  expect(error).toBeInstanceOf(ApiError);
-  expect((error as ApiError).code).toBe('unauthorized');
+  expect((await apiErrorOf(requireSession(token))).code).toBe('unauthorized');
 }
 
 function moveClock(byMs: number) {

@@ -1,8 +1,8 @@
 // lib/wechat.ts against the fake WeChat over real HTTP: parsing, retries and their bounds.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ApiError } from '../lib/errors.js';
 import { code2Session } from '../lib/wechat.js';
 import { APP_A, APP_C, defaultApps, startStack, type Stack } from './support/stack.js';
+import { apiErrorOf } from './support/api-error.js';
 
 let stack: Stack;
 const [appA, , appC] = defaultApps();
@@ -11,12 +11,6 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 beforeEach(() => stack.wechat.resetCounts());
-
-async function failure(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
-  expect(error).toBeInstanceOf(ApiError);
-  return error as ApiError;
-}
 
 describe('code2Session', () => {
   it('reads a text/plain success body, with unionid for an Open Platform app', async () => {
@@ -50,7 +44,7 @@ describe('code2Session', () => {
   it('stops retrying within its total budget when WeChat keeps hanging', async () => {
     stack.wechat.injectFaults({ delayMs: 5000 }, { delayMs: 5000 }, { delayMs: 5000 });
     const started = Date.now();
-    const error = await failure(code2Session(appA!, stack.wechat.issueCode(APP_A, stack.person())));
+    const error = await apiErrorOf(code2Session(appA!, stack.wechat.issueCode(APP_A, stack.person())));
     expect(error.code).toBe('wechat_unavailable');
     expect(error.retryAfterSeconds).toBeGreaterThan(0);
     // A correctness bound (the function's 10 s budget), not a speed target.
@@ -58,7 +52,7 @@ describe('code2Session', () => {
   });
 
   it('never retries an invalid code', async () => {
-    expect((await failure(code2Session(appA!, 'never-issued'))).code).toBe('invalid_code');
+    expect((await apiErrorOf(code2Session(appA!, 'never-issued'))).code).toBe('invalid_code');
     expect(stack.wechat.requestCount()).toBe(1);
   });
 
@@ -66,27 +60,27 @@ describe('code2Session', () => {
     const code = stack.wechat.issueCode(APP_A, stack.person());
     await code2Session(appA!, code);
     stack.wechat.resetCounts();
-    expect((await failure(code2Session(appA!, code))).code).toBe('code_used');
+    expect((await apiErrorOf(code2Session(appA!, code))).code).toBe('code_used');
     expect(stack.wechat.requestCount()).toBe(1);
   });
 
   it('never retries a blocked user', async () => {
     const person = stack.person();
     stack.wechat.block(person);
-    expect((await failure(code2Session(appA!, stack.wechat.issueCode(APP_A, person)))).code).toBe('user_blocked');
+    expect((await apiErrorOf(code2Session(appA!, stack.wechat.issueCode(APP_A, person)))).code).toBe('user_blocked');
     expect(stack.wechat.requestCount()).toBe(1);
   });
 
   it('reports a code spent by an attempt whose reply was lost as unavailable, not as the client\'s fault', async () => {
     stack.wechat.injectFaults('lost_reply');
-    const error = await failure(code2Session(appA!, stack.wechat.issueCode(APP_A, stack.person())));
+    const error = await apiErrorOf(code2Session(appA!, stack.wechat.issueCode(APP_A, stack.person())));
     expect(error.code).toBe('wechat_unavailable');
     expect(stack.wechat.requestCount()).toBe(2);
   });
 
   it('keeps WeChat\'s request id for support, and never the code or secret, in log fields', async () => {
     const code = 'never-issued-code';
-    const error = await failure(code2Session(appA!, code));
+    const error = await apiErrorOf(code2Session(appA!, code));
     expect(error.logFields).toEqual({ wechatErrcode: 40029, wechatRid: expect.stringMatching(/^[0-9a-f]{24}$/) });
     expect(JSON.stringify(error)).not.toContain(appA!.secret);
     expect(error.message).not.toContain(code);
