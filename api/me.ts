@@ -4,7 +4,6 @@ import { requireSessionWithinLimit } from '../lib/sessions.js';
 export default endpoint('/api/me', {
   async GET(request, context) {
     const session = await requireSessionWithinLimit(bearerToken(request), context);
-    Object.assign(context.log, { appid: session.appid, userId: session.userId });
     return json(200, {
       user: {
         id: session.userId,

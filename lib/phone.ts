@@ -19,7 +19,6 @@ export async function bindPhone(token: string, body: Record<string, unknown>, co
   }
   // Fail closed, as login does: this spends the WeChat phone-number quota.
   const session = await requireSessionWithinLimit(token, context, 'fail-closed');
-  Object.assign(context.log, { appid: session.appid, userId: session.userId });
   const app = config().apps.get(session.appid);
   if (!app) throw new ApiError('unknown_app', { detail: 'This session\'s mini program is no longer configured' });
 

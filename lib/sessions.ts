@@ -121,6 +121,7 @@ export async function requireSessionWithinLimit(
   if (read.status === 'rejected') throw read.reason;
   // An unknown token is a 401 whatever the limiter said.
   const session = await liveSession(id, read.value);
+  Object.assign(context.log, { appid: session.appid, userId: session.userId });
   if (limit.status === 'rejected') throw limit.reason;
   return session;
 }
