@@ -39,6 +39,8 @@ export interface FakeWechatOptions {
   apps: FakeApp[];
   /** Mock mode for local development: every code is accepted, "mock:<name>" picks a person. */
   acceptAnyCode?: boolean;
+  /** Added to every request before it is answered (faults included), as the real network would. */
+  latencyMs?: number;
 }
 
 const CODE_LIFETIME_MS = 5 * 60_000;
@@ -75,6 +77,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
   }>();
   const phoneRequests: { appid: string; code: unknown; openid: unknown }[] = [];
   let billedPhoneNumbers = 0;
+  let latencyMs = options.latencyMs ?? 0;
 
   const identity = (app: FakeApp, person: string) => ({
     openid: `o${digest(`openid:${app.appid}:${person}`).slice(0, 27)}`,
@@ -189,6 +192,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     const url = new URL(request.url ?? '/', 'http://fake');
     callsByPath.set(url.pathname, (callsByPath.get(url.pathname) ?? 0) + 1);
     const fault = faults.shift();
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     if (fault === 'reset') return request.socket.destroy();
     if (fault === 'http_502') {
       response.writeHead(502, { 'Content-Type': 'text/html' });
@@ -312,6 +316,10 @@ export async function startFakeWechat(options: FakeWechatOptions) {
       ...phoneCodes.keys(),
       ...[...phoneCodes.values()].map((phone) => phone.purePhoneNumber),
     ],
+    /** Every later request waits this long before it is answered. */
+    setLatency(ms: number) {
+      latencyMs = ms;
+    },
     requestCount: () => requests,
     resetCounts() {
       requests = 0;

@@ -1,13 +1,9 @@
 // Once per test run: check the real services, create a fresh test database and migrate it.
 // Redis is required. PostgreSQL is required in CI; elsewhere PGlite stands in when none answers.
-import { execFile } from 'node:child_process';
-import { connect } from 'node:net';
-import { promisify } from 'node:util';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { runAdminStatements } from '../../scripts/local/pg-admin.js';
-import { startPgBridge } from '../../scripts/local/pg-bridge.js';
 import { startPglite, type EmbeddedPostgres } from '../../scripts/local/pglite.js';
+import { dropDatabase, migrateDatabase, reachable, recreateDatabase } from '../../scripts/local/postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,7 +15,6 @@ declare module 'vitest' {
 
 // One database per run, so several checkouts can test at once on one server.
 const TEST_DATABASE = `wxlogin_test_${process.pid}`;
-const run = promisify(execFile);
 
 export default async function setup(project: TestProject) {
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -38,7 +33,7 @@ export default async function setup(project: TestProject) {
   if (await reachable(host, port)) {
     postgres = { host, port };
     databaseUrl = `postgres://${user}@${host}:${port}/${TEST_DATABASE}`;
-    await recreateDatabase(postgres, `postgres://${user}@${host}:${port}/postgres`);
+    await recreateDatabase(postgres, `postgres://${user}@${host}:${port}/postgres`, TEST_DATABASE);
   } else if (process.env.CI === 'true') {
     throw new Error(`PostgreSQL is required in CI and does not answer at ${host}:${port}.`);
   } else {
@@ -47,46 +42,13 @@ export default async function setup(project: TestProject) {
     postgres = { host: embedded.host, port: embedded.port };
     databaseUrl = 'postgres://postgres@localhost/postgres';
   }
-  await migrate(postgres, databaseUrl);
+  await migrateDatabase(postgres, databaseUrl);
 
   project.provide('redisUrl', redisUrl);
   project.provide('postgres', postgres);
   project.provide('databaseUrl', databaseUrl);
   return async () => {
     if (embedded) await embedded.close();
-    else await dropDatabase(postgres, `postgres://${user}@${host}:${port}/postgres`);
+    else await dropDatabase(postgres, `postgres://${user}@${host}:${port}/postgres`, TEST_DATABASE);
   };
-}
-
-async function recreateDatabase(postgres: { host: string; port: number }, adminUrl: string) {
-  await runAdminStatements(postgres, adminUrl, [`drop database if exists ${TEST_DATABASE} with (force)`, `create database ${TEST_DATABASE}`]);
-}
-
-async function dropDatabase(postgres: { host: string; port: number }, adminUrl: string) {
-  await runAdminStatements(postgres, adminUrl, [`drop database if exists ${TEST_DATABASE} with (force)`]);
-}
-
-/** The real CLI, as a user runs it after deploying. */
-async function migrate(postgres: { host: string; port: number }, databaseUrl: string) {
-  const bridge = await startPgBridge(postgres);
-  try {
-    const { stdout } = await run('npx', ['tsx', 'scripts/migrate.ts'], {
-      env: { ...process.env, DATABASE_URL: databaseUrl, NEON_WS_PROXY: bridge.address },
-    });
-    return stdout;
-  } finally {
-    await bridge.close();
-  }
-}
-
-function reachable(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 1000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => resolve(false));
-  });
 }

@@ -5,6 +5,7 @@ import { inject } from 'vitest';
 import { runAdminStatements } from '../../scripts/local/pg-admin.js';
 import { startPgBridge } from '../../scripts/local/pg-bridge.js';
 import { loadFunctions } from '../../scripts/local/server.js';
+import { divertAccessLog } from './access-log.js';
 import { startFakeWechat, type FakeApp } from './fake-wechat.js';
 import { startUpstashGateway } from './upstash-gateway.js';
 
@@ -52,20 +53,6 @@ export function leakedCredentials(extra: Iterable<string> = []): string[] {
   );
 }
 
-function captureAccessLog(): () => void {
-  const write = process.stdout.write;
-  process.stdout.write = function (chunk: unknown, ...rest: unknown[]) {
-    if (typeof chunk === 'string' && chunk.startsWith('{"level"')) {
-      accessLog.push(chunk);
-      return true;
-    }
-    return (write as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
-  } as typeof process.stdout.write;
-  return () => {
-    process.stdout.write = write;
-  };
-}
-
 export interface StackOptions {
   apps?: FakeApp[];
   env?: Record<string, string>;
@@ -77,7 +64,7 @@ export interface StackOptions {
 }
 
 export async function startStack({ apps = defaultApps(), env = {}, isolated = false }: StackOptions = {}) {
-  const releaseLog = captureAccessLog();
+  const releaseLog = divertAccessLog((line) => accessLog.push(line));
   const wechat = await startFakeWechat({ apps });
   const gateway = await startUpstashGateway(isolated ? ownRedisDatabase(inject('redisUrl')) : inject('redisUrl'));
   const bridge = await startPgBridge(inject('postgres'));
