@@ -1,0 +1,41 @@
+// Child process of `npm run bench`: the fake WeChat, the Upstash gateway and the pg bridge, in a
+// process of their own so their work never runs on the measured event loop (real backends are
+// remote too). Talks to the parent over IPC; see backends.ts.
+import { startFakeWechat } from '../../tests/support/fake-wechat.js';
+import { startUpstashGateway } from '../../tests/support/upstash-gateway.js';
+import { startPgBridge } from '../local/pg-bridge.js';
+import type { BackendOptions, BackendReply, BackendRequest } from './backends.js';
+
+const options = JSON.parse(process.argv[2]!) as BackendOptions;
+const wechat = await startFakeWechat({
+  apps: [{ appid: options.appid, secret: options.secret, openPlatform: true }],
+  // "mock:<person>" logs <person> in: the benchmark needs no code round trip to the fake.
+  acceptAnyCode: true,
+  latencyMs: options.wechatLatencyMs,
+});
+const gateway = await startUpstashGateway(options.redisUrl);
+const bridge = await startPgBridge(options.postgres);
+gateway.setDelay(options.backendLatencyMs);
+bridge.setDelay(options.backendLatencyMs);
+
+const send = (reply: BackendReply) => process.send!(reply);
+
+process.on('message', async ({ id, op }: BackendRequest) => {
+  if (op === 'counts') {
+    send({ id, counts: { wechat: wechat.requestCount(), postgres: bridge.roundTrips(), redis: gateway.counts().requests } });
+  } else if (op === 'reset') {
+    wechat.resetCounts();
+    bridge.resetCounts();
+    gateway.resetCounts();
+    send({ id });
+  } else {
+    await Promise.all([wechat.close(), gateway.close(), bridge.close()]);
+    send({ id });
+    process.disconnect();
+  }
+});
+
+send({
+  id: 0,
+  ready: { wechatUrl: wechat.url, gatewayUrl: gateway.url, gatewayToken: gateway.token, bridgeAddress: bridge.address },
+});

@@ -1,0 +1,120 @@
+// Cold start as deployed: each api/*.ts bundled with esbuild, imported in a fresh Node process, next
+// to a bundle that imports only the same third-party bindings. The difference is what our code costs.
+import { execFile } from 'node:child_process';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { isBuiltin } from 'node:module';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { build, type Metafile } from 'esbuild';
+import { summarize, type Summary } from './measure.js';
+
+const run = promisify(execFile);
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+export interface ColdStart {
+  name: string;
+  bundleBytes: number;
+  depsBundleBytes: number;
+  /** Bytes of our own modules in the bundle, by module. */
+  ownModules: Record<string, number>;
+  /** Third-party packages the function's import graph pulls in. */
+  packages: string[];
+  importMs: Summary;
+  depsImportMs: Summary;
+  /** How much our code adds to the dependencies' import time, at the median (0.2 = 20%). */
+  added: number;
+}
+
+// ESM output still meets require() calls in CommonJS dependencies (ws, undici).
+const banner = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+export async function measureColdStarts(outDir: string, runs: number): Promise<ColdStart[]> {
+  const files = (await readdir(join(ROOT, 'api'))).filter((name) => /^[\w-]+\.ts$/.test(name)).sort();
+  const results: ColdStart[] = [];
+  for (const file of files) {
+    const name = file.slice(0, -3);
+    const bundle = join(outDir, `${name}.mjs`);
+    const deps = join(outDir, `${name}.deps.mjs`);
+    const { metafile } = await bundleEntry({ entryPoints: [join(ROOT, 'api', file)] }, bundle);
+    const { ownModules, packages, reexports } = await analyze(metafile);
+    await bundleEntry({ stdin: { contents: reexports, resolveDir: ROOT, loader: 'js' } }, deps);
+
+    const importMs: number[] = [];
+    const depsImportMs: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      // Alternate, so both sides see the same machine.
+      importMs.push(await timeImport(bundle));
+      depsImportMs.push(await timeImport(deps));
+    }
+    const own = summarize(importMs);
+    const third = summarize(depsImportMs);
+    results.push({
+      name,
+      bundleBytes: (await stat(bundle)).size,
+      depsBundleBytes: (await stat(deps)).size,
+      ownModules,
+      packages,
+      importMs: own,
+      depsImportMs: third,
+      added: Math.round(((own.p50 - third.p50) / third.p50) * 1000) / 1000,
+    });
+  }
+  return results;
+}
+
+async function bundleEntry(entry: Parameters<typeof build>[0], outfile: string) {
+  return build({
+    ...entry,
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    metafile: true,
+    logLevel: 'error',
+    banner: { js: banner },
+  }) as Promise<{ metafile: Metafile }>;
+}
+
+/** Our modules in the bundle, and an entry that re-exports exactly the third-party bindings they import. */
+async function analyze(metafile: Metafile) {
+  const output = Object.values(metafile.outputs)[0]!;
+  const ownModules: Record<string, number> = {};
+  const specifiers = new Set<string>();
+  for (const [path, input] of Object.entries(metafile.inputs)) {
+    if (path.includes('node_modules/')) continue;
+    ownModules[path] = output.inputs[path]?.bytesInOutput ?? 0;
+    for (const imported of input.imports) {
+      const specifier = imported.original ?? imported.path;
+      if (!imported.external && !isBuiltin(specifier) && !specifier.startsWith('.')) specifiers.add(specifier);
+    }
+  }
+  const lines: string[] = [];
+  for (const path of Object.keys(ownModules)) {
+    const source = await readFile(join(ROOT, path), 'utf8');
+    for (const [, clause, specifier] of source.matchAll(/^import\s+([^;]+?)\s+from\s+'([^']+)';/gm)) {
+      if (specifiers.has(specifier!) && !clause!.startsWith('type ')) lines.push(reexport(clause!, specifier!, lines.length));
+    }
+  }
+  return { ownModules, packages: [...specifiers].sort(), reexports: lines.join('\n') };
+}
+
+/** `import ws, { a, b as c, type T } from 'x'` → `export { default as d0, a as d0_1, b as d0_2 } from 'x'`. */
+function reexport(clause: string, specifier: string, index: number): string {
+  const names: string[] = [];
+  const namespace = /^\*\s+as\s+\w+$/.test(clause);
+  if (namespace) return `export * as d${index} from '${specifier}';`;
+  const [, defaultName, named] = /^(\w+)?\s*,?\s*(?:\{([^}]*)\})?$/.exec(clause.trim()) ?? [];
+  if (defaultName) names.push('default');
+  for (const part of (named ?? '').split(',').map((item) => item.trim())) {
+    if (part && !part.startsWith('type ')) names.push(part.split(/\s+as\s+/)[0]!);
+  }
+  return `export { ${names.map((name, i) => `${name} as d${index}_${i}`).join(', ')} } from '${specifier}';`;
+}
+
+/** Milliseconds to import `file` in a fresh Node process (Node's own start-up excluded). */
+async function timeImport(file: string): Promise<number> {
+  const script = `const t = performance.now(); await import(${JSON.stringify(file)}); process.stdout.write(String(performance.now() - t)); process.exit(0);`;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script]);
+  return Number(stdout);
+}

@@ -1,0 +1,172 @@
+// The benchmark's results as Markdown tables (printed and saved) and an SVG of the latency curves.
+import type { RoundTrips } from './backends.js';
+import type { ColdStart } from './cold-start.js';
+import type { Summary } from './measure.js';
+
+export const TARGETS = { p50Ratio: 1.1, p99Ratio: 1.25, coldStartAdded: 0.2 } as const;
+
+export interface LatencyRow {
+  flow: 'login' | 'me';
+  variant: 'ours' | 'bare' | 'seed';
+  label: string;
+  summary: Summary;
+  roundTrips: RoundTrips;
+  /** null when the variant has no budget (the baselines). */
+  budget: Omit<RoundTrips, 'wechat'> | null;
+}
+
+export interface ConcurrencyRow {
+  flow: 'login' | 'me';
+  clients: number;
+  requests: number;
+  errors: number;
+  firstError: string | null;
+  throughput: number;
+  summary: Summary;
+  /** Server RSS right after this row: a plateau means no leak, steady growth means one. */
+  rssMb: number;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  quick: boolean;
+  machine: { node: string; cpus: number; loadAverage: number[] };
+  wechatLatencyMs: number;
+  backendLatencyMs: number;
+  latency: LatencyRow[];
+  concurrency: ConcurrencyRow[];
+  memory: { rssStartMb: number; rssEndMb: number; requests: number };
+  coldStart: ColdStart[];
+  verdict: { roundTripsWithinBudget: boolean; noErrors: boolean; targets: Record<string, boolean> };
+}
+
+const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
+const mark = (ok: boolean) => (ok ? 'met' : '**missed**');
+const kb = (bytes: number) => (bytes / 1024).toFixed(1);
+
+export function ratio(results: BenchResults, flow: LatencyRow['flow'], variant: LatencyRow['variant'], at: 'p50' | 'p99'): number {
+  const row = results.latency.find((r) => r.flow === flow && r.variant === variant)!;
+  return Math.round((row.summary[at] / bareOf(results, flow)[at]) * 100) / 100;
+}
+
+function bareOf(results: BenchResults, flow: LatencyRow['flow']): Summary {
+  return results.latency.find((r) => r.flow === flow && r.variant === 'bare')!.summary;
+}
+
+export function markdown(results: BenchResults): string {
+  const { machine } = results;
+  const out: string[] = [
+    `Run ${results.startedAt}${results.quick ? ' (--quick: few samples, numbers are indicative only)' : ''}; ` +
+      `Node ${machine.node}, ${machine.cpus} CPUs, load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}; ` +
+      `added latency: WeChat ${results.wechatLatencyMs} ms, Postgres and Redis ${results.backendLatencyMs} ms per round trip.`,
+    '',
+    `**Latency and overhead** (one request at a time, variants interleaved; ms; ×bare = this ÷ bare minimum; +ms = this − bare at p50)`,
+    '',
+    '| Flow | Variant | n | p50 | p90 | p99 | ×bare p50 | ×bare p99 | +ms p50 | WeChat / PG / Redis round trips |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|---|',
+  ];
+  for (const row of results.latency) {
+    const { n, p50, p90, p99 } = row.summary;
+    const trips = `${fmtTrips(row.roundTrips.wechat)} / ${fmtTrips(row.roundTrips.postgres)} / ${fmtTrips(row.roundTrips.redis)}`;
+    const budget = row.budget ? ` (budget ≤ ${row.budget.postgres} PG + ${row.budget.redis} Redis: ${withinBudget(row) ? 'ok' : '**exceeded**'})` : '';
+    out.push(
+      `| ${row.flow === 'me' ? '/me' : 'login'} | ${row.label} | ${n} | ${ms(p50)} | ${ms(p90)} | ${ms(p99)} | ` +
+        `${ratio(results, row.flow, row.variant, 'p50').toFixed(2)} | ${ratio(results, row.flow, row.variant, 'p99').toFixed(2)} | ` +
+        `${(p50 - bareOf(results, row.flow).p50).toFixed(2)} | ${trips}${budget} |`,
+    );
+  }
+  out.push(
+    '',
+    `**Concurrency over HTTP** (one local server process, closed-loop clients, keep-alive)`,
+    '',
+    '| Flow | Clients | Requests | Errors | req/s | p50 ms | p99 ms | Server RSS MB after |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|',
+  );
+  for (const row of results.concurrency) {
+    out.push(
+      `| ${row.flow === 'me' ? '/me' : 'login'} | ${row.clients} | ${row.requests} | ${row.errors}${row.firstError ? ` (${row.firstError})` : ''} | ` +
+        `${row.throughput.toFixed(0)} | ${ms(row.summary.p50)} | ${ms(row.summary.p99)} | ${row.rssMb.toFixed(0)} |`,
+    );
+  }
+  const { memory } = results;
+  out.push(
+    '',
+    `Server RSS: ${memory.rssStartMb.toFixed(1)} MB at start, ${memory.rssEndMb.toFixed(1)} MB after ${memory.requests} requests.`,
+    '',
+    `**Cold start** (esbuild bundle per function, imported in a fresh Node process; median of ${results.coldStart[0]?.importMs.n ?? 0} runs each)`,
+    '',
+    '| Function | Bundle KB | Deps-only bundle KB | Our code KB | Import ms | Deps-only import ms | Our code adds | Third-party packages |',
+    '|---|--:|--:|--:|--:|--:|--:|---|',
+  );
+  for (const row of results.coldStart) {
+    const own = Object.values(row.ownModules).reduce((a, b) => a + b, 0);
+    out.push(
+      `| api/${row.name} | ${kb(row.bundleBytes)} | ${kb(row.depsBundleBytes)} | ${kb(own)} | ${ms(row.importMs.p50)} | ` +
+        `${ms(row.depsImportMs.p50)} | ${(row.added * 100).toFixed(0)}% | ${row.packages.join(', ')} |`,
+    );
+  }
+  out.push('', '**Targets**', '');
+  for (const [name, ok] of Object.entries(results.verdict.targets)) out.push(`- ${name}: ${mark(ok)}`);
+  return `${out.join('\n')}\n`;
+}
+
+export function withinBudget(row: LatencyRow): boolean {
+  return !row.budget || (row.roundTrips.postgres <= row.budget.postgres && row.roundTrips.redis <= row.budget.redis);
+}
+
+function fmtTrips(perRequest: number): string {
+  return Number.isInteger(perRequest) ? String(perRequest) : perRequest.toFixed(2);
+}
+
+const COLORS = { ours: '#1f6feb', bare: '#6e7781', seed: '#d4761c' } as const;
+
+/** Cumulative distributions of each flow's variants, log-scaled latency: people compare runs by looking. */
+export function latencySvg(results: BenchResults, samples: Record<string, number[]>): string {
+  const width = 920;
+  const height = 380;
+  const panels = (['login', 'me'] as const).map((flow, index) => panel(results, samples, flow, 60 + index * 450, 40, 380, 270));
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">Latency distribution, one request at a time (${escape(results.startedAt)}, WeChat +${results.wechatLatencyMs} ms, PG/Redis +${results.backendLatencyMs} ms)</text>`,
+    ...panels,
+    '</svg>',
+  ].join('\n');
+}
+
+function panel(results: BenchResults, samples: Record<string, number[]>, flow: 'login' | 'me', x0: number, y0: number, w: number, h: number): string {
+  const rows = results.latency.filter((row) => row.flow === flow);
+  const curves = rows.map((row) => ({ row, sorted: [...(samples[`${flow}:${row.variant}`] ?? [])].sort((a, b) => a - b) }));
+  const all = curves.flatMap((curve) => curve.sorted);
+  const lo = Math.max(0.05, Math.min(...all) * 0.9);
+  const hi = Math.max(...curves.map(({ sorted }) => sorted[Math.floor(sorted.length * 0.999)] ?? lo * 2)) * 1.1;
+  const x = (value: number) => x0 + ((Math.log(Math.min(Math.max(value, lo), hi)) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))) * w;
+  const y = (fraction: number) => y0 + h - fraction * h;
+  const parts = [`<text x="${x0 + w / 2}" y="${y0 - 8}" text-anchor="middle" font-weight="bold">${flow === 'me' ? 'GET /api/me' : 'POST /api/login'}</text>`];
+  parts.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="#999"/>`);
+  for (const tick of [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]) {
+    if (tick < lo || tick > hi) continue;
+    parts.push(`<line x1="${x(tick)}" y1="${y0}" x2="${x(tick)}" y2="${y0 + h}" stroke="#eee"/>`);
+    parts.push(`<text x="${x(tick)}" y="${y0 + h + 15}" text-anchor="middle">${tick}</text>`);
+  }
+  for (const fraction of [0, 0.5, 0.9, 0.99, 1]) {
+    parts.push(`<line x1="${x0}" y1="${y(fraction)}" x2="${x0 + w}" y2="${y(fraction)}" stroke="#eee"/>`);
+    parts.push(`<text x="${x0 - 5}" y="${y(fraction) + 4}" text-anchor="end">${fraction === 0 ? '0' : `p${Math.round(fraction * 100)}`}</text>`);
+  }
+  parts.push(`<text x="${x0 + w / 2}" y="${y0 + h + 32}" text-anchor="middle">ms (log scale)</text>`);
+  curves.forEach(({ row, sorted }, index) => {
+    const step = Math.max(1, Math.floor(sorted.length / 400));
+    const points: string[] = [];
+    for (let i = 0; i < sorted.length; i += step) points.push(`${x(sorted[i]!).toFixed(1)},${y((i + 1) / sorted.length).toFixed(1)}`);
+    if (sorted.length) points.push(`${x(sorted.at(-1)!).toFixed(1)},${y(1).toFixed(1)}`);
+    const color = COLORS[row.variant];
+    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.join(' ')}"/>`);
+    parts.push(`<rect x="${x0 + 10}" y="${y0 + 10 + index * 18}" width="12" height="4" fill="${color}"/>`);
+    parts.push(`<text x="${x0 + 28}" y="${y0 + 16 + index * 18}">${escape(row.label)} (p50 ${ms(row.summary.p50)}, p99 ${ms(row.summary.p99)})</text>`);
+  });
+  return parts.join('\n');
+}
+
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
