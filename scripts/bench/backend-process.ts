@@ -19,6 +19,8 @@ gateway.setDelay(options.backendLatencyMs);
 bridge.setDelay(options.backendLatencyMs);
 
 const send = (reply: BackendReply) => process.send!(reply);
+// Never outlive the benchmark, however it ends.
+process.on('disconnect', () => process.exit(0));
 
 process.on('message', async ({ id, op }: BackendRequest) => {
   if (op === 'counts') {
@@ -31,7 +33,6 @@ process.on('message', async ({ id, op }: BackendRequest) => {
   } else {
     await Promise.all([wechat.close(), gateway.close(), bridge.close()]);
     send({ id });
-    process.disconnect();
   }
 });
 

@@ -57,6 +57,7 @@ export async function startBackends(options: BackendOptions) {
     },
     async close(): Promise<void> {
       await ask('close');
+      child.disconnect();
     },
   };
 }

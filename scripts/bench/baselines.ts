@@ -26,6 +26,7 @@ type Wechat = { openid: string; session_key: string; unionid?: string };
 export function startBaselines(setup: BaselineSetup) {
   const dispatcher = new Agent({ keepAliveTimeout: 30_000 });
   const pool = new Pool({ connectionString: setup.databaseUrl });
+  pool.on('error', () => {}); // a dropped idle connection (the database going away at the end) is no crash
   // The same wire requests as lib/session-store.ts: one HTTP request per command, no telemetry headers.
   const redis = new Redis({ ...setup.redis, automaticDeserialization: false, enableAutoPipelining: false, enableTelemetry: false });
 

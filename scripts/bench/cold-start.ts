@@ -28,7 +28,7 @@ export interface ColdStart {
 // ESM output still meets require() calls in CommonJS dependencies (ws, undici).
 const banner = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
-export async function measureColdStarts(outDir: string, runs: number): Promise<ColdStart[]> {
+export async function measureColdStarts(outDir: string, runs: number, signal: AbortSignal): Promise<ColdStart[]> {
   const files = (await readdir(join(ROOT, 'api'))).filter((name) => /^[\w-]+\.ts$/.test(name)).sort();
   const results: ColdStart[] = [];
   for (const file of files) {
@@ -42,6 +42,7 @@ export async function measureColdStarts(outDir: string, runs: number): Promise<C
     const importMs: number[] = [];
     const depsImportMs: number[] = [];
     for (let i = 0; i < runs; i++) {
+      signal.throwIfAborted();
       // Alternate, so both sides see the same machine.
       importMs.push(await timeImport(bundle));
       depsImportMs.push(await timeImport(deps));

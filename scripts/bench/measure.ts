@@ -33,10 +33,11 @@ export type Variant = (iteration: number) => () => Promise<unknown>;
  * Runs every variant once per iteration, in a fresh random order each time, so drift in the
  * machine's load hits all of them alike. The first `warmup` iterations are not recorded.
  */
-export async function interleave(variants: Record<string, Variant>, iterations: number, warmup: number) {
+export async function interleave(variants: Record<string, Variant>, iterations: number, warmup: number, signal: AbortSignal) {
   const names = Object.keys(variants);
   const samples: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
   for (let i = 0; i < warmup + iterations; i++) {
+    signal.throwIfAborted();
     for (const name of shuffled(names)) {
       const call = variants[name]!(i);
       const started = performance.now();
@@ -66,7 +67,13 @@ export interface LoadResult {
 }
 
 /** `clients` closed-loop clients, each on its own keep-alive connection, until `total` requests are done. */
-export async function load(origin: string, clients: number, total: number, next: (index: number) => HttpRequest): Promise<LoadResult> {
+export async function load(
+  origin: string,
+  clients: number,
+  total: number,
+  next: (index: number) => HttpRequest,
+  signal: AbortSignal,
+): Promise<LoadResult> {
   const pool = new Pool(origin, { connections: clients, pipelining: 1 });
   const samples: number[] = [];
   let issued = 0;
@@ -78,6 +85,7 @@ export async function load(origin: string, clients: number, total: number, next:
   };
   const client = async () => {
     while (issued < total) {
+      signal.throwIfAborted();
       const { method, path, headers, body } = next(issued++);
       const started = performance.now();
       try {
