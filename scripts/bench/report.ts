@@ -123,7 +123,7 @@ function fmtTrips(perRequest: number): string {
 
 const COLORS = { ours: '#1f6feb', bare: '#6e7781', seed: '#d4761c' } as const;
 
-/** Cumulative distributions of each flow's variants, log-scaled latency: people compare runs by looking. */
+/** Each flow's variants as latency-by-percentile curves (log ms): people compare runs by looking. */
 export function latencySvg(results: BenchResults, samples: Record<string, number[]>): string {
   const width = 920;
   const height = 380;
@@ -131,7 +131,7 @@ export function latencySvg(results: BenchResults, samples: Record<string, number
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">Latency distribution, one request at a time (${escape(results.startedAt)}, WeChat +${results.wechatLatencyMs} ms, PG/Redis +${results.backendLatencyMs} ms)</text>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">Latency by percentile, one request at a time (${escape(results.startedAt)}, WeChat +${results.wechatLatencyMs} ms, PG/Redis +${results.backendLatencyMs} ms)</text>`,
     ...panels,
     '</svg>',
   ].join('\n');
@@ -142,26 +142,29 @@ function panel(results: BenchResults, samples: Record<string, number[]>, flow: '
   const curves = rows.map((row) => ({ row, sorted: [...(samples[`${flow}:${row.variant}`] ?? [])].sort((a, b) => a - b) }));
   const all = curves.flatMap((curve) => curve.sorted);
   const lo = Math.max(0.05, Math.min(...all) * 0.9);
-  const hi = Math.max(...curves.map(({ sorted }) => sorted[Math.floor(sorted.length * 0.999)] ?? lo * 2)) * 1.1;
+  const hi = Math.max(...curves.map(({ sorted }) => sorted.at(-1) ?? lo * 2)) * 1.1;
   const x = (value: number) => x0 + ((Math.log(Math.min(Math.max(value, lo), hi)) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))) * w;
-  const y = (fraction: number) => y0 + h - fraction * h;
+  // Tail-stretched: 0, p50, p90, p99 and p99.9 are evenly spaced, so the tail is visible.
+  const y = (fraction: number) => y0 + h - (Math.log10(1 / (1 - Math.min(fraction, 0.999))) / 3) * h;
   const parts = [`<text x="${x0 + w / 2}" y="${y0 - 8}" text-anchor="middle" font-weight="bold">${flow === 'me' ? 'GET /api/me' : 'POST /api/login'}</text>`];
   parts.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="#999"/>`);
-  for (const tick of [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]) {
+  for (const tick of [0.1, 0.2, 0.3, 0.5, 1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000]) {
     if (tick < lo || tick > hi) continue;
     parts.push(`<line x1="${x(tick)}" y1="${y0}" x2="${x(tick)}" y2="${y0 + h}" stroke="#eee"/>`);
     parts.push(`<text x="${x(tick)}" y="${y0 + h + 15}" text-anchor="middle">${tick}</text>`);
   }
-  for (const fraction of [0, 0.5, 0.9, 0.99, 1]) {
+  for (const [fraction, label] of [[0, '0'], [0.5, 'p50'], [0.9, 'p90'], [0.99, 'p99'], [0.999, 'p99.9']] as const) {
     parts.push(`<line x1="${x0}" y1="${y(fraction)}" x2="${x0 + w}" y2="${y(fraction)}" stroke="#eee"/>`);
-    parts.push(`<text x="${x0 - 5}" y="${y(fraction) + 4}" text-anchor="end">${fraction === 0 ? '0' : `p${Math.round(fraction * 100)}`}</text>`);
+    parts.push(`<text x="${x0 - 5}" y="${y(fraction) + 4}" text-anchor="end">${label}</text>`);
   }
   parts.push(`<text x="${x0 + w / 2}" y="${y0 + h + 32}" text-anchor="middle">ms (log scale)</text>`);
   curves.forEach(({ row, sorted }, index) => {
     const step = Math.max(1, Math.floor(sorted.length / 400));
     const points: string[] = [];
-    for (let i = 0; i < sorted.length; i += step) points.push(`${x(sorted[i]!).toFixed(1)},${y((i + 1) / sorted.length).toFixed(1)}`);
-    if (sorted.length) points.push(`${x(sorted.at(-1)!).toFixed(1)},${y(1).toFixed(1)}`);
+    // Dense where the tail is: every sample of the top 2%, a thinned sample of the rest.
+    for (let i = 0; i < sorted.length; i += i < sorted.length * 0.98 ? step : 1) {
+      points.push(`${x(sorted[i]!).toFixed(1)},${y((i + 0.5) / sorted.length).toFixed(1)}`);
+    }
     const color = COLORS[row.variant];
     parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.join(' ')}"/>`);
     parts.push(`<rect x="${x0 + 10}" y="${y0 + 10 + index * 18}" width="12" height="4" fill="${color}"/>`);
