@@ -11,19 +11,22 @@ const wechat = await startFakeWechat({
   apps: [{ appid: options.appid, secret: options.secret, openPlatform: true }],
   // "mock:<person>" logs <person> in: the benchmark needs no code round trip to the fake.
   acceptAnyCode: true,
-  latencyMs: options.wechatLatencyMs,
 });
 const gateway = await startUpstashGateway(options.redisUrl);
 const bridge = await startPgBridge(options.postgres);
-gateway.setDelay(options.backendLatencyMs);
-bridge.setDelay(options.backendLatencyMs);
 
 const send = (reply: BackendReply) => process.send!(reply);
 // Never outlive the benchmark, however it ends.
 process.on('disconnect', () => process.exit(0));
 
-process.on('message', async ({ id, op }: BackendRequest) => {
-  if (op === 'counts') {
+process.on('message', async (request: BackendRequest) => {
+  const { id, op } = request;
+  if (op === 'latency') {
+    wechat.setLatency(request.wechatMs);
+    gateway.setDelay(request.backendMs);
+    bridge.setDelay(request.backendMs);
+    send({ id });
+  } else if (op === 'counts') {
     send({ id, counts: { wechat: wechat.requestCount(), postgres: bridge.roundTrips(), redis: gateway.counts().requests } });
   } else if (op === 'reset') {
     wechat.resetCounts();

@@ -7,9 +7,6 @@ export interface BackendOptions {
   secret: string;
   redisUrl: string;
   postgres: PostgresAddress;
-  wechatLatencyMs: number;
-  /** Added to every Postgres and Redis round trip, at the bridge and the gateway. */
-  backendLatencyMs: number;
 }
 
 export interface RoundTrips {
@@ -18,7 +15,11 @@ export interface RoundTrips {
   redis: number;
 }
 
-export type BackendRequest = { id: number; op: 'counts' | 'reset' | 'close' };
+export type BackendCommand =
+  | { op: 'counts' | 'reset' | 'close' }
+  /** Added to every WeChat call, and to every Postgres and Redis round trip (bridge and gateway). */
+  | { op: 'latency'; wechatMs: number; backendMs: number };
+export type BackendRequest = BackendCommand & { id: number };
 export type BackendReply = {
   id: number;
   counts?: RoundTrips;
@@ -40,26 +41,30 @@ export async function startBackends(options: BackendOptions) {
     pending.get(reply.id)?.(reply);
     pending.delete(reply.id);
   });
-  const ask = (op: BackendRequest['op']) =>
+  const ask = (command: BackendCommand) =>
     new Promise<BackendReply>((resolve) => {
       const id = nextId++;
       pending.set(id, resolve);
-      child.send({ id, op } satisfies BackendRequest);
+      child.send({ ...command, id } satisfies BackendRequest);
     });
 
   return {
     ...(await ready),
+    async setLatency(wechatMs: number, backendMs: number): Promise<void> {
+      await ask({ op: 'latency', wechatMs, backendMs });
+    },
     async counts(): Promise<RoundTrips> {
-      return (await ask('counts')).counts!;
+      return (await ask({ op: 'counts' })).counts!;
     },
     async reset(): Promise<void> {
-      await ask('reset');
+      await ask({ op: 'reset' });
     },
     async close(): Promise<void> {
-      await ask('close');
+      await ask({ op: 'close' });
       child.disconnect();
     },
   };
 }
 
 export type Backends = Awaited<ReturnType<typeof startBackends>>;
+

@@ -5,7 +5,15 @@ import type { Summary } from './measure.js';
 
 export const TARGETS = { p50Ratio: 1.1, p99Ratio: 1.25, coldStartAdded: 0.2 } as const;
 
+/** Latency added to every call at the fakes: none (loopback), or a modelled deployment. */
+export interface Scenario {
+  name: string;
+  wechatMs: number;
+  backendMs: number;
+}
+
 export interface LatencyRow {
+  scenario: string;
   flow: 'login' | 'me';
   variant: 'ours' | 'bare' | 'seed';
   label: string;
@@ -31,8 +39,7 @@ export interface BenchResults {
   startedAt: string;
   quick: boolean;
   machine: { node: string; cpus: number; loadAverage: number[] };
-  wechatLatencyMs: number;
-  backendLatencyMs: number;
+  scenarios: Scenario[];
   latency: LatencyRow[];
   concurrency: ConcurrencyRow[];
   memory: { rssStartMb: number; rssEndMb: number; requests: number };
@@ -44,26 +51,29 @@ const ms = (value: number) => (value >= 100 ? value.toFixed(0) : value >= 10 ? v
 const mark = (ok: boolean) => (ok ? 'met' : '**missed**');
 const kb = (bytes: number) => (bytes / 1024).toFixed(1);
 
-export function ratio(results: BenchResults, flow: LatencyRow['flow'], variant: LatencyRow['variant'], at: 'p50' | 'p99'): number {
-  const row = results.latency.find((r) => r.flow === flow && r.variant === variant)!;
-  return Math.round((row.summary[at] / bareOf(results, flow)[at]) * 100) / 100;
+/** A row's latency over its bare minimum's, same scenario and flow. */
+export function ratio(results: BenchResults, row: LatencyRow, at: 'p50' | 'p99'): number {
+  return Math.round((row.summary[at] / bareOf(results, row)[at]) * 100) / 100;
 }
 
-function bareOf(results: BenchResults, flow: LatencyRow['flow']): Summary {
-  return results.latency.find((r) => r.flow === flow && r.variant === 'bare')!.summary;
+function bareOf(results: BenchResults, row: LatencyRow): Summary {
+  return results.latency.find((r) => r.scenario === row.scenario && r.flow === row.flow && r.variant === 'bare')!.summary;
 }
+
+export const describe = (scenario: Scenario) =>
+  `${scenario.name} (+${scenario.wechatMs} ms per WeChat call, +${scenario.backendMs} ms per Postgres/Redis round trip)`;
 
 export function markdown(results: BenchResults): string {
   const { machine } = results;
   const out: string[] = [
     `Run ${results.startedAt}${results.quick ? ' (--quick: few samples, numbers are indicative only)' : ''}; ` +
-      `Node ${machine.node}, ${machine.cpus} CPUs, load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}; ` +
-      `added latency: WeChat ${results.wechatLatencyMs} ms, Postgres and Redis ${results.backendLatencyMs} ms per round trip.`,
+      `Node ${machine.node}, ${machine.cpus} CPUs, load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}. ` +
+      `Scenarios: ${results.scenarios.map(describe).join('; ')}.`,
     '',
-    `**Latency and overhead** (one request at a time, variants interleaved; ms; ×bare = this ÷ bare minimum; +ms = this − bare at p50)`,
+    `**Latency and overhead** (one request at a time, variants interleaved; ms; ×bare = this ÷ bare minimum; +ms = this − bare at p50; round trips counted on loopback)`,
     '',
-    '| Flow | Variant | n | p50 | p90 | p99 | ×bare p50 | ×bare p99 | +ms p50 | WeChat / PG / Redis round trips |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|---|',
+    '| Scenario | Flow | Variant | n | p50 | p90 | p99 | ×bare p50 | ×bare p99 | +ms p50 | WeChat / PG / Redis round trips |',
+    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|',
   ];
   for (const row of results.latency) {
     const { n, p50, p90, p99 } = row.summary;
@@ -72,9 +82,9 @@ export function markdown(results: BenchResults): string {
       ? ` (budget ${row.budget.wechat} / ${row.budget.postgres} / ${row.budget.redis}: ${withinBudget(row) ? 'ok' : '**exceeded**'})`
       : '';
     out.push(
-      `| ${row.flow === 'me' ? '/me' : 'login'} | ${row.label} | ${n} | ${ms(p50)} | ${ms(p90)} | ${ms(p99)} | ` +
-        `${ratio(results, row.flow, row.variant, 'p50').toFixed(2)} | ${ratio(results, row.flow, row.variant, 'p99').toFixed(2)} | ` +
-        `${(p50 - bareOf(results, row.flow).p50).toFixed(2)} | ${trips}${budget} |`,
+      `| ${row.scenario} | ${row.flow === 'me' ? '/me' : 'login'} | ${row.label} | ${n} | ${ms(p50)} | ${ms(p90)} | ${ms(p99)} | ` +
+        `${ratio(results, row, 'p50').toFixed(2)} | ${ratio(results, row, 'p99').toFixed(2)} | ` +
+        `${(p50 - bareOf(results, row).p50).toFixed(2)} | ${trips}${budget} |`,
     );
   }
   out.push(
@@ -126,27 +136,39 @@ const COLORS = { ours: '#1f6feb', bare: '#6e7781', seed: '#d4761c' } as const;
 /** Each flow's variants as latency-by-percentile curves (log ms): people compare runs by looking. */
 export function latencySvg(results: BenchResults, samples: Record<string, number[]>): string {
   const width = 920;
-  const height = 380;
-  const panels = (['login', 'me'] as const).map((flow, index) => panel(results, samples, flow, 60 + index * 450, 40, 380, 270));
+  const height = 30 + results.scenarios.length * 340;
+  const panels = results.scenarios.flatMap((scenario, row) =>
+    (['login', 'me'] as const).map((flow, column) => panel(results, samples, scenario, flow, 60 + column * 450, 60 + row * 340, 380, 250)),
+  );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">Latency by percentile, one request at a time (${escape(results.startedAt)}, WeChat +${results.wechatLatencyMs} ms, PG/Redis +${results.backendLatencyMs} ms)</text>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">Latency by percentile, one request at a time (${escape(results.startedAt)})</text>`,
     ...panels,
     '</svg>',
   ].join('\n');
 }
 
-function panel(results: BenchResults, samples: Record<string, number[]>, flow: 'login' | 'me', x0: number, y0: number, w: number, h: number): string {
-  const rows = results.latency.filter((row) => row.flow === flow);
-  const curves = rows.map((row) => ({ row, sorted: [...(samples[`${flow}:${row.variant}`] ?? [])].sort((a, b) => a - b) }));
+function panel(
+  results: BenchResults,
+  samples: Record<string, number[]>,
+  scenario: Scenario,
+  flow: 'login' | 'me',
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+): string {
+  const rows = results.latency.filter((row) => row.scenario === scenario.name && row.flow === flow);
+  const curves = rows.map((row) => ({ row, sorted: [...(samples[sampleKey(row)] ?? [])].sort((a, b) => a - b) }));
   const all = curves.flatMap((curve) => curve.sorted);
   const lo = Math.max(0.05, Math.min(...all) * 0.9);
   const hi = Math.max(...curves.map(({ sorted }) => sorted.at(-1) ?? lo * 2)) * 1.1;
   const x = (value: number) => x0 + ((Math.log(Math.min(Math.max(value, lo), hi)) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))) * w;
   // Tail-stretched: 0, p50, p90, p99 and p99.9 are evenly spaced, so the tail is visible.
   const y = (fraction: number) => y0 + h - (Math.log10(1 / (1 - Math.min(fraction, 0.999))) / 3) * h;
-  const parts = [`<text x="${x0 + w / 2}" y="${y0 - 8}" text-anchor="middle" font-weight="bold">${flow === 'me' ? 'GET /api/me' : 'POST /api/login'}</text>`];
+  const title = `${flow === 'me' ? 'GET /api/me' : 'POST /api/login'}, ${scenario.name} (+${scenario.wechatMs} / +${scenario.backendMs} ms)`;
+  const parts = [`<text x="${x0 + w / 2}" y="${y0 - 8}" text-anchor="middle" font-weight="bold">${escape(title)}</text>`];
   parts.push(`<rect x="${x0}" y="${y0}" width="${w}" height="${h}" fill="none" stroke="#999"/>`);
   for (const tick of [0.1, 0.2, 0.3, 0.5, 1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000]) {
     if (tick < lo || tick > hi) continue;
@@ -171,6 +193,11 @@ function panel(results: BenchResults, samples: Record<string, number[]>, flow: '
     parts.push(`<text x="${x0 + 28}" y="${y0 + 16 + index * 18}">${escape(row.label)} (p50 ${ms(row.summary.p50)}, p99 ${ms(row.summary.p99)})</text>`);
   });
   return parts.join('\n');
+}
+
+/** Where a row's raw samples are kept. */
+export function sampleKey(row: Pick<LatencyRow, 'scenario' | 'flow' | 'variant'>): string {
+  return `${row.scenario}:${row.flow}:${row.variant}`;
 }
 
 function escape(text: string): string {
