@@ -34,8 +34,11 @@ import { admin, dropDatabase, migrateDatabase, reachable, recreateDatabase } fro
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick') || process.env.BENCH_QUICK === '1';
-const option = (name: string, variable: string, fallback: number) =>
-  Number(args.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1] ?? process.env[variable] ?? fallback);
+const option = (name: string, variable: string, fallback: number) => {
+  const value = Number(args.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1] ?? process.env[variable] ?? fallback);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} (${variable}) must be a number of milliseconds`);
+  return value;
+};
 /**
  * Loopback is the strictest test of our overhead (round trips of well under a millisecond); the
  * modelled scenario adds assumed deployment latencies: WeChat from a Vercel region, Neon and Upstash
