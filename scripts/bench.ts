@@ -15,7 +15,7 @@ import { divertAccessLog } from '../tests/support/access-log.js';
 import { startBackends, type Backends, type RoundTrips } from './bench/backends.js';
 import { SEED_SCHEMA, startBaselines, type Baselines } from './bench/baselines.js';
 import { measureColdStarts } from './bench/cold-start.js';
-import { interleave, load, summarize, type HttpRequest } from './bench/measure.js';
+import { interleave, load, summarize, type HttpRequest, type Timings } from './bench/measure.js';
 import {
   describe,
   latencySvg,
@@ -230,17 +230,18 @@ async function run(backends: Backends, baselines: Baselines): Promise<BenchResul
       interrupt.signal,
     );
     for (const [flow, byVariant] of [['login', login], ['me', me]] as const) {
-      for (const [variant, values] of Object.entries(byVariant) as [LatencyRow['variant'], number[]][]) {
+      for (const [variant, { wall, cpu }] of Object.entries(byVariant) as [LatencyRow['variant'], Timings][]) {
         const row = {
           scenario: scenario.name,
           flow,
           variant,
           label: labels[variant],
-          summary: summarize(values),
+          summary: summarize(wall),
+          cpuMs: summarize(cpu).p50,
           roundTrips: trips[`${flow}:${variant}`]!,
           budget: variant === 'ours' ? BUDGETS[flow] : null,
         };
-        samples[sampleKey(row)] = values;
+        samples[sampleKey(row)] = wall;
         latency.push(row);
       }
     }

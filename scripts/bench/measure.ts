@@ -29,24 +29,35 @@ export function summarize(samples: number[]): Summary {
 /** Prepares one call (untimed) and returns the call to time. */
 export type Variant = (iteration: number) => () => Promise<unknown>;
 
+/** Per call: wall-clock milliseconds, and this process's CPU milliseconds (our code and the clients'). */
+export interface Timings {
+  wall: number[];
+  cpu: number[];
+}
+
 /**
  * Runs every variant once per iteration, in a fresh random order each time, so drift in the
  * machine's load hits all of them alike. The first `warmup` iterations are not recorded.
  */
 export async function interleave(variants: Record<string, Variant>, iterations: number, warmup: number, signal: AbortSignal) {
   const names = Object.keys(variants);
-  const samples: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  const timings: Record<string, Timings> = Object.fromEntries(names.map((name) => [name, { wall: [], cpu: [] }]));
   for (let i = 0; i < warmup + iterations; i++) {
     signal.throwIfAborted();
     for (const name of shuffled(names)) {
       const call = variants[name]!(i);
+      const cpuBefore = process.cpuUsage();
       const started = performance.now();
       await call();
       const elapsed = performance.now() - started;
-      if (i >= warmup) samples[name]!.push(elapsed);
+      const cpu = process.cpuUsage(cpuBefore);
+      if (i >= warmup) {
+        timings[name]!.wall.push(elapsed);
+        timings[name]!.cpu.push((cpu.user + cpu.system) / 1000);
+      }
     }
   }
-  return samples;
+  return timings;
 }
 
 export interface HttpRequest {

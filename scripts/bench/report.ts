@@ -18,6 +18,8 @@ export interface LatencyRow {
   variant: 'ours' | 'bare' | 'seed';
   label: string;
   summary: Summary;
+  /** Median CPU time of the measuring process per call: our code and the clients, not the backends. */
+  cpuMs: number;
   roundTrips: RoundTrips;
   /** null when the variant has no budget (the baselines). */
   budget: RoundTrips | null;
@@ -70,10 +72,11 @@ export function markdown(results: BenchResults): string {
       `Node ${machine.node}, ${machine.cpus} CPUs, load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}. ` +
       `Scenarios: ${results.scenarios.map(describe).join('; ')}.`,
     '',
-    `**Latency and overhead** (one request at a time, variants interleaved; ms; ×bare = this ÷ bare minimum; +ms = this − bare at p50; round trips counted on loopback)`,
+    `**Latency and overhead** (one request at a time, variants interleaved; ms; ×bare = this ÷ bare minimum; +ms = this − bare at p50; ` +
+      `CPU = median CPU time of the calling process per request, backends excluded; round trips counted on loopback)`,
     '',
-    '| Scenario | Flow | Variant | n | p50 | p90 | p99 | ×bare p50 | ×bare p99 | +ms p50 | WeChat / PG / Redis round trips |',
-    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|',
+    '| Scenario | Flow | Variant | n | p50 | p90 | p99 | ×bare p50 | ×bare p99 | +ms p50 | CPU ms | WeChat / PG / Redis round trips |',
+    '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|',
   ];
   for (const row of results.latency) {
     const { n, p50, p90, p99 } = row.summary;
@@ -84,7 +87,7 @@ export function markdown(results: BenchResults): string {
     out.push(
       `| ${row.scenario} | ${row.flow === 'me' ? '/me' : 'login'} | ${row.label} | ${n} | ${ms(p50)} | ${ms(p90)} | ${ms(p99)} | ` +
         `${ratio(results, row, 'p50').toFixed(2)} | ${ratio(results, row, 'p99').toFixed(2)} | ` +
-        `${(p50 - bareOf(results, row).p50).toFixed(2)} | ${trips}${budget} |`,
+        `${(p50 - bareOf(results, row).p50).toFixed(2)} | ${row.cpuMs.toFixed(2)} | ${trips}${budget} |`,
     );
   }
   out.push(
