@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { startUpstashGateway } from '../tests/support/upstash-gateway.js';
 import { startFakeWechat } from '../tests/support/fake-wechat.js';
-import { runAdminStatements } from './local/pg-admin.js';
+import { divertAccessLog } from '../tests/support/access-log.js';
+import { dropDatabase, recreateDatabase } from './local/postgres.js';
 import { startPgBridge } from './local/pg-bridge.js';
 import { startServer } from './local/server.js';
 
@@ -22,16 +23,11 @@ const adminUrl = `postgres://${pgUser}@${postgres.host}:${postgres.port}/postgre
 
 // Access-log lines are counted, not printed.
 let logLines = 0;
-const write = process.stdout.write.bind(process.stdout);
-process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
-  if (typeof chunk === 'string' && chunk.startsWith('{"level"')) {
-    logLines += 1;
-    return true;
-  }
-  return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-}) as typeof process.stdout.write;
+divertAccessLog(() => {
+  logLines += 1;
+});
 
-await runAdminStatements(postgres, adminUrl, [`drop database if exists ${database} with (force)`, `create database ${database}`]);
+await recreateDatabase(postgres, adminUrl, database);
 const wechat = await startFakeWechat({ apps: [{ appid: APPID, secret: 'bench-secret', openPlatform: true }] });
 const gateway = await startUpstashGateway(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
 const bridge = await startPgBridge(postgres);
@@ -143,7 +139,7 @@ for (const error of errors.slice(0, 10)) console.log(`  error: ${error}`);
 await server.close();
 await closeDatabase();
 await Promise.all([wechat.close(), gateway.close(), bridge.close()]);
-await runAdminStatements(postgres, adminUrl, [`drop database if exists ${database} with (force)`]);
+await dropDatabase(postgres, adminUrl, database);
 
 const heapGrew = gc !== undefined && heapEnd - heapStart > MAX_HEAP_GROWTH_MB;
 if (heapGrew) console.log(`  FAIL: heap grew by more than ${MAX_HEAP_GROWTH_MB} MB`);
