@@ -4,9 +4,9 @@
 // Each client repeats login → /me ×3 → logout. Needs Redis and PostgreSQL as the tests do
 // (REDIS_URL, PGHOST, PGPORT, PGUSER). BENCH_REQUESTS and BENCH_CLIENTS change the load.
 import { randomBytes } from 'node:crypto';
-import { startUpstashGateway } from '../tests/support/upstash-gateway.js';
-import { startFakeWechat } from '../tests/support/fake-wechat.js';
-import { divertAccessLog } from '../tests/support/access-log.js';
+import { startUpstashGateway } from './local/upstash-gateway.js';
+import { startFakeWechat } from './local/fake-wechat.js';
+import { divertAccessLog } from './local/access-log.js';
 import { dropDatabase, recreateDatabase } from './local/postgres.js';
 import { startPgBridge } from './local/pg-bridge.js';
 import { startServer } from './local/server.js';

@@ -11,7 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { closeDatabase, useWebSocketProxy } from '../lib/db.js';
-import { divertAccessLog } from '../tests/support/access-log.js';
+import { divertAccessLog } from './local/access-log.js';
 import { startBackends, type Backends, type RoundTrips } from './bench/backends.js';
 import { SEED_SCHEMA, startBaselines, type Baselines } from './bench/baselines.js';
 import { measureColdStarts } from './bench/cold-start.js';

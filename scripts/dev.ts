@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { startPgBridge } from './local/pg-bridge.js';
 import { startPglite } from './local/pglite.js';
 import { startServer } from './local/server.js';
-import { startFakeWechat } from '../tests/support/fake-wechat.js';
+import { startFakeWechat } from './local/fake-wechat.js';
 import { config, ConfigError } from '../lib/config.js';
 import { migrate } from '../lib/migrations.js';
 

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as warm from '../lib/access-token.js';
 import { getUserPhoneNumber } from '../lib/wechat.js';
-import type { FakeApp } from './support/fake-wechat.js';
+import type { FakeApp } from '../scripts/local/fake-wechat.js';
 import { startStack, type Stack } from './support/stack.js';
 import { apiErrorOf } from './support/api-error.js';
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../lib/db.js';
 import { endpoint, REQUEST_BUDGET_MS } from '../lib/http.js';
-import type { Fault } from './support/fake-wechat.js';
+import type { Fault } from '../scripts/local/fake-wechat.js';
 import { accessLog, APP_A, defaultApps, leakedCredentials, startStack, type CallResult, type Stack } from './support/stack.js';
 
 let stack: Stack;

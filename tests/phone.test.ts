@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { query } from '../lib/db.js';
-import type { FakeApp } from './support/fake-wechat.js';
+import type { FakeApp } from '../scripts/local/fake-wechat.js';
 import { startStack, type Stack } from './support/stack.js';
 
 // The access_token cache lives in the shared Redis, keyed by appid: apps of this file only.

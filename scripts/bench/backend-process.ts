@@ -1,8 +1,8 @@
 // Child process of `npm run bench`: the fake WeChat, the Upstash gateway and the pg bridge, in a
 // process of their own so their work never runs on the measured event loop (real backends are
 // remote too). Talks to the parent over IPC; see backends.ts.
-import { startFakeWechat } from '../../tests/support/fake-wechat.js';
-import { startUpstashGateway } from '../../tests/support/upstash-gateway.js';
+import { startFakeWechat } from '../local/fake-wechat.js';
+import { startUpstashGateway } from '../local/upstash-gateway.js';
 import { startPgBridge } from '../local/pg-bridge.js';
 import type { BackendOptions, BackendReply, BackendRequest } from './backends.js';
 

@@ -5,9 +5,9 @@ import { inject } from 'vitest';
 import { runAdminStatements } from '../../scripts/local/pg-admin.js';
 import { startPgBridge } from '../../scripts/local/pg-bridge.js';
 import { loadFunctions } from '../../scripts/local/server.js';
-import { divertAccessLog } from './access-log.js';
-import { startFakeWechat, type FakeApp } from './fake-wechat.js';
-import { startUpstashGateway } from './upstash-gateway.js';
+import { divertAccessLog } from '../../scripts/local/access-log.js';
+import { startFakeWechat, type FakeApp } from '../../scripts/local/fake-wechat.js';
+import { startUpstashGateway } from '../../scripts/local/upstash-gateway.js';
 
 /** Bound to an Open Platform account. */
 export const APP_A = 'wxa0000000000000a1';
