@@ -1,13 +1,14 @@
-import { CLAIM_FIELDS, claimBenefit, listClaims } from '../lib/claims.js';
-import { bearerToken, endpoint, json, readJsonObject } from '../lib/http.js';
+import { claimBenefit, listClaims } from '../lib/benefits.js';
+import { bearerToken, endpoint, json } from '../lib/http.js';
+import { benefitKey, readInput } from '../lib/input.js';
 import { requireSessionWithinLimit } from '../lib/sessions.js';
 
 export default endpoint('/api/claims', {
   async POST(request, context) {
     const token = bearerToken(request);
-    const body = await readJsonObject(request, CLAIM_FIELDS);
+    const { benefit } = await readInput(request, { benefit: benefitKey });
     const session = await requireSessionWithinLimit(token, context);
-    return json(201, await claimBenefit(session.userId, session.appid, body));
+    return json(201, await claimBenefit(session.userId, session.appid, benefit));
   },
 
   async GET(request, context) {

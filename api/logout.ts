@@ -1,4 +1,5 @@
-import { bearerToken, endpoint, invalid, noContent, readJsonObject } from '../lib/http.js';
+import { bearerToken, endpoint, noContent } from '../lib/http.js';
+import { boolean, optional, readInput } from '../lib/input.js';
 import { revokeAllSessions, revokeSession, sessionLogId } from '../lib/sessions.js';
 
 export default endpoint('/api/logout', {
@@ -6,8 +7,7 @@ export default endpoint('/api/logout', {
   async POST(request, context) {
     const token = bearerToken(request);
     context.log.session = sessionLogId(token);
-    const { all = false } = await readJsonObject(request, ['all'], { emptyAllowed: true });
-    if (typeof all !== 'boolean') throw invalid('"all", when given, must be true or false');
+    const { all = false } = await readInput(request, { all: optional(boolean) }, { emptyAllowed: true });
     await (all ? revokeAllSessions(token) : revokeSession(token));
     return noContent();
   },

@@ -1,10 +1,11 @@
-import { bearerToken, endpoint, json, readJsonObject } from '../lib/http.js';
-import { bindPhone, PHONE_FIELDS } from '../lib/phone.js';
+import { bearerToken, endpoint, json } from '../lib/http.js';
+import { phoneCode, readInput } from '../lib/input.js';
+import { bindPhone } from '../lib/phone.js';
 
 export default endpoint('/api/phone', {
   async POST(request, context) {
     const token = bearerToken(request);
-    const body = await readJsonObject(request, PHONE_FIELDS);
-    return json(200, await bindPhone(token, body, context));
+    const { code } = await readInput(request, { code: phoneCode });
+    return json(200, await bindPhone(token, code, context));
   },
 });

@@ -57,6 +57,11 @@ export class ApiError extends Error {
   }
 }
 
+/** 400 invalid_request: the client's input is malformed; `detail` says how. */
+export function invalid(detail: string): ApiError {
+  return new ApiError('invalid_request', { detail });
+}
+
 export type Dependency = 'redis' | 'postgres';
 
 /** A backing store could not be reached or answered too slowly: 503, safe to retry. */

@@ -1,23 +1,15 @@
-// HTTP conventions shared by every endpoint: method dispatch, bounded JSON bodies, bearer tokens,
-// problem+json (RFC 9457) errors, request ids, no-store caching and one access-log line per request.
+// HTTP conventions shared by every endpoint: method dispatch, bearer tokens, client addresses,
+// problem+json (RFC 9457) errors, request ids, no-store caching, rate-limit headers and one
+// access-log line per request.
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { config, ConfigError } from './config.js';
 import { ApiError, describeCause } from './errors.js';
+import { newRequestContext, type RateLimitState, type RequestContext } from './request-context.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-export interface RequestContext {
-  requestId: string;
-  /** Safe facts for this request's access-log line (appid, user id). */
-  log: Record<string, string | number>;
-  /** Added to the response, error or not (RateLimit-*). */
-  headers: Headers;
-}
-
 export type Handler = (request: Request, context: RequestContext) => Promise<Response>;
-
-const MAX_BODY_BYTES = 4 * 1024;
 
 /**
  * Whole-request budget, under vercel.json's maxDuration (10 s): past it the client gets a 503
@@ -32,7 +24,7 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
   return {
     async fetch(request: Request): Promise<Response> {
       const started = performance.now();
-      const context: RequestContext = { requestId: requestIdOf(request), log: {}, headers: new Headers() };
+      const context = newRequestContext(requestIdOf(request));
       let response: Response;
       let failure: unknown;
       try {
@@ -45,7 +37,7 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
         failure = error;
         response = problem(toApiError(error), context.requestId);
       }
-      for (const [name, value] of context.headers) if (!response.headers.has(name)) response.headers.set(name, value);
+      if (context.rateLimit) setRateLimitHeaders(response.headers, context.rateLimit);
       response.headers.set('Cache-Control', 'no-store');
       response.headers.set('X-Request-Id', context.requestId);
       logRequest(request, route, response.status, started, context, failure);
@@ -80,35 +72,6 @@ export function noContent(): Response {
   return new Response(null, { status: 204 });
 }
 
-/**
- * The JSON object in the body, checked for type, size, encoding and unknown fields.
- * An empty body is `{}` when `emptyAllowed` (for endpoints whose fields are all optional).
- */
-export async function readJsonObject(
-  request: Request,
-  allowedFields: readonly string[],
-  { emptyAllowed = false } = {},
-): Promise<Record<string, unknown>> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
-  const bytes = await readLimited(request);
-  if (bytes.length === 0 && emptyAllowed) return {};
-  const mediaType = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
-  if (mediaType !== 'application/json') {
-    throw new ApiError('unsupported_media_type', { detail: 'Send Content-Type: application/json' });
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    throw invalid('The body is not valid UTF-8 JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('The body must be a JSON object');
-  const unknown = Object.keys(body).filter((key) => !allowedFields.includes(key));
-  if (unknown.length > 0) throw invalid(`Unknown field: ${unknown[0]!.slice(0, 40)}`);
-  return body as Record<string, unknown>;
-}
-
 /** The bearer token of the Authorization header; 401 when there is none. */
 export function bearerToken(request: Request): string {
   const match = /^Bearer +(\S+) *$/i.exec(request.headers.get('authorization') ?? '');
@@ -141,26 +104,6 @@ function ipv6Prefix64(ip: string): string {
   return `${groups.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
 }
 
-export function invalid(detail: string): ApiError {
-  return new ApiError('invalid_request', { detail });
-}
-
-function tooLarge(): ApiError {
-  return new ApiError('payload_too_large', { detail: `Bodies are limited to ${MAX_BODY_BYTES} bytes` });
-}
-
-async function readLimited(request: Request): Promise<Uint8Array> {
-  if (!request.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof ConfigError) {
@@ -182,6 +125,13 @@ export function problem(error: ApiError, requestId: string): Response {
   const headers = new Headers({ 'Content-Type': 'application/problem+json; charset=utf-8', ...error.headers });
   if (error.retryAfterSeconds !== undefined) headers.set('Retry-After', String(error.retryAfterSeconds));
   return new Response(JSON.stringify(body), { status: error.status, headers });
+}
+
+function setRateLimitHeaders(headers: Headers, state: RateLimitState): void {
+  headers.set('RateLimit-Limit', String(state.limit));
+  headers.set('RateLimit-Remaining', String(state.remaining));
+  headers.set('RateLimit-Reset', String(state.resetSeconds));
+  headers.set('RateLimit-Policy', `${state.limit};w=${state.windowSeconds}`);
 }
 
 /** Vercel's id when present, so our logs line up with the platform's. */

@@ -1,10 +1,10 @@
 // The login flow: a wx.login code → WeChat's identity → our person record → our session token.
 import { config, type WechatApp } from './config.js';
 import { ApiError } from './errors.js';
-import { invalid, type RequestContext } from './http.js';
 import { enforceLimits, type LimitCheck } from './rate-limit.js';
 import { createSession, sessionLogId } from './sessions.js';
-import { recordLogin } from './users.js';
+import { recordLogin } from './people.js';
+import type { RequestContext } from './request-context.js';
 import { code2Session } from './wechat.js';
 
 export interface LoginResult {
@@ -13,10 +13,12 @@ export interface LoginResult {
   user: { id: string; isNew: boolean };
 }
 
-export const LOGIN_FIELDS = ['code', 'appid'] as const;
-
-// wx.login codes are short URL-safe strings; anything else never came from WeChat.
-const CODE_PATTERN = /^[A-Za-z0-9_:.-]{1,128}$/;
+export interface LoginInput {
+  /** What wx.login() returned. */
+  code: string;
+  /** The mini program, when the Referer cannot tell (or several are configured). */
+  appid?: string | undefined;
+}
 // WeChat sets this Referer on every mini program request.
 const MINIPROGRAM_REFERER = /^https:\/\/servicewechat\.com\/([A-Za-z0-9_-]{1,64})\//;
 
@@ -26,14 +28,7 @@ export interface LoginOrigin {
   ip: string | null;
 }
 
-export async function login(body: Record<string, unknown>, origin: LoginOrigin, context: RequestContext): Promise<LoginResult> {
-  const { code, appid } = body;
-  if (typeof code !== 'string' || !CODE_PATTERN.test(code)) {
-    throw invalid('"code" must be the string wx.login() returned');
-  }
-  if (appid !== undefined && (typeof appid !== 'string' || appid.length > 64)) {
-    throw invalid('"appid", when given, must be a mini program appid string');
-  }
+export async function login({ code, appid }: LoginInput, origin: LoginOrigin, context: RequestContext): Promise<LoginResult> {
   const app = resolveApp(appid, origin.referer);
   context.log.appid = app.appid;
 
@@ -45,18 +40,18 @@ export async function login(body: Record<string, unknown>, origin: LoginOrigin, 
 
   const wechat = await code2Session(app, code);
   // The per-user check overlaps the Postgres round trip instead of adding one in sequence.
-  const [user] = await Promise.all([
+  const [person] = await Promise.all([
     recordLogin(app.appid, wechat.openid, wechat.unionid),
     enforceLimits([['loginPerUser', `${app.appid}:${wechat.openid}`]], 'fail-closed', context),
   ]);
-  context.log.userId = user.id;
-  if (user.foldedUserId) context.log.mergedUserId = user.foldedUserId;
-  const session = await createSession({ user, appid: app.appid, openid: wechat.openid, sessionKey: wechat.sessionKey });
+  context.log.personId = person.personId;
+  if (person.foldedPersonId) context.log.foldedPersonId = person.foldedPersonId;
+  const session = await createSession({ person, appid: app.appid, openid: wechat.openid, sessionKey: wechat.sessionKey });
   context.log.session = sessionLogId(session.token);
   return {
     token: session.token,
     expiresAt: session.expiresAt.toISOString(),
-    user: { id: user.id, isNew: user.isNew },
+    user: { id: person.personId, isNew: person.isNew },
   };
 }
 

@@ -2,21 +2,12 @@
 // → WeChat's verified number → stored on the person → shown masked by every session (/api/me).
 import { config } from './config.js';
 import { ApiError } from './errors.js';
-import { invalid, type RequestContext } from './http.js';
+import type { RequestContext } from './request-context.js';
 import { refreshCards, requireSessionWithinLimit } from './sessions.js';
-import { assignPhone, type VerifiedPhone } from './users.js';
+import { assignPhone, type VerifiedPhone } from './people.js';
 import { getUserPhoneNumber } from './wechat.js';
 
-export const PHONE_FIELDS = ['code'] as const;
-
-// getPhoneNumber codes are URL-safe strings (64 hex characters today).
-const CODE_PATTERN = /^[A-Za-z0-9_:.-]{1,256}$/;
-
-export async function bindPhone(token: string, body: Record<string, unknown>, context: RequestContext): Promise<VerifiedPhone> {
-  const { code } = body;
-  if (typeof code !== 'string' || !CODE_PATTERN.test(code)) {
-    throw invalid('"code" must be the string the getPhoneNumber button gave the page');
-  }
+export async function bindPhone(token: string, code: string, context: RequestContext): Promise<VerifiedPhone> {
   // Fail closed, as login does: this spends the WeChat phone-number quota.
   const session = await requireSessionWithinLimit(token, context, 'fail-closed');
   const app = config().apps.get(session.appid);

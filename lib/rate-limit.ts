@@ -4,7 +4,7 @@
 import { Ratelimit } from '@upstash/ratelimit';
 import { config, type RateLimitName } from './config.js';
 import { ApiError, DependencyError, describeCause } from './errors.js';
-import type { RequestContext } from './http.js';
+import type { RequestContext } from './request-context.js';
 import { sharedRedis } from './redis.js';
 
 export type LimitCheck = readonly [RateLimitName, string];
@@ -53,16 +53,12 @@ export async function enforceLimits(checks: LimitCheck[], onRedisFailure: OnRedi
   const denied = results.find((result) => !result.success);
   // Report the limit that said no, else the one closest to saying it.
   const shown = denied ?? results.reduce((a, b) => (b.remaining / b.limit < a.remaining / a.limit ? b : a));
-  const window = config().rateLimits[shown.name]!.windowSeconds;
   const resetSeconds = Math.max(1, Math.ceil((shown.reset - Date.now()) / 1000));
-  const headers = {
-    'RateLimit-Limit': String(shown.limit),
-    'RateLimit-Remaining': String(shown.remaining),
-    'RateLimit-Reset': String(resetSeconds),
-    'RateLimit-Policy': `${shown.limit};w=${window}`,
+  context.rateLimit = {
+    limit: shown.limit,
+    remaining: shown.remaining,
+    resetSeconds,
+    windowSeconds: config().rateLimits[shown.name]!.windowSeconds,
   };
-  if (denied) {
-    throw new ApiError('rate_limited', { retryAfterSeconds: resetSeconds, headers, logFields: { rateLimit: denied.name } });
-  }
-  for (const [name, value] of Object.entries(headers)) context.headers.set(name, value);
+  if (denied) throw new ApiError('rate_limited', { retryAfterSeconds: resetSeconds, logFields: { rateLimit: denied.name } });
 }

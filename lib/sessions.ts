@@ -3,13 +3,13 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { config } from './config.js';
 import { ApiError } from './errors.js';
-import type { RequestContext } from './http.js';
+import type { RequestContext } from './request-context.js';
 import { enforceLimits, type OnRedisFailure } from './rate-limit.js';
 import { sessionStore, type StoredSession } from './session-store.js';
-import type { LoggedInUser, PersonCardVersion } from './users.js';
+import type { LinkedAccount, LoggedInPerson, PersonCard, PersonCardVersion } from './people.js';
 
 export interface NewSession {
-  user: LoggedInUser;
+  person: LoggedInPerson;
   appid: string;
   openid: string;
   sessionKey: string;
@@ -48,21 +48,6 @@ interface SessionRecord {
   sk: string;
 }
 
-export interface LinkedAccount {
-  appid: string;
-  openid: string;
-  /** ISO 8601. */
-  linkedAt: string;
-}
-
-/** The person facts the store caches per user, shared by all of their sessions (person_card() in db/). */
-interface PersonCard {
-  unionid: string | null;
-  createdAt: string;
-  phone?: string | null;
-  accounts: LinkedAccount[];
-}
-
 /** Time source; tests move it to exercise expiry. */
 export const sessionClock = { now: (): number => Date.now() };
 
@@ -75,10 +60,10 @@ export async function createSession(input: NewSession): Promise<{ token: string;
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const id = sessionIdOf(token);
   const now = sessionClock.now();
-  const { user } = input;
+  const { person } = input;
   const record: SessionRecord = {
     v: 2,
-    uid: user.id,
+    uid: person.personId,
     app: input.appid,
     oid: input.openid,
     iat: now,
@@ -90,7 +75,7 @@ export async function createSession(input: NewSession): Promise<{ token: string;
     id,
     JSON.stringify(record),
     sessionIdleTtlSeconds,
-    { userId: user.id, card: user.card.json, revision: user.card.revision, foldedUserId: user.foldedUserId },
+    { userId: person.personId, card: JSON.stringify(person.card), revision: person.revision, foldedUserId: person.foldedPersonId },
     record.exp,
   );
   return { token, expiresAt: new Date(record.exp) };
@@ -121,7 +106,7 @@ export async function requireSessionWithinLimit(
   if (read.status === 'rejected') throw read.reason;
   // An unknown token is a 401 whatever the limiter said.
   const session = await liveSession(id, read.value);
-  Object.assign(context.log, { appid: session.appid, userId: session.userId });
+  Object.assign(context.log, { appid: session.appid, personId: session.userId });
   if (limit.status === 'rejected') throw limit.reason;
   return session;
 }
@@ -157,7 +142,7 @@ async function liveSession(id: string, stored: StoredSession | null): Promise<Se
 
 /** Shows a person's changed facts (a bound phone, say) on every live session of theirs. */
 export async function refreshCards(cards: PersonCardVersion[]): Promise<void> {
-  for (const card of cards) await sessionStore().saveCard(card.userId, card.json, card.revision);
+  for (const { personId, card, revision } of cards) await sessionStore().saveCard(personId, JSON.stringify(card), revision);
 }
 
 export async function revokeSession(token: string): Promise<void> {

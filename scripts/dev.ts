@@ -56,8 +56,9 @@ try {
   const { redis } = config();
   notes.push(redis ? 'Sessions: Upstash Redis' : 'Sessions: in this process (set UPSTASH_REDIS_REST_URL/TOKEN to use Upstash)');
   if (embeddedDatabase) {
-    const applied = await migrate();
-    if (applied.length) notes.push(`Schema: applied ${applied.join(', ')}`);
+    const { migrations, functions } = await migrate();
+    if (migrations.length) notes.push(`Schema: applied ${migrations.join(', ')}`);
+    if (functions.length) notes.push(`Schema: created ${functions.length} functions from db/functions`);
   } else {
     notes.push('Schema: run npm run db:migrate against DATABASE_URL yourself');
   }

@@ -1,10 +1,12 @@
-// npm run db:migrate: applies db/migrations to DATABASE_URL.
+// npm run db:migrate: brings DATABASE_URL's schema up to date (db/migrations, then db/functions).
 import { closeDatabase } from '../lib/db.js';
 import { migrate } from '../lib/migrations.js';
 
 try {
-  const applied = await migrate();
-  console.log(applied.length ? `Applied ${applied.join(', ')}` : 'Database schema is up to date');
+  const { migrations, functions } = await migrate();
+  if (migrations.length) console.log(`Applied migrations: ${migrations.join(', ')}`);
+  if (functions.length) console.log(`Created functions: ${functions.join(', ')}`);
+  if (!migrations.length && !functions.length) console.log('Database schema is up to date');
 } catch (error) {
   console.error(`Migration failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;

@@ -1,4 +1,4 @@
-// Races that real users create: many first logins of one person at once, one code sent twice.
+// Races that real people create: many first logins of one person at once, one code sent twice.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { query } from '../lib/db.js';
 import { APP_A, APP_B, startStack, type Stack } from './support/stack.js';
@@ -21,9 +21,9 @@ it('50 simultaneous first logins of one person across two apps make exactly one 
   expect(new Set(results.map((result) => result.body.token)).size).toBe(50);
 
   const { unionid } = stack.wechat.identityOf(APP_A, person);
-  const users = await query<{ id: string }>('select id from users where unionid = $1', [unionid]);
-  expect(users).toHaveLength(1);
-  const accounts = await query<{ appid: string }>('select appid from accounts where user_id = $1 order by appid', [users[0]!.id]);
+  const people = await query<{ id: string }>('select id from people where unionid = $1', [unionid]);
+  expect(people).toHaveLength(1);
+  const accounts = await query<{ appid: string }>('select appid from accounts where person_id = $1 order by appid', [people[0]!.id]);
   expect(accounts.map((account) => account.appid)).toEqual([APP_A, APP_B]);
 });
 

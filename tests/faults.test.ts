@@ -32,7 +32,7 @@ async function timed(work: () => Promise<CallResult>): Promise<[CallResult, numb
 }
 
 async function accountsOf(person: string) {
-  return query<{ user_id: string }>('select user_id from accounts where appid = $1 and openid = $2', [
+  return query<{ person_id: string }>('select person_id from accounts where appid = $1 and openid = $2', [
     APP_A,
     stack.wechat.identityOf(APP_A, person).openid,
   ]);
@@ -43,7 +43,7 @@ async function expectCleanRetry(person: string) {
   const retry = await stack.login(person);
   expect(retry.status).toBe(200);
   const accounts = await accountsOf(person);
-  expect(accounts).toEqual([{ user_id: retry.body.user.id }]);
+  expect(accounts).toEqual([{ person_id: retry.body.user.id }]);
   expect(await stack.gateway.redis.zcard(`wxlogin:user-sessions:${retry.body.user.id}`)).toBe(1);
   expect((await stack.call('me', 'GET', { token: retry.body.token })).status).toBe(200);
   return retry;
@@ -88,7 +88,7 @@ describe('Redis refusing the session write after WeChat and Postgres succeeded',
     const firstAttempt = await accountsOf(person);
     expect(firstAttempt).toHaveLength(1);
     const retry = await expectCleanRetry(person);
-    expect(retry.body.user.id).toBe(firstAttempt[0]!.user_id);
+    expect(retry.body.user.id).toBe(firstAttempt[0]!.person_id);
   });
 });
 
@@ -217,7 +217,7 @@ describe('access log', () => {
     expect(storeKey).not.toContain(loginLine.session);
     expect(accessLog.join('')).not.toContain(storeKey.slice(0, 16));
     expect(Object.keys(meLine).sort()).toEqual(
-      ['appid', 'durationMs', 'level', 'method', 'requestId', 'route', 'session', 'status', 'time', 'userId'].sort(),
+      ['appid', 'durationMs', 'level', 'method', 'requestId', 'route', 'session', 'status', 'personId', 'time'].sort(),
     );
   });
 });

@@ -1,7 +1,7 @@
 // Property-based abuse of every endpoint (fast-check): random methods, headers, content types and
 // bodies (deep JSON, huge strings, __proto__ keys, invalid UTF-8, wrong types), random and tampered
 // bearer tokens. Never a 5xx, always problem+json with a documented code, and no state change:
-// rows in users/accounts and Redis keys (rate-limit counters aside) are the same before and after.
+// rows in people/accounts and Redis keys (rate-limit counters aside) are the same before and after.
 // The stack is isolated: this file's own Postgres and Redis databases, so the counts are exact.
 import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
@@ -34,8 +34,8 @@ const ENDPOINTS = readdirSync(new URL('../api/', import.meta.url))
   .map((file) => file.slice(0, -3));
 
 async function state() {
-  const [counts] = await query<{ users: number; accounts: number }>(
-    'select (select count(*) from users)::int as users, (select count(*) from accounts)::int as accounts',
+  const [counts] = await query<{ people: number; accounts: number }>(
+    'select (select count(*) from people)::int as people, (select count(*) from accounts)::int as accounts',
   );
   const keys = (await stack.gateway.redis.keys('*')).filter((key) => !key.startsWith('wxlogin:ratelimit:')).sort();
   return { ...counts, keys };

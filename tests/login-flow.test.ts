@@ -158,7 +158,7 @@ describe('access log', () => {
       ['/api/logout', 204],
       ['/api/me', 401],
     ]);
-    expect(entries[0]).toMatchObject({ requestId: login.headers.get('x-request-id'), appid: APP_A, userId: login.body.user.id });
+    expect(entries[0]).toMatchObject({ requestId: login.headers.get('x-request-id'), appid: APP_A, personId: login.body.user.id });
     const text = accessLog.join('');
     for (const secret of [code, token, token.slice(4), ...defaultApps().map((app) => app.secret), process.env.DATABASE_URL!]) {
       expect(text).not.toContain(secret);

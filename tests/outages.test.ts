@@ -27,7 +27,7 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
 }
 
 const usersOf = async (person: string) =>
-  query<{ user_id: string }>('select user_id from accounts where appid = $1 and openid = $2', [
+  query<{ person_id: string }>('select person_id from accounts where appid = $1 and openid = $2', [
     APP_A,
     stack.wechat.identityOf(APP_A, person).openid,
   ]);
@@ -44,7 +44,7 @@ describe('Redis unreachable', () => {
     const retry = await stack.login(person);
     expect(retry.status).toBe(200);
     expect((await stack.call('me', 'GET', { token: retry.body.token })).status).toBe(200);
-    expect(await usersOf(person)).toEqual([{ user_id: retry.body.user.id }]);
+    expect(await usersOf(person)).toEqual([{ person_id: retry.body.user.id }]);
   });
 
   it('/me and logout: 503, not 401, and the token still works afterwards', async () => {

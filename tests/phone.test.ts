@@ -46,7 +46,7 @@ describe('binding a phone number', () => {
     expect(stack.wechat.phoneRequests()).toEqual([
       { appid: APP.appid, code: expect.any(String), openid: stack.wechat.identityOf(APP.appid, person).openid },
     ]);
-    const [row] = await query('select phone_number, phone_pure_number, phone_country_code from users where id = $1', [userId]);
+    const [row] = await query('select phone_number, phone_pure_number, phone_country_code from people where id = $1', [userId]);
     expect(row).toEqual({ phone_number: number, phone_pure_number: number, phone_country_code: '86' });
     expect((await me(token)).phone).toBe(`${number.slice(0, 3)}****${number.slice(7)}`);
   });
@@ -101,7 +101,7 @@ describe('binding a phone number', () => {
     const second = await loggedIn();
     expect((await bind(first.token, stack.wechat.issuePhoneCode(APP.appid, { purePhoneNumber: number }))).status).toBe(200);
     expect((await bind(second.token, stack.wechat.issuePhoneCode(APP.appid, { purePhoneNumber: number }))).status).toBe(200);
-    const holders = await query<{ id: string }>('select id from users where phone_pure_number = $1', [number]);
+    const holders = await query<{ id: string }>('select id from people where phone_pure_number = $1', [number]);
     expect(holders).toEqual([{ id: second.userId }]);
     expect((await me(first.token)).phone).toBeNull();
     expect((await me(second.token)).phone).toMatch(/^139\*{4}/);
@@ -116,7 +116,7 @@ describe('binding a phone number', () => {
     stack.wechat.bindOpenPlatform(LATE.appid);
     const merged = await loggedIn(person, LATE.appid);
     expect(merged.userId).toBe(older.userId);
-    const holders = await query<{ id: string }>('select id from users where phone_pure_number = $1', [number]);
+    const holders = await query<{ id: string }>('select id from people where phone_pure_number = $1', [number]);
     expect(holders).toEqual([{ id: older.userId }]);
     for (const session of [older, newer, merged]) expect((await me(session.token)).phone).toMatch(/^139\*{4}/);
   });
@@ -126,7 +126,7 @@ describe('binding a phone number', () => {
     await bind(token, stack.wechat.issuePhoneCode(APP.appid, { purePhoneNumber: newNumber() }));
     const number = newNumber();
     expect((await bind(token, stack.wechat.issuePhoneCode(APP.appid, { purePhoneNumber: number }))).status).toBe(200);
-    const [row] = await query<{ phone_pure_number: string }>('select phone_pure_number from users where id = $1', [userId]);
+    const [row] = await query<{ phone_pure_number: string }>('select phone_pure_number from people where id = $1', [userId]);
     expect(row!.phone_pure_number).toBe(number);
   });
 });
@@ -155,7 +155,7 @@ describe('what WeChat refuses', () => {
     const response = await bind(token, code);
     expect(response.status).toBe(400);
     expect(response.body.code).toBe('phone_app_mismatch');
-    const [row] = await query<{ phone_pure_number: string | null }>('select phone_pure_number from users where id = $1', [userId]);
+    const [row] = await query<{ phone_pure_number: string | null }>('select phone_pure_number from people where id = $1', [userId]);
     expect(row!.phone_pure_number).toBeNull();
     expect((await me(token)).phone).toBeNull();
   });

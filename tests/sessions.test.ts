@@ -15,11 +15,13 @@ afterEach(() => {
 
 const HOUR = 3600_000;
 const newSession = (overrides: Partial<NewSession> = {}): NewSession => ({
-  user: (() => {
-    const id = `user-${Math.random().toString(36).slice(2)}`;
-    const card = { unionid: null, createdAt: '2026-01-02T03:04:05.000Z', phone: null, accounts: [] };
-    return { id, isNew: true, card: { userId: id, revision: 1, json: JSON.stringify(card) }, foldedUserId: null };
-  })(),
+  person: {
+    personId: `person-${Math.random().toString(36).slice(2)}`,
+    revision: 1,
+    card: { unionid: null, createdAt: '2026-01-02T03:04:05.000Z', phone: null, accounts: [] },
+    isNew: true,
+    foldedPersonId: null,
+  },
   appid: APP_A,
   openid: `openid-${Math.random().toString(36).slice(2)}`,
   sessionKey: 'tiihtNczf5v6AKRyjwEUhQ==',

@@ -38,7 +38,7 @@ async function loggedIn(person: string, appid: string): Promise<{ token: string;
 
 async function userRows(...ids: string[]) {
   return query<{ id: string; unionid: string | null; merged_into: string | null }>(
-    'select id, unionid, merged_into from users where id = any($1)',
+    'select id, unionid, merged_into from people where id = any($1)',
     [ids],
   );
 }
@@ -99,7 +99,7 @@ describe('one person across apps bound to one Open Platform account', () => {
       expect(refused.body).toMatchObject({ code: 'already_claimed', appid: winner.appid, claimedAt: winner.claimedAt });
     }
     const { id } = await me(tokens[0]!);
-    const rows = await query('select 1 from claims where user_id = $1', [id]);
+    const rows = await query('select 1 from claims where person_id = $1', [id]);
     expect(rows).toHaveLength(1);
   });
 
@@ -180,17 +180,17 @@ describe('late UnionID: an app bound to the Open Platform account after people s
     // Accounts moved; the earliest gift survived, the coupon came along.
     const expectedApps = lateFirst ? [lateApp, APP_A] : [APP_A, lateApp];
     expect(await claims(merging.token)).toEqual([olderGift.body, coupon.body]);
-    expect(await query('select 1 from claims where user_id = $1', [younger.id])).toEqual([]);
+    expect(await query('select 1 from claims where person_id = $1', [younger.id])).toEqual([]);
 
     // Recorded for support: who, into whom, when, what moved and what was dropped.
-    const [merge] = await query<Record<string, any>>('select * from user_merges where folded_user_id = $1', [younger.id]);
+    const [merge] = await query<Record<string, any>>('select * from merges where folded_person_id = $1', [younger.id]);
     expect(merge).toMatchObject({
-      survivor_user_id: older.id,
+      survivor_person_id: older.id,
       unionid,
       appid: lateApp,
       openid: stack.wechat.identityOf(lateApp, person).openid,
       moved_accounts: [expect.objectContaining({ appid: lateFirst ? APP_A : lateApp })],
-      dropped_claims: [expect.objectContaining({ benefit: 'welcome-gift', appid: youngerGift.body.appid, user_id: younger.id })],
+      dropped_claims: [expect.objectContaining({ benefit: 'welcome-gift', appid: youngerGift.body.appid, person_id: younger.id })],
     });
     expect(Math.abs(merge!.merged_at.getTime() - Date.now())).toBeLessThan(60_000);
 
@@ -232,7 +232,7 @@ describe('late UnionID: an app bound to the Open Platform account after people s
     expect(loginResults.filter((result) => result.body.user.isNew)).toHaveLength(0);
 
     const merges = await query<{ dropped_claims: unknown[] }>(
-      'select dropped_claims from user_merges where survivor_user_id = $1',
+      'select dropped_claims from merges where survivor_person_id = $1',
       [late.id],
     );
     expect(merges).toHaveLength(1);
@@ -241,7 +241,7 @@ describe('late UnionID: an app bound to the Open Platform account after people s
     expect(granted).toBeGreaterThanOrEqual(1);
     expect(granted).toBe(1 + merges[0]!.dropped_claims.length);
     expect(granted + count(claimResults, 409)).toBe(20);
-    const rows = await query('select 1 from claims where user_id = any($1)', [[late.id, bound.id]]);
+    const rows = await query('select 1 from claims where person_id = any($1)', [[late.id, bound.id]]);
     expect(rows).toHaveLength(1);
     console.info(
       `race: 20 logins (${beforeMerge} answered before the merge) → 1 person, 1 merge; ` +

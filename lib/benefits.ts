@@ -2,7 +2,6 @@
 import { config } from './config.js';
 import { query } from './db.js';
 import { ApiError } from './errors.js';
-import { invalid } from './http.js';
 
 export interface Claim {
   benefit: string;
@@ -10,18 +9,14 @@ export interface Claim {
   claimedAt: string;
 }
 
-export const CLAIM_FIELDS = ['benefit'] as const;
-
-/** Claims `body.benefit` for the person, from `appid`, in one round trip (see claim_benefit in db/). */
-export async function claimBenefit(userId: string, appid: string, body: Record<string, unknown>): Promise<Claim> {
-  const { benefit } = body;
-  if (typeof benefit !== 'string') throw invalid('"benefit" must be a string');
+/** Claims `benefit` for the person, from `appid`, in one round trip (see db/functions/claim_benefit.sql). */
+export async function claimBenefit(personId: string, appid: string, benefit: string): Promise<Claim> {
   if (!config().benefits.has(benefit)) {
     throw new ApiError('unknown_benefit', { detail: `Offered: ${[...config().benefits].join(', ')}` });
   }
   const [row] = await query<ClaimRow & { created: boolean }>(
     'select benefit, appid, claimed_at, created from claim_benefit($1, $2, $3)',
-    [userId, benefit, appid],
+    [personId, benefit, appid],
   );
   if (!row) throw new Error('claim_benefit returned no row');
   const claim = toClaim(row);
@@ -35,12 +30,10 @@ export async function claimBenefit(userId: string, appid: string, body: Record<s
 }
 
 /** Everything the person has claimed, oldest first (merged people included). */
-export async function listClaims(userId: string): Promise<Claim[]> {
+export async function listClaims(personId: string): Promise<Claim[]> {
   const rows = await query<ClaimRow>(
-    `select c.benefit, c.appid, c.claimed_at from claims c
-      where c.user_id = (select coalesce(u.merged_into, u.id) from users u where u.id = $1)
-      order by c.claimed_at, c.benefit`,
-    [userId],
+    'select benefit, appid, claimed_at from claims where person_id = live_person($1) order by claimed_at, benefit',
+    [personId],
   );
   return rows.map(toClaim);
 }

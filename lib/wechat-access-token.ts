@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
 import type { WechatApp } from './config.js';
 import { redisCall, sharedRedis } from './redis.js';
-import { callWechat, errcodeOf, misconfiguredOr, TransientFailure, wechatLogFields, wechatUnavailable, type WechatBody } from './wechat-client.js';
+import { callWechat, errcodeOf, misconfiguredOr, TransientFailure, wechatLogFields, wechatUnavailable, type WechatBody } from './wechat-http.js';
 
 interface CachedToken {
   token: string;

@@ -1,8 +1,8 @@
-// lib/access-token.ts against the fake WeChat and the real Redis: one stable_token call for many
+// lib/wechat-access-token.ts against the fake WeChat and the real Redis: one stable_token call for many
 // cold instances, refresh after WeChat rejects a token, and never force_refresh.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import * as warm from '../lib/access-token.js';
+import * as warm from '../lib/wechat-access-token.js';
 import { getUserPhoneNumber } from '../lib/wechat.js';
 import type { FakeApp } from '../scripts/local/fake-wechat.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -37,7 +37,7 @@ async function coldInstances(count: number): Promise<AccessTokenModule[]> {
   const instances: AccessTokenModule[] = [];
   for (let i = 0; i < count; i++) {
     vi.resetModules();
-    instances.push(await import('../lib/access-token.js'));
+    instances.push(await import('../lib/wechat-access-token.js'));
   }
   vi.resetModules();
   return instances;

@@ -1,0 +1,35 @@
+-- Gives a WeChat-verified number to p_person (following merges) and takes it from whoever held it:
+-- the latest verification wins, since WeChat has just proven the new claimant controls the number
+-- (carriers recycle numbers). Returns the facts of every person it changed, so the caller can
+-- refresh their cached cards.
+create or replace function assign_phone(p_person uuid, p_phone_number text, p_pure_number text, p_country_code text)
+returns setof person_facts
+language plpgsql as $$
+declare
+  person uuid;
+  changed uuid[];
+begin
+  -- Claims of one number are serialized, so people_phone_key never sees two holders.
+  perform pg_advisory_xact_lock(hashtextextended('phone:' || p_country_code || ':' || p_pure_number, 0));
+  person := live_person(p_person);
+  if person is null then
+    raise exception 'no person %', p_person using errcode = 'P0002';
+  end if;
+
+  with released as (
+    update people p
+       set phone_number = null, phone_pure_number = null, phone_country_code = null,
+           phone_verified_at = null, revision = p.revision + 1
+     where p.phone_country_code = p_country_code and p.phone_pure_number = p_pure_number and p.id <> person
+    returning p.id
+  )
+  select array_agg(id) into changed from released;
+
+  update people
+     set phone_number = p_phone_number, phone_pure_number = p_pure_number,
+         phone_country_code = p_country_code, phone_verified_at = now(), revision = revision + 1
+   where id = person;
+
+  return query select f.* from unnest(person || coalesce(changed, '{}')) as c(id), person_facts(c.id) f;
+end
+$$;

@@ -1,0 +1,103 @@
+// People and their mini program accounts, in Postgres; and the person card, built here from the
+// typed rows the database returns, which the session store caches and /api/me shows.
+import { query } from './db.js';
+
+export interface LinkedAccount {
+  appid: string;
+  openid: string;
+  /** ISO 8601. */
+  linkedAt: string;
+}
+
+/** What every session of a person shows about them, without a database read. */
+export interface PersonCard {
+  unionid: string | null;
+  /** ISO 8601: the person's first login in any of the company's mini programs. */
+  createdAt: string;
+  /** Masked (138****0000); null until a number is bound. The number itself never leaves Postgres. */
+  phone: string | null;
+  /** Every mini program account of the person, oldest first. */
+  accounts: LinkedAccount[];
+}
+
+/** A card and the people.revision it reflects: cached copies keep the highest they were given. */
+export interface PersonCardVersion {
+  personId: string;
+  revision: number;
+  card: PersonCard;
+}
+
+export interface LoggedInPerson extends PersonCardVersion {
+  /** true only on the very first login of this person, in any mini program. */
+  isNew: boolean;
+  /** The person this login merged into this one (a late unionid), if it did. */
+  foldedPersonId: string | null;
+}
+
+export interface VerifiedPhone {
+  phoneNumber: string;
+  purePhoneNumber: string;
+  countryCode: string;
+}
+
+/** A person_facts row (db/migrations/0004_people.sql). */
+interface PersonFactsRow {
+  person_id: string;
+  revision: number;
+  unionid: string | null;
+  created_at: Date;
+  phone_country_code: string | null;
+  phone_pure_number: string | null;
+  accounts: { appid: string; openid: string; linkedAt: string }[];
+}
+
+const FACTS = 'person_id, revision, unionid, created_at, phone_country_code, phone_pure_number, accounts';
+
+/** Finds or creates the account and its person, merging on a late unionid, in one round trip (see record_login in db/). */
+export async function recordLogin(appid: string, openid: string, unionid: string | null): Promise<LoggedInPerson> {
+  const [row] = await query<PersonFactsRow & { is_new: boolean; folded_person_id: string | null }>(
+    `select is_new, folded_person_id, ${FACTS} from record_login($1, $2, $3)`,
+    [appid, openid, unionid],
+  );
+  if (!row) throw new Error('record_login returned no row');
+  return { ...cardVersionOf(row), isNew: row.is_new, foldedPersonId: row.folded_person_id };
+}
+
+/**
+ * Gives a WeChat-verified number to this person, in one round trip. A number belongs to one person:
+ * the latest verification wins. Returns the new cards of everyone it changed (see assign_phone).
+ */
+export async function assignPhone(personId: string, phone: VerifiedPhone): Promise<PersonCardVersion[]> {
+  const rows = await query<PersonFactsRow>(`select ${FACTS} from assign_phone($1, $2, $3, $4)`, [
+    personId,
+    phone.phoneNumber,
+    phone.purePhoneNumber,
+    phone.countryCode,
+  ]);
+  return rows.map(cardVersionOf);
+}
+
+function cardVersionOf(row: PersonFactsRow): PersonCardVersion {
+  return {
+    personId: row.person_id,
+    revision: row.revision,
+    card: {
+      unionid: row.unionid,
+      createdAt: row.created_at.toISOString(),
+      phone: row.phone_pure_number === null ? null : maskPhone(row.phone_country_code ?? '86', row.phone_pure_number),
+      accounts: row.accounts.map((account) => ({
+        appid: account.appid,
+        openid: account.openid,
+        linkedAt: new Date(account.linkedAt).toISOString(),
+      })),
+    },
+  };
+}
+
+/** 138****0000: the first 3 and last 4 digits (1 and 2 of short numbers); +code outside mainland China. */
+export function maskPhone(countryCode: string, digits: string): string {
+  const [head, tail] = digits.length >= 9 ? [3, 4] : [1, 2];
+  const hidden = Math.max(0, digits.length - head - tail);
+  const masked = digits.slice(0, digits.length - hidden - tail) + '*'.repeat(hidden) + digits.slice(digits.length - tail);
+  return countryCode === '86' ? masked : `+${countryCode} ${masked}`;
+}

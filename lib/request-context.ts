@@ -1,0 +1,21 @@
+// What one request carries through the domain code: its id, safe facts for its access-log line, and
+// values the HTTP layer turns into response headers. Nothing here knows about HTTP.
+
+/** The rate limit closest to refusing this request (RateLimit-* headers). */
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  resetSeconds: number;
+  windowSeconds: number;
+}
+
+export interface RequestContext {
+  requestId: string;
+  /** Safe facts for this request's access-log line (appid, person id): never user data or secrets. */
+  log: Record<string, string | number>;
+  rateLimit: RateLimitState | null;
+}
+
+export function newRequestContext(requestId: string): RequestContext {
+  return { requestId, log: {}, rateLimit: null };
+}

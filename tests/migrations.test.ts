@@ -1,0 +1,51 @@
+// The migrator against a real PostgreSQL database of this file's own: tables by versioned
+// migrations, functions re-created from db/functions only when they changed, in call order.
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { query } from '../lib/db.js';
+import { dependencyOrder, migrate } from '../lib/migrations.js';
+import { startStack, type Stack } from './support/stack.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ isolated: true });
+});
+afterAll(() => stack.close());
+
+const FUNCTIONS_DIR = new URL('../db/functions/', import.meta.url);
+const functionFiles = new Map(
+  readdirSync(FUNCTIONS_DIR).map((file) => [file.replace(/\.sql$/, ''), readFileSync(new URL(file, FUNCTIONS_DIR), 'utf8')]),
+);
+
+it('a second run changes nothing', async () => {
+  expect(await migrate()).toEqual({ migrations: [], functions: [] });
+});
+
+it('creates every function after the functions it calls', () => {
+  const order = dependencyOrder(functionFiles);
+  expect(new Set(order)).toEqual(new Set(functionFiles.keys()));
+  const before = (callee: string, caller: string) => expect(order.indexOf(callee)).toBeLessThan(order.indexOf(caller));
+  before('merge_people', 'record_login');
+  before('move_phone_on_merge', 'merge_people');
+  before('person_facts', 'record_login');
+  before('live_person', 'claim_benefit');
+  before('live_person', 'assign_phone');
+});
+
+it('refuses a call cycle', () => {
+  expect(() => dependencyOrder(new Map([['a', 'select b()'], ['b', 'select a()']]))).toThrow(/cycle/);
+});
+
+it('re-creates the functions when they changed, and drops the ones whose file is gone', async () => {
+  await query(`create function obsolete_rule() returns int language sql as 'select 1'`);
+  await query(`update schema_functions set digest = 'an older set of files'`);
+  const { migrations, functions } = await migrate();
+  expect(migrations).toEqual([]);
+  expect(new Set(functions)).toEqual(new Set(functionFiles.keys()));
+  const names = await query<{ proname: string }>(
+    `select proname from pg_proc where pronamespace = current_schema()::regnamespace order by proname`,
+  );
+  expect(names.map((row) => row.proname)).toEqual([...functionFiles.keys()].sort());
+  // And the re-created functions work: a login goes through record_login, merge_people and person_facts.
+  expect((await stack.login(stack.person())).status).toBe(200);
+});
