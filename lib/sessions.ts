@@ -1,10 +1,11 @@
 // Our login state: opaque bearer tokens whose SHA-256 keys a record in the session store.
 // A leaked store yields no usable token, and session_key is sealed with AES-256-GCM.
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { config } from './config.js';
 import { ApiError } from './errors.js';
 import type { RequestContext } from './request-context.js';
 import { enforceLimits, type OnRedisFailure } from './rate-limit.js';
+import { seal, unseal } from './sealing.js';
 import { sessionStore, type StoredSession } from './session-store.js';
 import type { LinkedAccount, LoggedInPerson, PersonCard, PersonCardVersion } from './people.js';
 
@@ -69,7 +70,7 @@ export async function createSession(input: NewSession): Promise<{ token: string;
     iat: now,
     exp: now + sessionMaxAgeSeconds * 1000,
     rnw: now,
-    sk: sealSessionKey(input.sessionKey, id, input.appid, input.openid),
+    sk: seal(input.sessionKey, associatedData(id, input.appid, input.openid)),
   };
   await sessionStore().create(
     id,
@@ -158,32 +159,14 @@ export async function revokeAllSessions(token: string): Promise<void> {
 
 /** WeChat's session_key for this session (for decrypting user data); throws if tampered with. */
 export function openSessionKey(session: Session): string {
-  const [version, keyId, iv, sealed] = session.sealedSessionKey.split('.');
-  const key = config().sessionKeys.find((candidate) => keyIdOf(candidate) === keyId);
-  if (version !== 'v1' || !key || !iv || !sealed) throw new Error('Unreadable session key envelope');
-  const bytes = Buffer.from(sealed, 'base64url');
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
-  decipher.setAAD(associatedData(session.id, session.appid, session.openid));
-  decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-  return Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - 16)), decipher.final()]).toString('utf8');
-}
-
-function sealSessionKey(sessionKey: string, id: string, appid: string, openid: string): string {
-  const key = config().sessionKeys[0]!;
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(associatedData(id, appid, openid));
-  const sealed = Buffer.concat([cipher.update(sessionKey, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-  return ['v1', keyIdOf(key), iv.toString('base64url'), sealed.toString('base64url')].join('.');
+  const sessionKey = unseal(session.sealedSessionKey, associatedData(session.id, session.appid, session.openid));
+  if (sessionKey === null) throw new Error('Unreadable session key envelope');
+  return sessionKey;
 }
 
 /** Binds a sealed session_key to its session: it cannot be replayed into another record. */
-function associatedData(id: string, appid: string, openid: string): Buffer {
-  return Buffer.from(JSON.stringify([id, appid, openid]));
-}
-
-function keyIdOf(key: Buffer): string {
-  return createHash('sha256').update(key).digest('hex').slice(0, 8);
+function associatedData(id: string, appid: string, openid: string): string {
+  return JSON.stringify([id, appid, openid]);
 }
 
 function logIdOf(id: string): string {
