@@ -8,7 +8,7 @@ export default endpoint('/api/logout', {
     const token = bearerToken(request);
     context.log.session = sessionLogId(token);
     const { all = false } = await readInput(request, { all: optional(boolean) }, { emptyAllowed: true });
-    await (all ? revokeAllSessions(token) : revokeSession(token));
+    await (all ? revokeAllSessions(token, context) : revokeSession(token, context));
     return noContent();
   },
 });

@@ -1,18 +1,18 @@
 import { bearerToken, endpoint, json } from '../lib/http.js';
-import { requireSessionWithinLimit } from '../lib/sessions.js';
+import { requireSession } from '../lib/sessions.js';
 
 export default endpoint('/api/me', {
   async GET(request, context) {
-    const session = await requireSessionWithinLimit(bearerToken(request), context);
+    const { session, person } = await requireSession(bearerToken(request), context);
     return json(200, {
       user: {
-        id: session.userId,
+        id: person.id,
         appid: session.appid,
         openid: session.openid,
-        unionid: session.unionid,
-        createdAt: session.userCreatedAt.toISOString(),
-        phone: session.maskedPhone,
-        accounts: session.accounts,
+        unionid: person.card.unionid,
+        createdAt: person.card.createdAt,
+        phone: person.card.phone,
+        accounts: person.card.accounts,
       },
     });
   },

@@ -1,7 +1,7 @@
 // Once-per-person benefits: the first claim from any mini program wins, every later one is refused.
 import { config } from './config.js';
 import { query } from './db.js';
-import { ApiError } from './errors.js';
+import { ApiError, unauthorized } from './errors.js';
 
 export interface Claim {
   benefit: string;
@@ -18,7 +18,7 @@ export async function claimBenefit(personId: string, appid: string, benefit: str
     'select benefit, appid, claimed_at, created from claim_benefit($1, $2, $3)',
     [personId, benefit, appid],
   );
-  if (!row) throw new Error('claim_benefit returned no row');
+  if (!row) throw unauthorized('The session\'s person no longer exists');
   const claim = toClaim(row);
   if (!row.created) {
     throw new ApiError('already_claimed', {

@@ -18,10 +18,20 @@ export interface Config extends DatabaseConfig {
   wechatApiBase: string;
   /** null: no Upstash configured, sessions live in this process (local development only). */
   redis: { url: string; token: string } | null;
-  /** AES-256 keys for session_key at rest; the first encrypts, all decrypt (rotation). */
+  /**
+   * Starts every Redis key: one namespace per environment, so previews and production sharing an
+   * Upstash database never see each other's keys.
+   */
+  redisKeyPrefix: string;
+  /**
+   * SESSION_ENCRYPTION_KEY: the first seals secrets at rest and keys new sessions' storage ids;
+   * all of them open and find what was made under them (rotation).
+   */
   sessionKeys: readonly Buffer[];
   sessionIdleTtlSeconds: number;
   sessionMaxAgeSeconds: number;
+  /** Live sessions per person per mini program; a login past it ends the oldest. */
+  sessionMaxPerApp: number;
   /** What a person can claim once, across all mini programs. */
   benefits: ReadonlySet<string>;
   /** null: that limit is off. */
@@ -32,7 +42,7 @@ export interface Config extends DatabaseConfig {
   logSalt: Buffer;
 }
 
-export type RateLimitName = 'loginPerIp' | 'loginPerApp' | 'loginPerUser' | 'perSession';
+export type RateLimitName = 'loginPerIp' | 'loginPerAccount' | 'perSession' | 'authFailuresPerIp';
 
 export interface RateLimit {
   tokens: number;
@@ -41,10 +51,13 @@ export interface RateLimit {
 
 /** Environment variable and default (`<count>/<window>`, window in s, m or h) of each limit. */
 const RATE_LIMIT_SETTINGS: Record<RateLimitName, { env: string; fallback: string }> = {
-  loginPerIp: { env: 'RATE_LIMIT_LOGIN_PER_IP', fallback: '30/1m' },
-  loginPerApp: { env: 'RATE_LIMIT_LOGIN_PER_APP', fallback: '1000/1m' },
-  loginPerUser: { env: 'RATE_LIMIT_LOGIN_PER_USER', fallback: '10/1m' },
+  // One address can be a carrier NAT with thousands of phones behind it: generous.
+  loginPerIp: { env: 'RATE_LIMIT_LOGIN_PER_IP', fallback: '1200/1m' },
+  // WeChat allows 100 code2Session calls a minute per user (45011); a person needs a few.
+  loginPerAccount: { env: 'RATE_LIMIT_LOGIN_PER_ACCOUNT', fallback: '10/1m' },
   perSession: { env: 'RATE_LIMIT_PER_SESSION', fallback: '120/1m' },
+  // Unknown or expired tokens and wrong keys, counted in memory: refusing writes nothing to Redis.
+  authFailuresPerIp: { env: 'RATE_LIMIT_AUTH_FAILURES_PER_IP', fallback: '300/1m' },
 };
 
 export class ConfigError extends Error {
@@ -62,10 +75,12 @@ export function loadConfig(env: Env = process.env): Config {
     apps: parseApps(env),
     wechatApiBase: parseUrl(env, 'WECHAT_API_BASE', 'https://api.weixin.qq.com').replace(/\/+$/, ''),
     redis: parseRedis(env),
+    redisKeyPrefix: parseRedisKeyPrefix(env),
     ...loadDatabaseConfig(env),
     sessionKeys,
     sessionIdleTtlSeconds: positiveInt(env, 'SESSION_IDLE_TTL', 7 * 24 * 3600),
     sessionMaxAgeSeconds: positiveInt(env, 'SESSION_MAX_AGE', 30 * 24 * 3600),
+    sessionMaxPerApp: positiveInt(env, 'SESSION_MAX_PER_APP', 10),
     benefits: parseBenefits(env),
     rateLimits: parseRateLimits(env),
     // Vercel overwrites both headers with the connecting address; elsewhere a client could choose them.
@@ -181,6 +196,13 @@ function parseRedis(env: Env): Config['redis'] {
     return { url: parseUrl(env, urlName, ''), token: required(env, tokenName) };
   }
   return null;
+}
+
+/** REDIS_KEY_PREFIX, else wxlogin:<VERCEL_ENV>: (production, preview, development), else wxlogin:local:. */
+function parseRedisKeyPrefix(env: Env): string {
+  const raw = optional(env, 'REDIS_KEY_PREFIX') ?? `wxlogin:${optional(env, 'VERCEL_ENV') ?? 'local'}:`;
+  if (!/^[\w:.-]{1,64}$/.test(raw)) throw new ConfigError('REDIS_KEY_PREFIX must be up to 64 letters, digits, _ . : or -');
+  return raw;
 }
 
 function parseSessionKeys(env: Env, deployed: boolean): Buffer[] {

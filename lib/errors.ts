@@ -9,6 +9,7 @@ export const catalog = {
   phone_app_mismatch: { status: 400, title: 'The phone number was issued to another mini program' },
   unauthorized: { status: 401, title: 'A valid bearer token is required' },
   user_blocked: { status: 403, title: 'WeChat blocked this user as high-risk' },
+  user_suspended: { status: 403, title: 'This person is suspended' },
   not_found: { status: 404, title: 'No such endpoint' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   already_claimed: { status: 409, title: 'This person has already claimed this benefit' },
@@ -60,6 +61,11 @@ export class ApiError extends Error {
 /** 400 invalid_request: the client's input is malformed; `detail` says how. */
 export function invalid(detail: string): ApiError {
   return new ApiError('invalid_request', { detail });
+}
+
+/** 401 unauthorized for a bearer token that names no live session (RFC 6750's invalid_token). */
+export function unauthorized(detail: string): ApiError {
+  return new ApiError('unauthorized', { detail, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
 }
 
 export type Dependency = 'redis' | 'postgres';

@@ -28,6 +28,7 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
       let response: Response;
       let failure: unknown;
       try {
+        context.clientIp = clientIp(request);
         const handler = handlers[request.method as Method];
         if (!handler) {
           throw new ApiError('method_not_allowed', { detail: `Use ${allow}`, headers: { Allow: allow } });

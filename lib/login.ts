@@ -1,8 +1,8 @@
 // The login flow: a wx.login code → WeChat's identity → our person record → our session token.
 import { config, type WechatApp } from './config.js';
 import { ApiError } from './errors.js';
-import { enforceLimits, type LimitCheck } from './rate-limit.js';
-import { createSession, sessionLogId } from './sessions.js';
+import { applyLimit, hitLoginPerIp } from './rate-limit.js';
+import { createSession } from './sessions.js';
 import { recordLogin } from './people.js';
 import type { RequestContext } from './request-context.js';
 import { code2Session } from './wechat.js';
@@ -22,32 +22,26 @@ export interface LoginInput {
 // WeChat sets this Referer on every mini program request.
 const MINIPROGRAM_REFERER = /^https:\/\/servicewechat\.com\/([A-Za-z0-9_-]{1,64})\//;
 
-/** Where the request came from: WeChat's Referer, and the client address when trustworthy. */
-export interface LoginOrigin {
-  referer: string | null;
-  ip: string | null;
-}
-
-export async function login({ code, appid }: LoginInput, origin: LoginOrigin, context: RequestContext): Promise<LoginResult> {
-  const app = resolveApp(appid, origin.referer);
+/**
+ * Three sequential trips, the floor: WeChat (with the client address's limit checked alongside),
+ * Postgres, then one Redis request that writes the session and counts the account's logins.
+ * `referer` is WeChat's Referer, naming the mini program.
+ */
+export async function login({ code, appid }: LoginInput, referer: string | null, context: RequestContext): Promise<LoginResult> {
+  const app = resolveApp(appid, referer);
   context.log.appid = app.appid;
 
-  // Fail closed: without a working limiter nothing guards the WeChat quota, and without Redis the
-  // session could not be stored anyway, so the code is better left unspent.
-  const before: LimitCheck[] = [['loginPerApp', app.appid]];
-  if (origin.ip) before.push(['loginPerIp', origin.ip]);
-  await enforceLimits(before, 'fail-closed', context);
-
-  const wechat = await code2Session(app, code);
-  // The per-user check overlaps the Postgres round trip instead of adding one in sequence.
-  const [person] = await Promise.all([
-    recordLogin(app.appid, wechat.openid, wechat.unionid),
-    enforceLimits([['loginPerUser', `${app.appid}:${wechat.openid}`]], 'fail-closed', context),
+  // Fails closed: a limiter that cannot count lets nothing through. The code is spent either way.
+  const [wechat, perIp] = await Promise.all([
+    code2Session(app, code),
+    context.clientIp === null ? null : hitLoginPerIp(context.clientIp),
   ]);
+  applyLimit(perIp, 'loginPerIp', context);
+
+  const person = await recordLogin(app.appid, wechat.openid, wechat.unionid);
   context.log.personId = person.personId;
   if (person.foldedPersonId) context.log.foldedPersonId = person.foldedPersonId;
-  const session = await createSession({ person, appid: app.appid, openid: wechat.openid, sessionKey: wechat.sessionKey });
-  context.log.session = sessionLogId(session.token);
+  const session = await createSession({ person, appid: app.appid, openid: wechat.openid, sessionKey: wechat.sessionKey }, context);
   return {
     token: session.token,
     expiresAt: session.expiresAt.toISOString(),

@@ -77,6 +77,12 @@ export async function assignPhone(personId: string, phone: VerifiedPhone): Promi
   return rows.map(cardVersionOf);
 }
 
+/** Whether the person (or whoever they were merged into) exists. */
+export async function personExists(personId: string): Promise<boolean> {
+  const [row] = await query<{ live: string | null }>('select live_person($1) as live', [personId]);
+  return row?.live != null;
+}
+
 function cardVersionOf(row: PersonFactsRow): PersonCardVersion {
   return {
     personId: row.person_id,

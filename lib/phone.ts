@@ -1,22 +1,25 @@
 // Phone number binding (手机号快速验证): the one-time code from <button open-type="getPhoneNumber">
 // → WeChat's verified number → stored on the person → shown masked by every session (/api/me).
 import { config } from './config.js';
-import { ApiError } from './errors.js';
+import { ApiError, unauthorized } from './errors.js';
+import { assignPhone, personExists, type VerifiedPhone } from './people.js';
 import type { RequestContext } from './request-context.js';
-import { refreshCards, requireSessionWithinLimit } from './sessions.js';
-import { assignPhone, type VerifiedPhone } from './people.js';
+import { refreshCards, requireSession } from './sessions.js';
 import { getUserPhoneNumber } from './wechat.js';
 
 export async function bindPhone(token: string, code: string, context: RequestContext): Promise<VerifiedPhone> {
-  // Fail closed, as login does: this spends the WeChat phone-number quota.
-  const session = await requireSessionWithinLimit(token, context, 'fail-closed');
+  const { session, person } = await requireSession(token, context);
   const app = config().apps.get(session.appid);
   if (!app) throw new ApiError('unknown_app', { detail: 'This session\'s mini program is no longer configured' });
+  // The lookup is billed and spends the code: never for a session whose person is gone.
+  if (!(await personExists(person.id))) throw unauthorized('The session\'s person no longer exists');
 
   const { watermarkAppid, ...phone } = await getUserPhoneNumber(app, code, session.openid);
   if (watermarkAppid !== app.appid) {
     throw new ApiError('phone_app_mismatch', { detail: 'Ask for the number again from this mini program' });
   }
-  await refreshCards(await assignPhone(session.userId, phone));
+  const changed = await assignPhone(person.id, phone);
+  if (changed.length === 0) throw unauthorized('The session\'s person no longer exists');
+  await refreshCards(changed);
   return phone;
 }

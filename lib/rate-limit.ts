@@ -1,64 +1,110 @@
-// Rate limits as sliding windows in Upstash Redis (@upstash/ratelimit). Over a limit: 429
-// rate_limited with Retry-After and RateLimit-* headers. When Redis fails, the caller chooses:
-// fail closed (503) where a request would spend the WeChat quota, fail open elsewhere.
-import { Ratelimit } from '@upstash/ratelimit';
+// Rate limits as sliding windows (two fixed windows, the previous one weighted by what is left of
+// it). Per client address on login: one Redis request sent alongside code2Session, never before it.
+// Per account and per session: counted inside the session scripts, no request of their own. Failed
+// authentications per address: in this instance's memory, so refusing writes nothing to Redis.
 import { config, type RateLimitName } from './config.js';
-import { ApiError, DependencyError, describeCause } from './errors.js';
+import { ApiError } from './errors.js';
+import { HIT } from './redis-scripts.js';
+import { runScript, sharedRedis } from './redis.js';
 import type { RequestContext } from './request-context.js';
-import { sharedRedis } from './redis.js';
 
-export type LimitCheck = readonly [RateLimitName, string];
-export type OnRedisFailure = 'fail-open' | 'fail-closed';
-
-const limiters = new Map<RateLimitName, Ratelimit>();
-
-/** null when the limit is off, or without Upstash (local development: nothing is shared). */
-function limiter(name: RateLimitName): Ratelimit | null {
-  const redis = sharedRedis();
-  const limit = config().rateLimits[name];
-  if (!redis || !limit) return null;
-  let ratelimit = limiters.get(name);
-  if (!ratelimit) {
-    ratelimit = new Ratelimit({
-      redis,
-      limiter: Ratelimit.slidingWindow(limit.tokens, `${limit.windowSeconds} s`),
-      prefix: `wxlogin:ratelimit:${name}`,
-      // 0: no library timeout, which would silently allow after 5 s. Our Redis client's bounds apply.
-      timeout: 0,
-      analytics: false,
-    });
-    limiters.set(name, ratelimit);
-  }
-  return ratelimit;
+export interface Limit {
+  tokens: number;
+  windowMs: number;
 }
 
-/**
- * Counts this request against every check. The checks leave in one Redis request, together with
- * whatever Redis command the caller issues in the same tick.
- */
-export async function enforceLimits(checks: LimitCheck[], onRedisFailure: OnRedisFailure, context: RequestContext) {
-  const pending = checks.flatMap(([name, identifier]) => {
-    const ratelimit = limiter(name);
-    return ratelimit ? [{ name, result: ratelimit.limit(identifier) }] : [];
-  });
-  let results;
-  try {
-    results = await Promise.all(pending.map(async ({ name, result }) => ({ name, ...(await result) })));
-  } catch (error) {
-    if (onRedisFailure === 'fail-closed') throw new DependencyError('redis', error);
-    Object.assign(context.log, { rateLimit: 'unavailable', rateLimitCause: describeCause(error) });
-    return;
+export interface LimitResult {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Until the current window ends. */
+  resetMs: number;
+}
+
+/** The configured limit, or null when it is off. */
+export function limitOf(name: RateLimitName): Limit | null {
+  const limit = config().rateLimits[name];
+  return limit && { tokens: limit.tokens, windowMs: limit.windowSeconds * 1000 };
+}
+
+/** The memory twin of the Lua sliding window (lib/redis-scripts.ts), for local development and auth failures. */
+export class SlidingWindows {
+  private readonly counters = new Map<string, { window: number; current: number; previous: number }>();
+
+  hit(key: string, limit: Limit, now: number): LimitResult {
+    const { window, current, previous, count } = this.estimate(key, limit, now);
+    const resetMs = limit.windowMs - (now % limit.windowMs);
+    if (count >= limit.tokens) return { allowed: false, limit: limit.tokens, remaining: 0, resetMs };
+    if (this.counters.size > 10_000) this.forgetBefore(window - 1);
+    this.counters.set(key, { window, current: current + 1, previous });
+    return { allowed: true, limit: limit.tokens, remaining: Math.max(0, Math.floor(limit.tokens - count - 1)), resetMs };
   }
-  if (results.length === 0) return;
-  const denied = results.find((result) => !result.success);
-  // Report the limit that said no, else the one closest to saying it.
-  const shown = denied ?? results.reduce((a, b) => (b.remaining / b.limit < a.remaining / a.limit ? b : a));
-  const resetSeconds = Math.max(1, Math.ceil((shown.reset - Date.now()) / 1000));
+
+  /** Whether hit() would refuse, without counting. */
+  exceeded(key: string, limit: Limit, now: number): boolean {
+    return this.estimate(key, limit, now).count >= limit.tokens;
+  }
+
+  private estimate(key: string, { windowMs }: Limit, now: number) {
+    const window = Math.floor(now / windowMs);
+    const counter = this.counters.get(key);
+    const current = counter?.window === window ? counter.current : 0;
+    const previous = counter?.window === window ? counter.previous : counter?.window === window - 1 ? counter.current : 0;
+    return { window, current, previous, count: previous * (1 - (now % windowMs) / windowMs) + current };
+  }
+
+  private forgetBefore(window: number): void {
+    for (const [key, counter] of this.counters) if (counter.window < window) this.counters.delete(key);
+  }
+}
+
+const local = new SlidingWindows();
+
+/**
+ * Counts a login from this client address (shared across instances through Redis; in memory
+ * without it). Fails closed: without a working limiter nothing guards the WeChat quota.
+ */
+export async function hitLoginPerIp(ip: string, now = Date.now()): Promise<LimitResult | null> {
+  const limit = limitOf('loginPerIp');
+  if (!limit) return null;
+  const redis = sharedRedis();
+  if (!redis) return local.hit(`loginPerIp:${ip}`, limit, now);
+  const window = Math.floor(now / limit.windowMs);
+  const base = `${config().redisKeyPrefix}rl:ip:${ip}:`;
+  const result = await runScript<Omit<LimitResult, 'limit'>>(redis, HIT, [base + window, base + (window - 1)], [limit.tokens, limit.windowMs, now]);
+  return { ...result, limit: limit.tokens };
+}
+
+/** Reports a limit to the HTTP layer (RateLimit-* headers) and refuses the request when it is used up. */
+export function applyLimit(result: LimitResult | null, name: RateLimitName, context: RequestContext): void {
+  if (!result) return;
+  const resetSeconds = Math.max(1, Math.ceil(result.resetMs / 1000));
   context.rateLimit = {
-    limit: shown.limit,
-    remaining: shown.remaining,
+    limit: result.limit,
+    remaining: result.remaining,
     resetSeconds,
-    windowSeconds: config().rateLimits[shown.name]!.windowSeconds,
+    windowSeconds: config().rateLimits[name]?.windowSeconds ?? resetSeconds,
   };
-  if (denied) throw new ApiError('rate_limited', { retryAfterSeconds: resetSeconds, logFields: { rateLimit: denied.name } });
+  if (!result.allowed) throw new ApiError('rate_limited', { retryAfterSeconds: resetSeconds, logFields: { rateLimit: name } });
+}
+
+const authFailures = new SlidingWindows();
+
+/**
+ * Counts a failed authentication (unknown token, wrong key) from this address, in memory; past the
+ * limit the failure is a 429 instead of a 401. Valid credentials are never refused by it, so one
+ * abuser behind a carrier NAT does not lock out the people sharing the address.
+ */
+export function authFailure(ip: string | null, context: RequestContext, failure: ApiError): ApiError {
+  const limit = limitOf('authFailuresPerIp');
+  if (!limit || ip === null) return failure;
+  const key = `authFailures:${ip}`;
+  const now = Date.now();
+  if (authFailures.exceeded(key, limit, now)) {
+    const resetSeconds = Math.max(1, Math.ceil((limit.windowMs - (now % limit.windowMs)) / 1000));
+    return new ApiError('rate_limited', { retryAfterSeconds: resetSeconds, logFields: { rateLimit: 'authFailuresPerIp' } });
+  }
+  authFailures.hit(key, limit, now);
+  context.log.authFailure = failure.code;
+  return failure;
 }

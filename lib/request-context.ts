@@ -11,11 +11,13 @@ export interface RateLimitState {
 
 export interface RequestContext {
   requestId: string;
+  /** The caller's address as a trusted proxy saw it; null when none vouches for it. */
+  clientIp: string | null;
   /** Safe facts for this request's access-log line (appid, person id): never user data or secrets. */
   log: Record<string, string | number>;
   rateLimit: RateLimitState | null;
 }
 
 export function newRequestContext(requestId: string): RequestContext {
-  return { requestId, log: {}, rateLimit: null };
+  return { requestId, clientIp: null, log: {}, rateLimit: null };
 }

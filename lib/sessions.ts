@@ -1,52 +1,43 @@
-// Our login state: opaque bearer tokens whose SHA-256 keys a record in the session store.
-// A leaked store yields no usable token, and session_key is sealed with AES-256-GCM.
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+// Our login state: opaque bearer tokens. A session is stored under a keyed hash of its token
+// (HMAC-SHA-256 under a key derived from SESSION_ENCRYPTION_KEY), so a token is valid only in the
+// deployment that issued it, a record written into Redis by someone without the secret is never
+// found by any token, and a leaked store yields no usable token. session_key is sealed at rest.
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { config } from './config.js';
-import { ApiError } from './errors.js';
+import { ApiError, unauthorized } from './errors.js';
+import type { LoggedInPerson, PersonCard, PersonCardVersion } from './people.js';
+import { applyLimit, authFailure, limitOf } from './rate-limit.js';
+import { sharedRedis } from './redis.js';
 import type { RequestContext } from './request-context.js';
-import { enforceLimits, type OnRedisFailure } from './rate-limit.js';
 import { seal, unseal } from './sealing.js';
-import { sessionStore, type StoredSession } from './session-store.js';
-import type { LinkedAccount, LoggedInPerson, PersonCard, PersonCardVersion } from './people.js';
+import { MemorySessionStore } from './session-store-memory.js';
+import { UpstashSessionStore } from './session-store-upstash.js';
+import type { ListedSession, SessionRecord, SessionStore } from './session-store.js';
 
 export interface NewSession {
   person: LoggedInPerson;
   appid: string;
   openid: string;
+  /** WeChat's session_key for this login. */
   sessionKey: string;
 }
 
-export interface Session {
-  /** SHA-256 of the token, hex: safe to log after salting, useless as a credential. */
+export interface Session extends SessionRecord {
+  /** The storage id (a keyed hash of the token): never a credential, logged only salted. */
   id: string;
-  userId: string;
-  appid: string;
-  openid: string;
-  unionid: string | null;
-  userCreatedAt: Date;
-  /** Every mini program account of the person, this one included. */
-  accounts: LinkedAccount[];
-  /** The person's phone number, masked (138****0000); null until one is bound. */
-  maskedPhone: string | null;
-  createdAt: Date;
-  expiresAt: Date;
-  sealedSessionKey: string;
+  /** Names the session to its person (GET /api/sessions) without revealing anything. */
+  handle: string;
 }
 
-/**
- * Stored shape; short names keep every Redis read small. `uid` is what the store indexes by (and
- * rewrites when a merge folds the owner). Person facts live in the owner's card, not here.
- */
-interface SessionRecord {
-  v: 2;
-  uid: string;
-  app: string;
-  oid: string;
-  iat: number;
-  exp: number;
-  /** Last time the idle expiry was pushed back. */
-  rnw: number;
-  sk: string;
+export interface Person {
+  id: string;
+  card: PersonCard;
+}
+
+/** A live session and the person it belongs to. */
+export interface Authenticated {
+  session: Session;
+  person: Person;
 }
 
 /** Time source; tests move it to exercise expiry. */
@@ -54,147 +45,177 @@ export const sessionClock = { now: (): number => Date.now() };
 
 const TOKEN_PREFIX = 'wxl_';
 const TOKEN_PATTERN = /^wxl_[A-Za-z0-9_-]{43}$/;
-const RENEW_INTERVAL_MS = 3600_000;
+/** How often an active session's idle expiry is pushed back (at most; never less often than half the idle TTL). */
+const RENEW_INTERVAL_MS = 5 * 60_000;
+/** How long a suspension or deletion keeps new sessions out: longer than any login in flight. */
+export const BLOCK_IN_FLIGHT_LOGINS_MS = 60_000;
 
-export async function createSession(input: NewSession): Promise<{ token: string; expiresAt: Date }> {
-  const { sessionIdleTtlSeconds, sessionMaxAgeSeconds } = config();
+/** Creates the session; refused while the person is suspended, or past the account's login limit. */
+export async function createSession(input: NewSession, context: RequestContext): Promise<{ token: string; expiresAt: Date }> {
+  const { sessionIdleTtlSeconds, sessionMaxAgeSeconds, sessionMaxPerApp } = config();
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-  const id = sessionIdOf(token);
+  const [id] = candidateIds(token);
   const now = sessionClock.now();
-  const { person } = input;
   const record: SessionRecord = {
-    v: 2,
-    uid: person.personId,
-    app: input.appid,
-    oid: input.openid,
-    iat: now,
-    exp: now + sessionMaxAgeSeconds * 1000,
-    rnw: now,
-    sk: seal(input.sessionKey, associatedData(id, input.appid, input.openid)),
+    personId: input.person.personId,
+    appid: input.appid,
+    openid: input.openid,
+    createdAt: now,
+    expiresAt: now + sessionMaxAgeSeconds * 1000,
+    lastSeenAt: now,
+    sealedSessionKey: seal(input.sessionKey, sessionKeyPlace(id!, input.appid, input.openid)),
   };
-  await sessionStore().create(
-    id,
-    JSON.stringify(record),
-    sessionIdleTtlSeconds,
-    { userId: person.personId, card: JSON.stringify(person.card), revision: person.revision, foldedUserId: person.foldedPersonId },
-    record.exp,
-  );
-  return { token, expiresAt: new Date(record.exp) };
-}
-
-/** The live session for a bearer token; pushes idle expiry back at most once an hour. */
-export async function requireSession(token: string): Promise<Session> {
-  const id = parseToken(token);
-  return liveSession(id, await sessionStore().read(id));
+  const created = await sessionStore().create(id!, record, {
+    person: input.person,
+    foldedPersonId: input.person.foldedPersonId,
+    idleTtlMs: sessionIdleTtlSeconds * 1000,
+    maxPerApp: sessionMaxPerApp,
+    loginLimit: limitOf('loginPerAccount'),
+  });
+  if (created.outcome === 'blocked') throw new ApiError('user_suspended');
+  if (created.outcome === 'limited') {
+    applyLimit({ allowed: false, limit: created.limit, remaining: 0, resetMs: created.retryMs }, 'loginPerAccount', context);
+  }
+  context.log.session = logIdOf(id!);
+  return { token, expiresAt: new Date(record.expiresAt) };
 }
 
 /**
- * requireSession, counted against the per-session rate limit. Both leave in the same tick, so they
- * share one Redis request. Fails open by default: the limiter alone failing does not lock users
- * out; endpoints that spend WeChat quota fail closed.
+ * The live session for a bearer token and its person, in one Redis request that also counts the
+ * request against the session's limit and keeps the session alive. An unknown token writes nothing
+ * and counts against its address's failure limit (in memory).
  */
-export async function requireSessionWithinLimit(
-  token: string,
-  context: RequestContext,
-  onRedisFailure: OnRedisFailure = 'fail-open',
-): Promise<Session> {
-  const id = parseToken(token);
-  context.log.session = logIdOf(id);
-  const [read, limit] = await Promise.allSettled([
-    sessionStore().read(id),
-    enforceLimits([['perSession', id]], onRedisFailure, context),
-  ]);
-  if (read.status === 'rejected') throw read.reason;
-  // An unknown token is a 401 whatever the limiter said.
-  const session = await liveSession(id, read.value);
-  Object.assign(context.log, { appid: session.appid, personId: session.userId });
-  if (limit.status === 'rejected') throw limit.reason;
-  return session;
+export async function requireSession(token: string, context: RequestContext): Promise<Authenticated> {
+  const ids = parseToken(token, context);
+  context.log.session = logIdOf(ids[0]!);
+  const { sessionIdleTtlSeconds } = config();
+  const idleTtlMs = sessionIdleTtlSeconds * 1000;
+  const found = await sessionStore().authenticate(ids, {
+    now: sessionClock.now(),
+    mode: 'use',
+    idleTtlMs,
+    renewAfterMs: Math.min(RENEW_INTERVAL_MS, idleTtlMs / 2),
+    limit: limitOf('perSession'),
+  });
+  if (!found) throw authFailure(context.clientIp, context, unauthorized('The token is unknown, expired or revoked'));
+  Object.assign(context.log, { appid: found.record.appid, personId: found.record.personId });
+  applyLimit(found.limit, 'perSession', context);
+  return authenticated(found.id, found.record, found.card);
+}
+
+/** The live session for a token, read only (token introspection): null for anything else. */
+export async function peekSession(token: string): Promise<Authenticated | null> {
+  if (!TOKEN_PATTERN.test(token)) return null;
+  const idleTtlMs = config().sessionIdleTtlSeconds * 1000;
+  const found = await sessionStore().authenticate(candidateIds(token), {
+    now: sessionClock.now(),
+    mode: 'peek',
+    idleTtlMs,
+    renewAfterMs: idleTtlMs,
+    limit: null,
+  });
+  return found && authenticated(found.id, found.record, found.card);
 }
 
 /** The salted hash that stands for a session in logs: correlates requests, opens nothing. */
 export function sessionLogId(token: string): string {
-  return TOKEN_PATTERN.test(token) ? logIdOf(sessionIdOf(token)) : 'malformed';
-}
-
-async function liveSession(id: string, stored: StoredSession | null): Promise<Session> {
-  const record = stored && parseJson<SessionRecord>(stored.record);
-  const card = stored && parseJson<PersonCard>(stored.card);
-  const now = sessionClock.now();
-  if (!record || record.v !== 2 || !card || record.exp <= now) throw unauthorized('The token is unknown, expired or revoked');
-  if (now - record.rnw >= RENEW_INTERVAL_MS) {
-    const renewed: SessionRecord = { ...record, rnw: now };
-    await sessionStore().renew(id, JSON.stringify(renewed), idleTtlSeconds(renewed, now));
-  }
-  return {
-    id,
-    userId: record.uid,
-    appid: record.app,
-    openid: record.oid,
-    unionid: card.unionid,
-    userCreatedAt: new Date(card.createdAt),
-    accounts: card.accounts,
-    maskedPhone: card.phone ?? null,
-    createdAt: new Date(record.iat),
-    expiresAt: new Date(record.exp),
-    sealedSessionKey: record.sk,
-  };
+  return TOKEN_PATTERN.test(token) ? logIdOf(candidateIds(token)[0]!) : 'malformed';
 }
 
 /** Shows a person's changed facts (a bound phone, say) on every live session of theirs. */
 export async function refreshCards(cards: PersonCardVersion[]): Promise<void> {
-  for (const { personId, card, revision } of cards) await sessionStore().saveCard(personId, JSON.stringify(card), revision);
+  for (const card of cards) await sessionStore().saveCard(card);
 }
 
-export async function revokeSession(token: string): Promise<void> {
-  if (!(await sessionStore().delete(parseToken(token)))) throw unauthorized('The token is unknown, expired or revoked');
+export async function revokeSession(token: string, context: RequestContext): Promise<void> {
+  if (!(await sessionStore().end(parseToken(token, context)))) {
+    throw authFailure(context.clientIp, context, unauthorized('The token is unknown, expired or revoked'));
+  }
 }
 
 /** Revokes every session of the token's owner, the token's own included. */
-export async function revokeAllSessions(token: string): Promise<void> {
-  if (!(await sessionStore().deleteAllOfOwner(parseToken(token)))) {
-    throw unauthorized('The token is unknown, expired or revoked');
+export async function revokeAllSessions(token: string, context: RequestContext): Promise<void> {
+  if (!(await sessionStore().endAllOfOwner(parseToken(token, context)))) {
+    throw authFailure(context.clientIp, context, unauthorized('The token is unknown, expired or revoked'));
   }
+}
+
+/** The person's live sessions, oldest first, named by handle. */
+export async function listSessions(personId: string): Promise<(Omit<ListedSession, 'id'> & { handle: string })[]> {
+  const listed = await sessionStore().list(personId, sessionClock.now());
+  return listed.map(({ id, ...session }) => ({ handle: handleOf(id), ...session }));
+}
+
+/** Ends the person's session with this handle; false if they hold none. */
+export async function revokeSessionByHandle(personId: string, handle: string): Promise<boolean> {
+  const session = (await sessionStore().list(personId, sessionClock.now())).find(({ id }) => handleOf(id) === handle);
+  return session !== undefined && sessionStore().endOfPerson(personId, session.id);
+}
+
+/**
+ * Ends every session of a person at once. With `block`, new sessions are refused for a while too,
+ * so a login that read Postgres before a suspension or deletion committed leaves nothing behind.
+ */
+export function endAllSessionsOf(personId: string, { block }: { block: boolean }): Promise<number> {
+  return sessionStore().endAllOfPerson(personId, block ? BLOCK_IN_FLIGHT_LOGINS_MS : 0);
 }
 
 /** WeChat's session_key for this session (for decrypting user data); throws if tampered with. */
 export function openSessionKey(session: Session): string {
-  const sessionKey = unseal(session.sealedSessionKey, associatedData(session.id, session.appid, session.openid));
+  const sessionKey = unseal(session.sealedSessionKey, sessionKeyPlace(session.id, session.appid, session.openid));
   if (sessionKey === null) throw new Error('Unreadable session key envelope');
   return sessionKey;
 }
 
+function authenticated(id: string, record: SessionRecord, card: PersonCard): Authenticated {
+  return { session: { ...record, id, handle: handleOf(id) }, person: { id: record.personId, card } };
+}
+
 /** Binds a sealed session_key to its session: it cannot be replayed into another record. */
-function associatedData(id: string, appid: string, openid: string): string {
-  return JSON.stringify([id, appid, openid]);
+function sessionKeyPlace(id: string, appid: string, openid: string): string {
+  return JSON.stringify(['session_key', id, appid, openid]);
+}
+
+/** The token's storage id under each configured key, the current key first (rotation: one request finds either). */
+function candidateIds(token: string): string[] {
+  return derivedKeys('wxlogin session id').map((key) => createHmac('sha256', key).update(token).digest('base64url'));
+}
+
+function handleOf(id: string): string {
+  return createHmac('sha256', derivedKeys('wxlogin session handle')[0]!).update(id).digest('base64url').slice(0, 22);
+}
+
+const derived = new WeakMap<readonly Buffer[], Map<string, Buffer[]>>();
+
+/** Keys for one purpose, derived from each SESSION_ENCRYPTION_KEY (HKDF), so purposes never share a key. */
+function derivedKeys(purpose: string): Buffer[] {
+  const keys = config().sessionKeys;
+  let byPurpose = derived.get(keys);
+  if (!byPurpose) derived.set(keys, (byPurpose = new Map()));
+  let found = byPurpose.get(purpose);
+  if (!found) {
+    found = keys.map((key) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), purpose, 32)));
+    byPurpose.set(purpose, found);
+  }
+  return found;
 }
 
 function logIdOf(id: string): string {
   return createHmac('sha256', config().logSalt).update(id).digest('hex').slice(0, 16);
 }
 
-function sessionIdOf(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+function parseToken(token: string, context: RequestContext): string[] {
+  if (!TOKEN_PATTERN.test(token)) throw authFailure(context.clientIp, context, unauthorized('The token is malformed'));
+  return candidateIds(token);
 }
 
-function parseToken(token: string): string {
-  if (!TOKEN_PATTERN.test(token)) throw unauthorized('The token is malformed');
-  return sessionIdOf(token);
-}
+let store: SessionStore | undefined;
 
-function parseJson<T>(raw: string): T | null {
-  try {
-    return JSON.parse(raw) as T;
-  } catch {
-    return null;
+/** The configured store: Upstash when its variables are set, else this process's memory. */
+function sessionStore(): SessionStore {
+  if (!store) {
+    const redis = sharedRedis();
+    store = redis ? new UpstashSessionStore(redis, config().redisKeyPrefix) : new MemorySessionStore();
   }
-}
-
-/** Idle TTL, cut short so Redis also drops the record at its absolute expiry. */
-function idleTtlSeconds(record: SessionRecord, now: number): number {
-  return Math.max(1, Math.min(config().sessionIdleTtlSeconds, Math.ceil((record.exp - now) / 1000)));
-}
-
-function unauthorized(detail: string): ApiError {
-  return new ApiError('unauthorized', { detail, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+  return store;
 }

@@ -5,8 +5,8 @@ import { APP_A, APP_B, startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;
 beforeAll(async () => {
-  // 50 logins of one person in a second: far past the per-user limit, which is not under test here.
-  stack = await startStack({ env: { RATE_LIMIT_LOGIN_PER_USER: 'off' } });
+  // 50 logins of one person in a second: far past the per-account limit, which is not under test here.
+  stack = await startStack({ env: { RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off' } });
 });
 afterAll(() => stack.close());
 

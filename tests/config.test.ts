@@ -59,7 +59,9 @@ describe('loadConfig', () => {
     [{ BENEFITS: 'welcome-gift,,coupon' }, /BENEFITS/],
     [{ BENEFITS: 'Welcome Gift' }, /BENEFITS/],
     [{ RATE_LIMIT_LOGIN_PER_IP: '30' }, /RATE_LIMIT_LOGIN_PER_IP/],
-    [{ RATE_LIMIT_LOGIN_PER_APP: '0/1m' }, /RATE_LIMIT_LOGIN_PER_APP/],
+    [{ RATE_LIMIT_LOGIN_PER_ACCOUNT: '0/1m' }, /RATE_LIMIT_LOGIN_PER_ACCOUNT/],
+    [{ SESSION_MAX_PER_APP: '0' }, /SESSION_MAX_PER_APP/],
+    [{ REDIS_KEY_PREFIX: 'has spaces' }, /REDIS_KEY_PREFIX/],
     [{ RATE_LIMIT_PER_SESSION: '10/1d' }, /RATE_LIMIT_PER_SESSION/],
     [{ VERCEL_ENV: 'production', SESSION_ENCRYPTION_KEY: KEY }, /UPSTASH_REDIS_REST_URL/],
     [{ VERCEL_ENV: 'preview', UPSTASH_REDIS_REST_URL: 'https://r', UPSTASH_REDIS_REST_TOKEN: 't' }, /SESSION_ENCRYPTION_KEY/],
@@ -77,15 +79,24 @@ describe('loadConfig', () => {
 
   it('reads rate limits as count/window or off, with documented defaults', () => {
     expect(loadConfig(base).rateLimits).toEqual({
-      loginPerIp: { tokens: 30, windowSeconds: 60 },
-      loginPerApp: { tokens: 1000, windowSeconds: 60 },
-      loginPerUser: { tokens: 10, windowSeconds: 60 },
+      loginPerIp: { tokens: 1200, windowSeconds: 60 },
+      loginPerAccount: { tokens: 10, windowSeconds: 60 },
       perSession: { tokens: 120, windowSeconds: 60 },
+      authFailuresPerIp: { tokens: 300, windowSeconds: 60 },
     });
-    const custom = loadConfig({ ...base, RATE_LIMIT_LOGIN_PER_IP: '5 / 30s', RATE_LIMIT_LOGIN_PER_APP: '100000/1h', RATE_LIMIT_PER_SESSION: 'off' });
+    const custom = loadConfig({ ...base, RATE_LIMIT_LOGIN_PER_IP: '5 / 30s', RATE_LIMIT_LOGIN_PER_ACCOUNT: '100000/1h', RATE_LIMIT_PER_SESSION: 'off' });
     expect(custom.rateLimits.loginPerIp).toEqual({ tokens: 5, windowSeconds: 30 });
-    expect(custom.rateLimits.loginPerApp).toEqual({ tokens: 100000, windowSeconds: 3600 });
+    expect(custom.rateLimits.loginPerAccount).toEqual({ tokens: 100000, windowSeconds: 3600 });
     expect(custom.rateLimits.perSession).toBeNull();
+  });
+
+  it('namespaces Redis keys per environment unless REDIS_KEY_PREFIX says otherwise', () => {
+    expect(loadConfig(base).redisKeyPrefix).toBe('wxlogin:local:');
+    const deployed = { ...base, UPSTASH_REDIS_REST_URL: 'https://r.example', UPSTASH_REDIS_REST_TOKEN: 't', SESSION_ENCRYPTION_KEY: KEY };
+    expect(loadConfig({ ...deployed, VERCEL_ENV: 'preview' }).redisKeyPrefix).toBe('wxlogin:preview:');
+    expect(loadConfig({ ...deployed, VERCEL_ENV: 'production' }).redisKeyPrefix).toBe('wxlogin:production:');
+    expect(loadConfig({ ...deployed, VERCEL_ENV: 'preview', REDIS_KEY_PREFIX: 'shop:pr-12:' }).redisKeyPrefix).toBe('shop:pr-12:');
+    expect(loadConfig(base).sessionMaxPerApp).toBe(10);
   });
 
   it('trusts client-address headers only on Vercel or when told to', () => {

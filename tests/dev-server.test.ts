@@ -1,39 +1,25 @@
 // The README's `npm run dev` on a machine with no cloud accounts: embedded PGlite, in-process
 // sessions, mock WeChat, all served over real HTTP by the same functions.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startDevProcess, type DevProcess } from './support/dev-process.js';
 
-let server: ChildProcess;
+let server: DevProcess;
 let baseUrl: string;
-let output = '';
 let dataDir: string;
+const output = () => server.output();
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'wxlogin-dev-'));
   // Only what a fresh shell has: no cloud or WeChat variables.
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', DATA_DIR: dataDir };
-  server = spawn('npm', ['run', 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  server.stdout!.on('data', (chunk) => (output += chunk));
-  server.stderr!.on('data', (chunk) => (output += chunk));
-  baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm run dev did not start:\n${output}`)), 45_000);
-    server.stdout!.on('data', () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    server.once('exit', () => reject(new Error(`npm run dev exited:\n${output}`)));
-  });
+  server = await startDevProcess({ PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir });
+  baseUrl = server.url;
 });
 
 afterAll(async () => {
-  if (server.pid) process.kill(-server.pid, 'SIGTERM');
-  await new Promise((resolve) => server.once('exit', resolve));
+  await server.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -45,9 +31,9 @@ const post = (path: string, body?: unknown, token?: string) =>
   });
 
 it('announces the mock WeChat and the embedded defaults', () => {
-  expect(output).toContain('WeChat: MOCK');
-  expect(output).toContain('embedded PGlite');
-  expect(output).toContain('Sessions: in this process');
+  expect(output()).toContain('WeChat: MOCK');
+  expect(output()).toContain('embedded PGlite');
+  expect(output()).toContain('Sessions: in this process');
 });
 
 it('logs in with a mock code, shows the user, logs out', async () => {
@@ -65,7 +51,7 @@ it('logs in with a mock code, shows the user, logs out', async () => {
 
   expect((await post('/api/logout', undefined, token)).status).toBe(204);
   expect((await fetch(`${baseUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
-  expect(output).not.toContain(token);
+  expect(output()).not.toContain(token);
 });
 
 it('binds a mock phone number and shows it masked, with the access_token in memory', async () => {
@@ -76,7 +62,7 @@ it('binds a mock phone number and shows it masked, with the access_token in memo
   expect(await phone.json()).toEqual({ phoneNumber: '13912345678', purePhoneNumber: '13912345678', countryCode: '86' });
   const me = await fetch(`${baseUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } });
   expect(((await me.json()) as { user: { phone: string } }).user.phone).toBe('139****5678');
-  expect(output).not.toContain('13912345678');
+  expect(output()).not.toContain('13912345678');
 });
 
 it('answers unknown paths with a problem+json 404', async () => {

@@ -4,8 +4,8 @@ import { APP_A, startStack, type CallResult, type Stack } from './support/stack.
 
 let stack: Stack;
 beforeAll(async () => {
-  // WeChat's own per-user limit (45011) is under test: ours would answer first.
-  stack = await startStack({ env: { RATE_LIMIT_LOGIN_PER_USER: 'off' } });
+  // WeChat's own per-user limit (45011) is under test: our per-account limit would answer first.
+  stack = await startStack({ env: { RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off' } });
 });
 afterAll(() => stack.close());
 

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../lib/db.js';
 import { catalog, type ErrorCode } from '../lib/errors.js';
+import { newRequestContext } from '../lib/request-context.js';
 import { openSessionKey, requireSession } from '../lib/sessions.js';
 import { APP_A, APP_B, startStack, type CallResult, type Stack } from './support/stack.js';
 
@@ -18,7 +19,7 @@ const allowed = new Map<string, string[]>();
 beforeAll(async () => {
   stack = await startStack({
     isolated: true,
-    env: { RATE_LIMIT_LOGIN_PER_IP: 'off', RATE_LIMIT_LOGIN_PER_USER: 'off', RATE_LIMIT_PER_SESSION: 'off' },
+    env: { RATE_LIMIT_LOGIN_PER_IP: 'off', RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off', RATE_LIMIT_PER_SESSION: 'off' },
   });
   // A real session exists while the fuzzer runs: tampered copies of its token must not reach it.
   liveToken = (await stack.login(stack.person())).body.token;
@@ -37,7 +38,7 @@ async function state() {
   const [counts] = await query<{ people: number; accounts: number }>(
     'select (select count(*) from people)::int as people, (select count(*) from accounts)::int as accounts',
   );
-  const keys = (await stack.gateway.redis.keys('*')).filter((key) => !key.startsWith('wxlogin:ratelimit:')).sort();
+  const keys = (await stack.gateway.redis.keys('*')).filter((key) => !key.startsWith('wxlogin:local:rl:')).sort();
   return { ...counts, keys };
 }
 
@@ -183,14 +184,14 @@ describe('tokens and sealed session keys', () => {
     await fc.assert(
       fc.asyncProperty(tokenArb, async (token) => {
         fc.pre(token !== liveToken);
-        await expect(requireSession(token)).rejects.toMatchObject({ code: 'unauthorized' });
+        await expect(requireSession(token, newRequestContext('fuzz'))).rejects.toMatchObject({ code: 'unauthorized' });
       }),
       { numRuns: 500 },
     );
   });
 
   it('any change to the sealed session_key envelope is rejected', async () => {
-    const session = await requireSession(liveToken);
+    const { session } = await requireSession(liveToken, newRequestContext('fuzz'));
     const original = openSessionKey(session);
     const envelope = session.sealedSessionKey;
     await fc.assert(

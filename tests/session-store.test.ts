@@ -1,9 +1,12 @@
-// The same contract, run against every session store: Upstash (real Redis behind the REST
-// gateway) and the in-process store that `npm run dev` uses without Upstash.
+// The session store contract, run against both stores: Upstash (real Redis behind the REST gateway)
+// and the in-process store that `npm run dev` uses without Upstash.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PersonCard } from '../lib/people.js';
 import { upstashClient } from '../lib/redis.js';
-import { MemorySessionStore, UpstashSessionStore, type SessionOwner, type SessionStore, type StoredSession } from '../lib/session-store.js';
+import { MemorySessionStore } from '../lib/session-store-memory.js';
+import { UpstashSessionStore } from '../lib/session-store-upstash.js';
+import type { AuthenticateOptions, CreateOptions, SessionRecord, SessionStore } from '../lib/session-store.js';
 import { startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;
@@ -12,22 +15,40 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
+const PREFIX = `wxlogin:contract-${randomBytes(3).toString('hex')}:`;
 const stores: [string, () => SessionStore][] = [
-  ['UpstashSessionStore', () => new UpstashSessionStore(upstashClient(stack.gateway.url, stack.gateway.token))],
+  ['UpstashSessionStore', () => new UpstashSessionStore(upstashClient(stack.gateway.url, stack.gateway.token), PREFIX)],
   ['MemorySessionStore', () => new MemorySessionStore()],
 ];
 
-const newId = () => randomBytes(32).toString('hex');
-const record = (uid: string, extra = {}) => JSON.stringify({ v: 1, uid, ...extra });
-/** A store may re-encode a record it rewrites: compare rewritten records as JSON values. */
-const parsed = (stored: StoredSession | null) => stored && { record: JSON.parse(stored.record), card: stored.card };
-const inAMonth = () => Date.now() + 30 * 24 * 3600_000;
-const card = (uid: string, revision = 1) => JSON.stringify({ of: uid, revision });
-const ownerOf = (uid: string, revision = 1, foldedUserId: string | null = null): SessionOwner => ({
-  userId: uid,
-  card: card(uid, revision),
-  revision,
-  foldedUserId,
+const MINUTE = 60_000;
+const newId = () => randomBytes(32).toString('base64url');
+const newPerson = (label = 'person') => `${label}-${randomBytes(6).toString('hex')}`;
+const cardOf = (personId: string, revision = 1): PersonCard => ({
+  unionid: null,
+  createdAt: '2026-01-02T03:04:05.000Z',
+  phone: `rev-${revision}`,
+  accounts: [{ appid: 'wxa', openid: `o-${personId}`, linkedAt: '2026-01-02T03:04:05.000Z' }],
+});
+const record = (personId: string, overrides: Partial<SessionRecord> = {}): SessionRecord => {
+  const now = Date.now();
+  return { personId, appid: 'wxa', openid: `o-${personId}`, createdAt: now, expiresAt: now + 30 * 24 * 60 * MINUTE, lastSeenAt: now, sealedSessionKey: 'v1.sealed', ...overrides };
+};
+const options = (personId: string, overrides: Partial<CreateOptions> = {}): CreateOptions => ({
+  person: { personId, revision: 1, card: cardOf(personId) },
+  foldedPersonId: null,
+  idleTtlMs: 10 * MINUTE,
+  maxPerApp: 10,
+  loginLimit: null,
+  ...overrides,
+});
+const use = (overrides: Partial<AuthenticateOptions> = {}): AuthenticateOptions => ({
+  now: Date.now(),
+  mode: 'use',
+  idleTtlMs: 10 * MINUTE,
+  renewAfterMs: MINUTE,
+  limit: null,
+  ...overrides,
 });
 
 describe.each(stores)('%s', (_, makeStore) => {
@@ -36,131 +57,203 @@ describe.each(stores)('%s', (_, makeStore) => {
     store = makeStore();
   });
 
-  it('reads back what it created, byte for byte, and null for unknown ids', async () => {
+  async function createFor(personId: string, overrides: Partial<SessionRecord> = {}, createOptions: Partial<CreateOptions> = {}) {
     const id = newId();
-    // JSON that a careless client would turn into a number or an object stays a string.
-    const value = record('u1', { n: '123', note: '{"nested":true}' });
-    await store.create(id, value, 60, ownerOf('u1'), inAMonth());
-    expect(await store.read(id)).toEqual({ record: value, card: card('u1') });
-    expect(await store.read(newId())).toBeNull();
+    expect(await store.create(id, record(personId, overrides), options(personId, createOptions))).toMatchObject({ outcome: 'created' });
+    return id;
+  }
+  const personOf = async (id: string) => (await store.authenticate([id], use()))?.record.personId ?? null;
+
+  it('reads back the typed record and the owner\'s card, and null for unknown ids', async () => {
+    const person = newPerson();
+    const id = newId();
+    const saved = record(person, { openid: '12345' });
+    await store.create(id, saved, options(person));
+    expect(await store.authenticate([id], use({ now: saved.createdAt }))).toEqual({ id, record: saved, card: cardOf(person), limit: null });
+    expect(await store.authenticate([newId()], use())).toBeNull();
   });
 
-  it('renews a live session and never resurrects a deleted one', async () => {
-    const id = newId();
-    await store.create(id, record('u2'), 60, ownerOf('u2'), inAMonth());
-    await store.renew(id, record('u2', { renewed: true }), 120);
-    expect((await store.read(id))?.record).toBe(record('u2', { renewed: true }));
-    expect(await store.delete(id)).toBe(true);
-    await store.renew(id, record('u2', { again: true }), 120);
-    expect(await store.read(id)).toBeNull();
+  it('finds a session under any candidate id (key rotation), in order', async () => {
+    const id = await createFor(newPerson());
+    expect((await store.authenticate([newId(), id], use()))?.id).toBe(id);
   });
 
-  it('deletes once: true, then false', async () => {
-    const id = newId();
-    await store.create(id, record('u3'), 60, ownerOf('u3'), inAMonth());
-    expect(await store.delete(id)).toBe(true);
-    expect(await store.delete(id)).toBe(false);
+  it('refuses a session past its absolute expiry even while the store still holds it', async () => {
+    const now = Date.now();
+    const id = await createFor(newPerson(), { createdAt: now, expiresAt: now + 60 * MINUTE });
+    expect(await store.authenticate([id], use({ now: now + 60 * MINUTE }))).toBeNull();
   });
 
-  it('deletes every session of the owner, and only theirs', async () => {
-    const owner = `owner-${newId()}`;
-    const other = `other-${newId()}`;
-    const mine = [newId(), newId(), newId()];
-    const theirs = newId();
-    for (const id of mine) await store.create(id, record(owner), 60, ownerOf(owner), inAMonth());
-    await store.create(theirs, record(other), 60, ownerOf(other), inAMonth());
-    expect(await store.deleteAllOfOwner(mine[1]!)).toBe(true);
-    for (const id of mine) expect(await store.read(id)).toBeNull();
-    expect((await store.read(theirs))?.record).toBe(record(other));
-    expect(await store.deleteAllOfOwner(mine[0]!)).toBe(false);
+  it('ends one session once: true, then false', async () => {
+    const id = await createFor(newPerson());
+    expect(await store.end([id])).toBe(true);
+    expect(await store.end([id])).toBe(false);
+    expect(await store.authenticate([id], use())).toBeNull();
+  });
+
+  it('ends every session of the owner, and only theirs', async () => {
+    const owner = newPerson();
+    const mine = [await createFor(owner), await createFor(owner, { appid: 'wxb' }), await createFor(owner)];
+    const theirs = await createFor(newPerson());
+    expect(await store.endAllOfOwner([mine[1]!])).toBe(true);
+    for (const id of mine) expect(await store.authenticate([id], use())).toBeNull();
+    expect(await store.authenticate([theirs], use())).not.toBeNull();
+    expect(await store.endAllOfOwner([mine[0]!])).toBe(false);
+  });
+
+  it('keeps at most maxPerApp sessions per person and app: a new one ends the oldest of that app only', async () => {
+    const person = newPerson();
+    const start = Date.now();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await createFor(person, { createdAt: start + i }, { maxPerApp: 3 }));
+    const otherApp = await createFor(person, { appid: 'wxb', createdAt: start - 1 }, { maxPerApp: 3 });
+    expect(await store.create(newId(), record(person, { createdAt: start + 10 }), options(person, { maxPerApp: 3 }))).toEqual({
+      outcome: 'created',
+      evicted: 1,
+    });
+    expect(await store.authenticate([ids[0]!], use())).toBeNull();
+    for (const id of [ids[1]!, ids[2]!, otherApp]) expect(await store.authenticate([id], use())).not.toBeNull();
+    expect((await store.list(person, Date.now())).map((session) => session.appid).sort()).toEqual(['wxa', 'wxa', 'wxa', 'wxb']);
+  });
+
+  it('lists a person\'s live sessions, oldest first, with their times', async () => {
+    const person = newPerson();
+    const now = Date.now();
+    const first = await createFor(person, { createdAt: now - 2, lastSeenAt: now - 2 });
+    const second = await createFor(person, { appid: 'wxb', createdAt: now - 1, lastSeenAt: now - 1 });
+    const listed = await store.list(person, now);
+    expect(listed.map((session) => session.id)).toEqual([first, second]);
+    expect(listed[1]).toMatchObject({ appid: 'wxb', createdAt: now - 1, lastSeenAt: now - 1 });
+    expect(listed[1]!.idleExpiresAt).toBeGreaterThan(now + 9 * MINUTE);
+    expect(await store.endOfPerson(newPerson(), first)).toBe(false);
+    expect(await store.endOfPerson(person, first)).toBe(true);
+    expect((await store.list(person, now)).map((session) => session.id)).toEqual([second]);
+  });
+
+  it('counts requests per session in a sliding window and refuses past the limit without counting', async () => {
+    const id = await createFor(newPerson());
+    const limit = { tokens: 2, windowMs: 10 * MINUTE };
+    const at = Math.floor(Date.now() / limit.windowMs) * limit.windowMs + 1;
+    expect((await store.authenticate([id], use({ now: at, limit })))?.limit).toMatchObject({ allowed: true, limit: 2, remaining: 1 });
+    expect((await store.authenticate([id], use({ now: at, limit })))?.limit).toMatchObject({ allowed: true, remaining: 0 });
+    expect((await store.authenticate([id], use({ now: at, limit })))?.limit).toMatchObject({ allowed: false, remaining: 0 });
+    // Reading without using (introspection) neither counts nor is refused.
+    expect((await store.authenticate([id], use({ now: at, limit, mode: 'peek' })))?.limit).toBeNull();
+    // Two windows later the past is forgotten.
+    expect((await store.authenticate([id], use({ now: at + 2 * limit.windowMs, limit })))?.limit).toMatchObject({ allowed: true, remaining: 1 });
+  });
+
+  it('counts logins per account and refuses past the limit, writing no session', async () => {
+    const person = newPerson();
+    const loginLimit = { tokens: 2, windowMs: 10 * MINUTE };
+    const now = Date.now();
+    for (let i = 0; i < 2; i++) await createFor(person, { createdAt: now }, { loginLimit });
+    const refused = newId();
+    expect(await store.create(refused, record(person, { createdAt: now }), options(person, { loginLimit }))).toMatchObject({ outcome: 'limited', limit: 2 });
+    expect(await store.authenticate([refused], use())).toBeNull();
+    expect(await store.list(person, now)).toHaveLength(2);
+  });
+
+  it('pushes the idle expiry back once renewAfterMs has passed, and only in use', async () => {
+    const person = newPerson();
+    const now = Date.now();
+    const id = await createFor(person, { createdAt: now, lastSeenAt: now });
+    expect((await store.authenticate([id], use({ now: now + 10 })))?.record.lastSeenAt).toBe(now);
+    expect((await store.authenticate([id], use({ now: now + MINUTE, mode: 'peek' })))?.record.lastSeenAt).toBe(now);
+    expect((await store.authenticate([id], use({ now: now + MINUTE })))?.record.lastSeenAt).toBe(now + MINUTE);
+    expect((await store.list(person, now))[0]?.lastSeenAt).toBe(now + MINUTE);
   });
 
   it('keeps the highest revision of an owner\'s card, whatever order logins write in', async () => {
-    const uid = `person-${newId()}`;
-    const [first, second, third] = [newId(), newId(), newId()];
-    await store.create(first, record(uid), 60, ownerOf(uid, 2), inAMonth());
+    const person = newPerson();
+    const first = await createFor(person, {}, { person: { personId: person, revision: 2, card: cardOf(person, 2) } });
     // A login that read Postgres earlier but reached the store later.
-    await store.create(second, record(uid), 60, ownerOf(uid, 1), inAMonth());
-    expect((await store.read(second))?.card).toBe(card(uid, 2));
-    await store.create(third, record(uid), 60, ownerOf(uid, 3), inAMonth());
-    expect((await store.read(first))?.card).toBe(card(uid, 3));
+    const second = await createFor(person, {}, { person: { personId: person, revision: 1, card: cardOf(person, 1) } });
+    expect((await store.authenticate([second], use()))?.card).toEqual(cardOf(person, 2));
+    await store.saveCard({ personId: person, revision: 1, card: cardOf(person, 1) });
+    expect((await store.authenticate([first], use()))?.card).toEqual(cardOf(person, 2));
+    await store.saveCard({ personId: person, revision: 3, card: cardOf(person, 3) });
+    expect((await store.authenticate([first], use()))?.card).toEqual(cardOf(person, 3));
+    // Nobody caches a card for a person without sessions.
+    const stranger = newPerson();
+    await store.saveCard({ personId: stranger, revision: 9, card: cardOf(stranger, 9) });
+    const later = await createFor(stranger);
+    expect((await store.authenticate([later], use()))?.card).toEqual(cardOf(stranger, 1));
   });
 
-  it('refreshes a cached card only with a revision at least as new, and caches none for strangers', async () => {
-    const owner = `owner-${newId()}`;
-    const id = newId();
-    await store.create(id, record(owner), 60, ownerOf(owner, 2), inAMonth());
-    await store.saveCard(owner, card(owner, 1), 1);
-    expect((await store.read(id))?.card).toBe(card(owner, 2));
-    await store.saveCard(owner, card(owner, 3), 3);
-    expect((await store.read(id))?.card).toBe(card(owner, 3));
-    const stranger = `stranger-${newId()}`;
-    await store.saveCard(stranger, card(stranger, 9), 9);
-    const later = newId();
-    await store.create(later, record(stranger), 60, ownerOf(stranger, 1), inAMonth());
-    expect((await store.read(later))?.card).toBe(card(stranger, 1));
-  });
-
-  it('on a merge moves the folded user\'s sessions to the survivor, and redirects late ones', async () => {
-    const survivor = `survivor-${newId()}`;
-    const folded = `folded-${newId()}`;
-    const [old1, old2, merging, late] = [newId(), newId(), newId(), newId()];
-    await store.create(old1, record(folded, { app: 'c' }), 60, ownerOf(folded), inAMonth());
-    await store.create(old2, record(folded), 60, ownerOf(folded), inAMonth());
-    await store.create(merging, record(survivor), 60, ownerOf(survivor, 4, folded), inAMonth());
-    expect(parsed(await store.read(old1))).toEqual({ record: { v: 1, uid: survivor, app: 'c' }, card: card(survivor, 4) });
-    // A login of the folded user that read Postgres before the merge and wrote after it.
-    await store.create(late, record(folded), 60, ownerOf(folded, 2), inAMonth());
-    expect(parsed(await store.read(late))).toEqual({ record: { v: 1, uid: survivor }, card: card(survivor, 4) });
+  it('on a merge moves the folded person\'s sessions to the survivor, and redirects late ones', async () => {
+    const survivor = newPerson('survivor');
+    const folded = newPerson('folded');
+    const old = [await createFor(folded, { appid: 'wxc' }), await createFor(folded)];
+    const merging = await createFor(survivor, {}, { person: { personId: survivor, revision: 4, card: cardOf(survivor, 4) }, foldedPersonId: folded });
+    for (const id of old) {
+      expect(await store.authenticate([id], use())).toMatchObject({ record: { personId: survivor }, card: cardOf(survivor, 4) });
+    }
+    // A login of the folded person that read Postgres before the merge and wrote after it.
+    const late = await createFor(folded, {}, { person: { personId: folded, revision: 2, card: cardOf(folded, 2) } });
+    expect(await store.authenticate([late], use())).toMatchObject({ record: { personId: survivor }, card: cardOf(survivor, 4) });
+    expect((await store.list(survivor, Date.now())).map((session) => session.id).sort()).toEqual([...old, merging, late].sort());
     // One person now: logging out everywhere from a formerly folded session ends them all.
-    expect(await store.deleteAllOfOwner(old2)).toBe(true);
-    for (const id of [old1, old2, merging, late]) expect(await store.read(id)).toBeNull();
+    expect(await store.endAllOfOwner([old[1]!])).toBe(true);
+    for (const id of [...old, merging, late]) expect(await personOf(id)).toBeNull();
   });
 
-  it('renewing a session read before a merge keeps the survivor as owner', async () => {
-    const survivor = `survivor-${newId()}`;
-    const folded = `folded-${newId()}`;
-    const id = newId();
-    await store.create(id, record(folded), 60, ownerOf(folded), inAMonth());
-    await store.create(newId(), record(survivor), 60, ownerOf(survivor, 2, folded), inAMonth());
-    await store.renew(id, record(folded, { renewed: true }), 120);
-    expect(parsed(await store.read(id))?.record).toEqual({ v: 1, uid: survivor });
+  it('ends every session of a person at once and, when told to, keeps new ones out until unblocked', async () => {
+    const person = newPerson();
+    const ids = [await createFor(person), await createFor(person, { appid: 'wxb' })];
+    expect(await store.endAllOfPerson(person, MINUTE)).toBe(2);
+    for (const id of ids) expect(await store.authenticate([id], use())).toBeNull();
+    expect(await store.create(newId(), record(person), options(person))).toEqual({ outcome: 'blocked' });
+    await store.unblock(person);
+    await createFor(person);
+    expect(await store.endAllOfPerson(person, 0)).toBe(1);
+    await createFor(person);
   });
 
-  it('forgets a session when its TTL runs out', async () => {
-    const id = newId();
-    await store.create(id, record('u4'), 1, ownerOf('u4'), inAMonth());
-    expect(await store.read(id)).not.toBeNull();
+  it('forgets a session when its idle TTL runs out, and a later login drops it from the index', async () => {
+    const person = newPerson();
+    const id = await createFor(person, {}, { idleTtlMs: 1000 });
+    expect(await store.authenticate([id], use())).not.toBeNull();
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect(await store.read(id)).toBeNull();
+    expect(await store.authenticate([id], use())).toBeNull();
+    const next = await createFor(person);
+    expect((await store.list(person, Date.now())).map((session) => session.id)).toEqual([next]);
   });
 });
 
-describe('UpstashSessionStore round trips', () => {
-  it('creates, reads and renews in one EVAL each, deletes in one request, logs out everywhere in one EVAL', async () => {
-    const store = new UpstashSessionStore(upstashClient(stack.gateway.url, stack.gateway.token));
+describe('UpstashSessionStore on the wire', () => {
+  const store = () => new UpstashSessionStore(upstashClient(stack.gateway.url, stack.gateway.token), PREFIX);
+  const counted = async (work: () => Promise<unknown>) => {
+    stack.gateway.resetCounts();
+    await work();
+    return stack.gateway.counts();
+  };
+
+  it('runs every operation as one script request, by hash once Redis holds the script', async () => {
+    const sessions = store();
+    const person = newPerson();
     const id = newId();
-    const counted = async (work: () => Promise<unknown>) => {
-      stack.gateway.resetCounts();
-      await work();
-      return stack.gateway.counts();
-    };
-    const created = await counted(() => store.create(id, record('u5'), 60, ownerOf('u5'), inAMonth()));
-    expect(created.byCommand).toEqual({ eval: 1 });
-    expect((await counted(() => store.read(id))).byCommand).toEqual({ eval: 1 });
-    expect((await counted(() => store.renew(id, record('u5'), 60))).byCommand).toEqual({ eval: 1 });
-    expect((await counted(() => store.deleteAllOfOwner(id))).byCommand).toEqual({ eval: 1 });
+    await sessions.create(newId(), record(person), options(person));
+    expect((await counted(() => sessions.create(id, record(person), options(person)))).byCommand).toEqual({ evalsha: 1 });
+    expect((await counted(() => sessions.authenticate([id], use())))).toMatchObject({ requests: 1, byCommand: { evalsha: 1 } });
   });
 
-  it('indexes sessions under their owner with the absolute expiry, and trims expired entries', async () => {
-    const store = new UpstashSessionStore(upstashClient(stack.gateway.url, stack.gateway.token));
-    const owner = `owner-${newId()}`;
-    const index = `wxlogin:user-sessions:${owner}`;
-    await stack.gateway.redis.zadd(index, Date.now() - 1000, 'long-gone');
+  it('falls back to the script text when Redis answers NOSCRIPT, as Upstash does', async () => {
+    const sessions = store();
+    const person = newPerson();
     const id = newId();
-    const expiresAt = inAMonth();
-    await store.create(id, record(owner), 60, ownerOf(owner), expiresAt);
-    expect(await stack.gateway.redis.zrange(index, 0, -1, 'WITHSCORES')).toEqual([id, String(expiresAt)]);
-    expect(await stack.gateway.redis.pttl(index)).toBeGreaterThan(expiresAt - Date.now() - 5000);
+    await sessions.create(id, record(person), options(person));
+    await stack.gateway.redis.script('FLUSH');
+    const counts = await counted(() => sessions.authenticate([id], use()));
+    expect(counts.byCommand).toEqual({ evalsha: 1, eval: 1 });
+    expect((await counted(() => sessions.authenticate([id], use()))).byCommand).toEqual({ evalsha: 1 });
+  });
+
+  it('stores no JSON record: the owner is a field of the session hash', async () => {
+    const person = newPerson();
+    const id = newId();
+    await store().create(id, record(person), options(person));
+    expect(await stack.gateway.redis.hget(`${PREFIX}s:${id}`, 'person')).toBe(person);
+    expect(await stack.gateway.redis.zrange(`${PREFIX}ps:${person}`, 0, -1)).toEqual([id]);
   });
 });

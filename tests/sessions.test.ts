@@ -1,12 +1,25 @@
-// lib/sessions.ts over the real Redis: what is stored, expiry with a moved clock, sealing.
+// lib/sessions.ts over the real Redis and Postgres: what is stored, who can make a session
+// valid, how many a person holds, what refusing costs, and expiry with a moved clock.
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { newRequestContext } from '../lib/request-context.js';
 import { createSession, openSessionKey, requireSession, sessionClock, type NewSession } from '../lib/sessions.js';
 import { APP_A, startStack, type Stack } from './support/stack.js';
 import { apiErrorOf } from './support/api-error.js';
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ env: { SESSION_IDLE_TTL: String(7 * 24 * 3600), SESSION_MAX_AGE: String(30 * 24 * 3600) } });
+  stack = await startStack({
+    isolated: true,
+    env: {
+      SESSION_IDLE_TTL: String(7 * 24 * 3600),
+      SESSION_MAX_AGE: String(30 * 24 * 3600),
+      TRUST_PROXY_HEADERS: '1',
+      RATE_LIMIT_AUTH_FAILURES_PER_IP: '50/1m',
+      // Eleven logins of one person within a minute (the account's own limit is tested elsewhere).
+      RATE_LIMIT_LOGIN_PER_ACCOUNT: '100/1m',
+    },
+  });
 });
 afterAll(() => stack.close());
 afterEach(() => {
@@ -14,22 +27,24 @@ afterEach(() => {
 });
 
 const HOUR = 3600_000;
+const PREFIX = 'wxlogin:local:';
+const context = () => newRequestContext('test');
 const newSession = (overrides: Partial<NewSession> = {}): NewSession => ({
   person: {
-    personId: `person-${Math.random().toString(36).slice(2)}`,
+    personId: randomUUID(),
     revision: 1,
     card: { unionid: null, createdAt: '2026-01-02T03:04:05.000Z', phone: null, accounts: [] },
     isNew: true,
     foldedPersonId: null,
   },
   appid: APP_A,
-  openid: `openid-${Math.random().toString(36).slice(2)}`,
+  openid: `openid-${randomBytes(6).toString('hex')}`,
   sessionKey: 'tiihtNczf5v6AKRyjwEUhQ==',
   ...overrides,
 });
 
 async function unauthorized(token: string) {
-  expect((await apiErrorOf(requireSession(token))).code).toBe('unauthorized');
+  expect((await apiErrorOf(requireSession(token, context()))).code).toBe('unauthorized');
 }
 
 function moveClock(byMs: number) {
@@ -37,78 +52,120 @@ function moveClock(byMs: number) {
   sessionClock.now = () => at;
 }
 
-const storedKeys = () => stack.gateway.redis.keys('wxlogin:session:*');
+const me = (token: string, headers: Record<string, string> = {}) => stack.call('me', 'GET', { token, headers });
+const from = (address: string) => ({ 'x-forwarded-for': address });
+const address = () => `198.51.100.${randomBytes(1)[0]! % 250}`;
 
 describe('what is stored', () => {
-  it('keeps only the token\'s hash and a sealed session_key: Redis holds nothing usable', async () => {
+  it('keeps neither the token nor its plain hash nor the session_key: Redis holds nothing usable', async () => {
     const input = newSession();
-    const { token } = await createSession(input);
-    const keys = await storedKeys();
-    const values = await Promise.all(keys.map((key) => stack.gateway.redis.get(key)));
-    const everything = keys.join('\n') + values.join('\n');
-    expect(everything).not.toContain(token);
-    expect(everything).not.toContain(token.slice(4));
-    expect(everything).not.toContain(input.sessionKey);
-    expect(everything).not.toContain(Buffer.from(input.sessionKey, 'base64').toString('hex'));
+    const { token } = await createSession(input, context());
+    const keys = await stack.gateway.redis.keys(`${PREFIX}s:*`);
+    const values = await Promise.all(keys.map((key) => stack.gateway.redis.hgetall(key)));
+    const everything = keys.join('\n') + JSON.stringify(values);
+    for (const secret of [token, token.slice(4), createHash('sha256').update(token).digest('hex'), input.sessionKey]) {
+      expect(everything).not.toContain(secret);
+    }
   });
 
-  it('opens the sealed session_key of a live session', async () => {
+  it('opens the sealed session_key of a live session, and no other envelope', async () => {
     const input = newSession();
-    const { token } = await createSession(input);
-    expect(openSessionKey(await requireSession(token))).toBe(input.sessionKey);
-  });
-
-  it('rejects a tampered envelope, and one moved into another session', async () => {
-    const session = await requireSession((await createSession(newSession())).token);
-    const other = await requireSession((await createSession(newSession())).token);
+    const { session } = await requireSession((await createSession(input, context())).token, context());
+    expect(openSessionKey(session)).toBe(input.sessionKey);
+    const other = (await requireSession((await createSession(newSession(), context())).token, context())).session;
+    expect(() => openSessionKey({ ...other, sealedSessionKey: session.sealedSessionKey })).toThrow();
     const [version, keyId, iv, sealed] = session.sealedSessionKey.split('.');
     const flipped = Buffer.from(sealed!, 'base64url');
     flipped[0]! ^= 1;
-    const tampered = [version, keyId, iv, flipped.toString('base64url')].join('.');
-    expect(() => openSessionKey({ ...session, sealedSessionKey: tampered })).toThrow();
-    expect(() => openSessionKey({ ...other, sealedSessionKey: session.sealedSessionKey })).toThrow();
-    expect(() => openSessionKey({ ...session, sealedSessionKey: `v1.00000000.${iv}.${sealed}` })).toThrow();
+    expect(() => openSessionKey({ ...session, sealedSessionKey: [version, keyId, iv, flipped.toString('base64url')].join('.') })).toThrow();
+  });
+});
+
+describe('a token is valid only where it was issued', () => {
+  // A forger who can write Redis but holds no SESSION_ENCRYPTION_KEY: the record is well formed,
+  // owned by a real person with a cached card, and keyed every way the forger can compute.
+  it('refuses a hand-written record under any key the forger can compute', async () => {
+    const victim = (await stack.login(stack.person())).body;
+    const { session, person } = await requireSession(victim.token, context());
+    const token = `wxl_${randomBytes(32).toString('base64url')}`;
+    const forged = { person: person.id, app: APP_A, oid: session.openid, iat: Date.now(), exp: Date.now() + HOUR, seen: Date.now(), sk: session.sealedSessionKey };
+    const guesses = [
+      createHash('sha256').update(token).digest('hex'),
+      createHash('sha256').update(token).digest('base64url'),
+      createHmac('sha256', randomBytes(32)).update(token).digest('base64url'),
+    ];
+    for (const guess of guesses) {
+      await stack.gateway.redis.hset(`${PREFIX}s:${guess}`, forged);
+      await stack.gateway.redis.set(`wxlogin:session:${guess}`, JSON.stringify({ v: 2, uid: person.id, app: APP_A, oid: 'x', iat: 0, exp: Date.now() + HOUR, rnw: 0, sk: '' }));
+    }
+    expect((await me(token)).status).toBe(401);
+    expect((await stack.call('claims', 'GET', { token })).status).toBe(401);
+    expect((await me(victim.token)).status).toBe(200);
   });
 
-  it('sets the Redis TTL to the idle timeout', async () => {
-    const { id } = await requireSession((await createSession(newSession())).token);
-    const ttl = await stack.gateway.redis.ttl(`wxlogin:session:${id}`);
-    expect(ttl).toBeGreaterThan(7 * 24 * 3600 - 60);
-    expect(ttl).toBeLessThanOrEqual(7 * 24 * 3600);
+  it('a session whose person is gone gets 401 on claims and phone, before any WeChat call or write', async () => {
+    const { token } = await createSession(newSession(), context());
+    const before = stack.wechat.requestCount();
+    const claim = await stack.call('claims', 'POST', { token, json: { benefit: 'welcome-gift' } });
+    const phone = await stack.call('phone', 'POST', { token, json: { code: stack.wechat.issuePhoneCode(APP_A) } });
+    expect([claim.status, claim.body.code]).toEqual([401, 'unauthorized']);
+    expect([phone.status, phone.body.code]).toEqual([401, 'unauthorized']);
+    expect(stack.wechat.requestCount()).toBe(before);
+  });
+});
+
+describe('bounded sessions', () => {
+  it('the 11th login of a person in one app ends the oldest; other apps keep theirs', async () => {
+    const person = stack.person();
+    const tokens: string[] = [];
+    for (let i = 0; i < 11; i++) tokens.push((await stack.login(person, APP_A)).body.token);
+    expect((await me(tokens[0]!)).status).toBe(401);
+    for (const token of tokens.slice(1)) expect((await me(token)).status).toBe(200);
+    const { person: owner } = await requireSession(tokens[1]!, context());
+    expect(await stack.gateway.redis.zcard(`${PREFIX}ps:${owner.id}`)).toBe(10);
+  });
+});
+
+describe('refusing is free', () => {
+  it('1,000 random tokens write nothing to Redis, cost one request each at most, and end in 429 from one address', async () => {
+    const client = address();
+    const keysBefore = await stack.gateway.redis.dbsize();
+    stack.gateway.resetCounts();
+    const statuses: Record<number, number> = {};
+    for (let i = 0; i < 1000; i++) {
+      const { status } = await me(`wxl_${randomBytes(32).toString('base64url')}`, from(client));
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    }
+    expect(statuses).toEqual({ 401: 50, 429: 950 });
+    expect(await stack.gateway.redis.dbsize()).toBe(keysBefore);
+    expect(stack.gateway.counts().requests).toBeLessThanOrEqual(1000);
+    // Another address, and a real session at the flooded one, are untouched.
+    expect((await me(`wxl_${randomBytes(32).toString('base64url')}`, from(address()))).status).toBe(401);
+    expect((await me((await stack.login(stack.person())).body.token, from(client))).status).toBe(200);
+  });
+
+  it('a known session\'s /api/me is exactly one Redis request, its rate limit included', async () => {
+    const { token } = (await stack.login(stack.person())).body;
+    stack.gateway.resetCounts();
+    expect((await me(token)).headers.get('ratelimit-limit')).toBe('120');
+    expect(stack.gateway.counts()).toMatchObject({ requests: 1, byCommand: { evalsha: 1 } });
   });
 });
 
 describe('expiry', () => {
   it('refuses a session past its absolute expiry even while Redis still holds it', async () => {
-    const { token, expiresAt } = await createSession(newSession());
+    const { token, expiresAt } = await createSession(newSession(), context());
     expect(expiresAt.getTime() - Date.now()).toBeGreaterThan(30 * 24 * HOUR - 60_000);
     moveClock(30 * 24 * HOUR + 1000);
     await unauthorized(token);
   });
 
-  it('pushes idle expiry back at most once an hour, with one extra write', async () => {
-    const { token } = await createSession(newSession());
-    stack.gateway.resetCounts();
-    await requireSession(token);
-    expect(stack.gateway.counts().byCommand).toEqual({ eval: 1 });
-
-    moveClock(HOUR + 1000);
-    stack.gateway.resetCounts();
-    await requireSession(token);
-    expect(stack.gateway.counts().byCommand).toEqual({ eval: 2 });
-
-    stack.gateway.resetCounts();
-    await requireSession(token);
-    await requireSession(token);
-    expect(stack.gateway.counts().byCommand).toEqual({ eval: 2 });
-  });
-
   it('never lets the idle TTL outlive the absolute expiry', async () => {
-    const { token } = await createSession(newSession());
-    const { id } = await requireSession(token);
+    const { token } = await createSession(newSession(), context());
+    const { session } = await requireSession(token, context());
     moveClock(30 * 24 * HOUR - 2 * HOUR);
-    await requireSession(token);
-    const ttl = await stack.gateway.redis.ttl(`wxlogin:session:${id}`);
+    await requireSession(token, context());
+    const ttl = await stack.gateway.redis.ttl(`${PREFIX}s:${session.id}`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(2 * 3600);
   });

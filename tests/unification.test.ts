@@ -17,8 +17,9 @@ beforeAll(async () => {
       ...defaultApps(),
       ...[APP_D, APP_E, APP_F].map((appid) => ({ appid, secret: `secret-${appid}`, openPlatform: false })),
     ],
-    // Racing logins of one person exceed the per-user login limit, which is not under test here.
-    env: { BENEFITS: 'welcome-gift,first-order-coupon', RATE_LIMIT_LOGIN_PER_USER: 'off' },
+    // Racing logins of one person exceed the per-account login limit and the per-app session cap
+    // (so the oldest session would end), neither of which is under test here.
+    env: { BENEFITS: 'welcome-gift,first-order-coupon', RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off', SESSION_MAX_PER_APP: '50' },
   });
 });
 afterAll(() => stack.close());

@@ -1,7 +1,7 @@
 -- Gives a WeChat-verified number to p_person (following merges) and takes it from whoever held it:
 -- the latest verification wins, since WeChat has just proven the new claimant controls the number
 -- (carriers recycle numbers). Returns the facts of every person it changed, so the caller can
--- refresh their cached cards.
+-- refresh their cached cards; none when there is no such person.
 create or replace function assign_phone(p_person uuid, p_phone_number text, p_pure_number text, p_country_code text)
 returns setof person_facts
 language plpgsql as $$
@@ -13,7 +13,7 @@ begin
   perform pg_advisory_xact_lock(hashtextextended('phone:' || p_country_code || ':' || p_pure_number, 0));
   person := live_person(p_person);
   if person is null then
-    raise exception 'no person %', p_person using errcode = 'P0002';
+    return;
   end if;
 
   with released as (

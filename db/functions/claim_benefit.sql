@@ -1,6 +1,6 @@
 -- One claim in one round trip: the first claim of a benefit by a person, from any mini program,
 -- wins. Plain SQL could not return the existing row in the same statement: a row committed by a
--- racing claim after the statement's snapshot is invisible to it.
+-- racing claim after the statement's snapshot is invisible to it. No row: there is no such person.
 create or replace function claim_benefit(p_person uuid, p_benefit text, p_appid text)
 returns table (benefit text, appid text, claimed_at timestamptz, created boolean)
 language plpgsql as $$
@@ -8,6 +8,9 @@ language plpgsql as $$
 declare
   person uuid := live_person(p_person);
 begin
+  if person is null then
+    return;
+  end if;
   return query
     insert into claims as c (person_id, benefit, appid) values (person, p_benefit, p_appid)
     on conflict (person_id, benefit) do nothing

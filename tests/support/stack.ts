@@ -77,9 +77,6 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
     DATABASE_URL: ownDatabase?.url ?? inject('databaseUrl'),
     NEON_WS_PROXY: bridge.address,
     SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    // The fixed test appids are shared by every test run on this Redis; per-app limits are tested
-    // with appids of their own.
-    RATE_LIMIT_LOGIN_PER_APP: '1000000/1m',
     ...env,
   });
   for (const name of ['DATABASE_URL', 'SESSION_ENCRYPTION_KEY', 'UPSTASH_REDIS_REST_TOKEN', 'LOG_SALT']) {
