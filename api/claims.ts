@@ -8,7 +8,7 @@ export default endpoint('/api/claims', {
     const token = bearerToken(request);
     const { benefit } = await readInput(request, { benefit: benefitKey });
     const { session, person } = await requireSession(token, context);
-    return json(201, await claimBenefit(person.id, session.appid, benefit));
+    return json(201, await claimBenefit(person.id, session.appid, benefit, person.card));
   },
 
   async GET(request, context) {

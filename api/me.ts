@@ -1,4 +1,6 @@
-import { bearerToken, endpoint, json } from '../lib/http.js';
+import { deletePerson } from '../lib/erasure.js';
+import { bearerToken, endpoint, json, noContent } from '../lib/http.js';
+import { literal, readInput } from '../lib/input.js';
 import { requireSession } from '../lib/sessions.js';
 
 export default endpoint('/api/me', {
@@ -15,5 +17,14 @@ export default endpoint('/api/me', {
         accounts: person.card.accounts,
       },
     });
+  },
+
+  /** Account deletion (注销): the person types the confirmation; every session of theirs ends. */
+  async DELETE(request, context) {
+    const token = bearerToken(request);
+    await readInput(request, { confirm: literal('delete') });
+    const { person } = await requireSession(token, context);
+    await deletePerson(person.id, 'self');
+    return noContent();
   },
 });

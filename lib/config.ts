@@ -1,5 +1,5 @@
 // Environment → validated configuration. Errors name the variable, never its value.
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 
 export interface WechatApp {
   appid: string;
@@ -40,6 +40,25 @@ export interface Config extends DatabaseConfig {
   trustProxyHeaders: boolean;
   /** Keys the session-id hash in access logs, so logs cannot be joined with a leaked store. */
   logSalt: Buffer;
+  /** Operators' keys (ADMIN_KEYS): the admin API. */
+  adminKeys: readonly NamedKey[];
+  /** The company's services' keys (SERVICE_KEYS): token introspection and the claims feed. */
+  serviceKeys: readonly NamedKey[];
+  /**
+   * Keys the identity hashes that account deletion keeps per claimed benefit (IDENTITY_HASH_KEY,
+   * else derived from the first encryption key: set it before rotating SESSION_ENCRYPTION_KEY).
+   */
+  identityHashKey: Buffer;
+  /** How long the audit trail keeps events. */
+  eventsRetentionDays: number;
+  /** Vercel Cron's bearer secret (CRON_SECRET), for scheduled maintenance; null: only admin keys. */
+  cronSecret: string | null;
+}
+
+/** A server-side key, known by its SHA-256 only; its name is who acts (admin:<name>, service:<name>). */
+export interface NamedKey {
+  name: string;
+  digest: Buffer;
 }
 
 export type RateLimitName = 'loginPerIp' | 'loginPerAccount' | 'perSession' | 'authFailuresPerIp';
@@ -86,7 +105,16 @@ export function loadConfig(env: Env = process.env): Config {
     // Vercel overwrites both headers with the connecting address; elsewhere a client could choose them.
     trustProxyHeaders: optional(env, 'VERCEL') !== null || optional(env, 'TRUST_PROXY_HEADERS') === '1',
     logSalt: parseLogSalt(env, sessionKeys[0]!),
+    adminKeys: parseNamedKeys(env, 'ADMIN_KEYS'),
+    serviceKeys: parseNamedKeys(env, 'SERVICE_KEYS'),
+    identityHashKey: parseIdentityHashKey(env, sessionKeys[0]!),
+    eventsRetentionDays: positiveInt(env, 'EVENTS_RETENTION_DAYS', 180),
+    cronSecret: optional(env, 'CRON_SECRET'),
   };
+  const adminDigests = new Set(config.adminKeys.map((key) => key.digest.toString('hex')));
+  if (config.serviceKeys.some((key) => adminDigests.has(key.digest.toString('hex')))) {
+    throw new ConfigError('ADMIN_KEYS and SERVICE_KEYS must not share a key: each kind opens different doors');
+  }
   if (config.apps.size === 0) {
     throw new ConfigError('Set WECHAT_APPS (appid:secret pairs, comma separated) or WECHAT_APPID and WECHAT_SECRET');
   }
@@ -236,6 +264,35 @@ function parseRateLimits(env: Env): Record<RateLimitName, RateLimit | null> {
     }
   }
   return limits;
+}
+
+/** `name:key` pairs, comma separated; keys of at least 32 characters, kept only as SHA-256. */
+function parseNamedKeys(env: Env, variable: string): NamedKey[] {
+  const raw = optional(env, variable);
+  if (raw === null) return [];
+  const names = new Set<string>();
+  return raw.split(',').map((pair) => {
+    const at = pair.indexOf(':');
+    const name = pair.slice(0, Math.max(at, 0)).trim();
+    const key = pair.slice(at + 1).trim();
+    if (at < 0 || !/^[a-z0-9][a-z0-9_-]{0,31}$/.test(name)) {
+      throw new ConfigError(`${variable} must hold name:key pairs, comma separated (names of lowercase letters, digits, _ or -)`);
+    }
+    if (key.length < 32 || /\s/.test(key)) {
+      throw new ConfigError(`${variable}: the key named ${name} must be at least 32 random characters: openssl rand -base64 32`);
+    }
+    if (names.has(name)) throw new ConfigError(`${variable} names ${name} twice`);
+    names.add(name);
+    return { name, digest: createHash('sha256').update(key).digest() };
+  });
+}
+
+function parseIdentityHashKey(env: Env, sessionKey: Buffer): Buffer {
+  const raw = optional(env, 'IDENTITY_HASH_KEY');
+  if (raw === null) return createHmac('sha256', sessionKey).update('wxlogin identity hash key').digest();
+  const key = Buffer.from(raw, 'base64');
+  if (key.length !== 32) throw new ConfigError('IDENTITY_HASH_KEY must be 32 bytes in base64: openssl rand -base64 32');
+  return key;
 }
 
 /** LOG_SALT when set, else derived from the session key, so a deployment needs no extra secret. */

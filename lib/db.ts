@@ -57,9 +57,28 @@ export async function withConnection<T>(work: (run: typeof query) => Promise<T>)
     throw new DependencyError('postgres', error);
   }
   try {
-    return await work(async (text, values = []) => (await client.query(text, values)).rows);
+    return await work(async (text, values = []) => {
+      try {
+        return (await client.query(text, values)).rows;
+      } catch (error) {
+        throw isUnavailability(error) ? new DependencyError('postgres', error) : error;
+      }
+    });
   } finally {
     client.release();
+  }
+}
+
+/** Runs `work` inside BEGIN … COMMIT on `run`'s connection; any failure rolls back. */
+export async function inTransaction<T>(run: typeof query, work: () => Promise<T>): Promise<T> {
+  await run('begin');
+  try {
+    const result = await work();
+    await run('commit');
+    return result;
+  } catch (error) {
+    await run('rollback').catch(() => {});
+    throw error;
   }
 }
 

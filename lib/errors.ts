@@ -11,6 +11,8 @@ export const catalog = {
   user_blocked: { status: 403, title: 'WeChat blocked this user as high-risk' },
   user_suspended: { status: 403, title: 'This person is suspended' },
   not_found: { status: 404, title: 'No such endpoint' },
+  person_not_found: { status: 404, title: 'No such person' },
+  session_not_found: { status: 404, title: 'No such session of yours' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   already_claimed: { status: 409, title: 'This person has already claimed this benefit' },
   payload_too_large: { status: 413, title: 'The request body is too large' },

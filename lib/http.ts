@@ -9,7 +9,10 @@ import { newRequestContext, type RateLimitState, type RequestContext } from './r
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-export type Handler = (request: Request, context: RequestContext) => Promise<Response>;
+/** The route's dynamic segments ([handle] in api/sessions/[handle].ts), decoded. */
+export type RouteParams = Record<string, string>;
+
+export type Handler = (request: Request, context: RequestContext, params: RouteParams) => Promise<Response>;
 
 /**
  * Whole-request budget, under vercel.json's maxDuration (10 s): past it the client gets a 503
@@ -18,9 +21,13 @@ export type Handler = (request: Request, context: RequestContext) => Promise<Res
  */
 export const REQUEST_BUDGET_MS = 9000;
 
-/** A Vercel function (`export default endpoint(...)`): routes by method, never throws. */
+/**
+ * A Vercel function (`export default endpoint(...)`): routes by method, never throws. `route` is
+ * the file's path as Vercel serves it, dynamic segments in brackets (/api/sessions/[handle]).
+ */
 export function endpoint(route: string, handlers: Partial<Record<Method, Handler>>, { budgetMs = REQUEST_BUDGET_MS } = {}) {
   const allow = Object.keys(handlers).join(', ');
+  const pattern = routePattern(route);
   return {
     async fetch(request: Request): Promise<Response> {
       const started = performance.now();
@@ -33,7 +40,7 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
         if (!handler) {
           throw new ApiError('method_not_allowed', { detail: `Use ${allow}`, headers: { Allow: allow } });
         }
-        response = await withinBudget(handler(request, context), budgetMs);
+        response = await withinBudget(handler(request, context, routeParams(pattern, request)), budgetMs);
       } catch (error) {
         failure = error;
         response = problem(toApiError(error), context.requestId);
@@ -59,6 +66,24 @@ async function withinBudget(work: Promise<Response>, budgetMs: number): Promise<
     return await Promise.race([work, expired]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** The pattern Vercel's filesystem routing matches a route with: [name] is one path segment. */
+export function routePattern(route: string): RegExp {
+  const segments = route.split('/').map((segment) => {
+    const dynamic = /^\[(\w+)\]$/.exec(segment);
+    return dynamic ? `(?<${dynamic[1]}>[^/]+)` : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  });
+  return new RegExp(`^${segments.join('/')}/?$`);
+}
+
+function routeParams(pattern: RegExp, request: Request): RouteParams {
+  const groups = pattern.exec(new URL(request.url).pathname)?.groups ?? {};
+  try {
+    return Object.fromEntries(Object.entries(groups).map(([name, value]) => [name, decodeURIComponent(value)]));
+  } catch {
+    throw new ApiError('not_found');
   }
 }
 

@@ -1,5 +1,6 @@
-// Request bodies → typed input. Each endpoint declares its fields once (name → field type); the
-// body must be a bounded UTF-8 JSON object holding only those fields, each of its type.
+// Request input → typed values. Each endpoint declares its fields once (name → field type); the
+// body (a bounded UTF-8 JSON object, or a form where the endpoint takes one) or the query string
+// must hold only those fields, each of its type.
 import { ApiError, invalid } from './errors.js';
 
 /** Checks one field's value and returns it typed; throws invalid() naming the field. */
@@ -27,6 +28,21 @@ export function optional<T>(field: Field<T>): Field<T | undefined> {
   return (value, name) => (value === undefined ? undefined : field(value, name));
 }
 
+/** An ISO 8601 time with its offset (2026-12-01T00:00:00Z, or +08:00). */
+export const timestamp: Field<Date> = (value, name) => {
+  const time = typeof value === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(value) ? new Date(value) : null;
+  if (!time || Number.isNaN(time.getTime())) throw invalid(`"${name}" must be an ISO 8601 time with an offset, e.g. 2026-12-01T00:00:00+08:00`);
+  return time;
+};
+
+/** Exactly this string: a confirmation the client must type. */
+export function literal<T extends string>(expected: T): Field<T> {
+  return (value, name) => {
+    if (value !== expected) throw invalid(`"${name}" must be "${expected}"`);
+    return expected;
+  };
+}
+
 /** wx.login codes are short URL-safe strings; anything else never came from WeChat. */
 export const wechatCode = text(/^[A-Za-z0-9_:.-]{1,128}$/, 'the string wx.login() returned');
 /** getPhoneNumber codes are URL-safe strings (64 hex characters today). */
@@ -34,36 +50,69 @@ export const phoneCode = text(/^[A-Za-z0-9_:.-]{1,256}$/, 'the string the getPho
 /** Checked against the configured apps later: an unknown one is unknown_app, not a malformed request. */
 export const appid = text(/^[\s\S]{0,64}$/, 'a mini program appid string');
 export const benefitKey = text(/^[\s\S]*$/, 'a string');
+export const personId = text(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'a person id (a UUID)');
+export const openid = text(/^[A-Za-z0-9_-]{1,128}$/, 'an openid');
+export const unionid = text(/^[A-Za-z0-9_-]{1,128}$/, 'a unionid');
+/** Digits, optionally with a +country code (+85261234567); without one, a mainland number. */
+export const phoneNumber = text(/^\+?\d{5,20}$/, 'a phone number of digits, optionally starting with +<country code>');
+export const reason = text(/^[\s\S]{1,500}$/, 'a text of 1 to 500 characters');
+export const bearerTokenValue = text(/^[\x21-\x7e]{1,512}$/, 'a bearer token');
 
 /**
  * The body as `fields` declares it. An empty body is `{}` when `emptyAllowed` (for endpoints whose
- * fields are all optional).
+ * fields are all optional); a form (application/x-www-form-urlencoded) is read when `form`.
  */
 export async function readInput<F extends Fields>(
   request: Request,
   fields: F,
-  { emptyAllowed = false } = {},
+  { emptyAllowed = false, form = false } = {},
 ): Promise<InputOf<F>> {
-  const body = await readJsonObject(request, emptyAllowed);
-  const unknown = Object.keys(body).find((key) => !Object.hasOwn(fields, key));
+  return typed(await readBody(request, emptyAllowed, form), fields);
+}
+
+/** The query string as `fields` declares it; each parameter at most once. */
+export function readQuery<F extends Fields>(request: Request, fields: F): InputOf<F> {
+  return typed(singleValues(new URL(request.url).searchParams), fields);
+}
+
+function typed<F extends Fields>(values: Record<string, unknown>, fields: F): InputOf<F> {
+  const unknown = Object.keys(values).find((key) => !Object.hasOwn(fields, key));
   if (unknown !== undefined) throw invalid(`Unknown field: ${unknown.slice(0, 40)}`);
   const input: Record<string, unknown> = {};
-  for (const [name, field] of Object.entries(fields)) input[name] = field(body[name], name);
+  for (const [name, field] of Object.entries(fields)) input[name] = field(values[name], name);
   return input as InputOf<F>;
 }
 
-async function readJsonObject(request: Request, emptyAllowed: boolean): Promise<Record<string, unknown>> {
+function singleValues(params: URLSearchParams): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, value] of params) {
+    if (Object.hasOwn(values, name)) throw invalid(`"${name.slice(0, 40)}" is given twice`);
+    values[name] = value;
+  }
+  return values;
+}
+
+async function readBody(request: Request, emptyAllowed: boolean, form: boolean): Promise<Record<string, unknown>> {
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
   const bytes = await readLimited(request);
   if (bytes.length === 0 && emptyAllowed) return {};
   const mediaType = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw invalid('The body is not valid UTF-8');
+  }
+  if (form && mediaType === 'application/x-www-form-urlencoded') return singleValues(new URLSearchParams(text));
   if (mediaType !== 'application/json') {
-    throw new ApiError('unsupported_media_type', { detail: 'Send Content-Type: application/json' });
+    throw new ApiError('unsupported_media_type', {
+      detail: form ? 'Send Content-Type: application/x-www-form-urlencoded or application/json' : 'Send Content-Type: application/json',
+    });
   }
   let body: unknown;
   try {
-    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    body = JSON.parse(text);
   } catch {
     throw invalid('The body is not valid UTF-8 JSON');
   }

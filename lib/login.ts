@@ -40,6 +40,7 @@ export async function login({ code, appid }: LoginInput, referer: string | null,
 
   const person = await recordLogin(app.appid, wechat.openid, wechat.unionid);
   context.log.personId = person.personId;
+  if (person.suspended) throw new ApiError('user_suspended');
   if (person.foldedPersonId) context.log.foldedPersonId = person.foldedPersonId;
   const session = await createSession({ person, appid: app.appid, openid: wechat.openid, sessionKey: wechat.sessionKey }, context);
   return {

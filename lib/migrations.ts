@@ -3,14 +3,14 @@
 // changed. All of it under one lock, so concurrent migrators wait for each other.
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { withConnection } from './db.js';
+import { inTransaction, withConnection } from './db.js';
 
 const MIGRATIONS_DIR = new URL('../db/migrations/', import.meta.url);
 const FUNCTIONS_DIR = new URL('../db/functions/', import.meta.url);
 /** Any constant: the advisory lock every migrator takes. */
 const MIGRATION_LOCK = 4_242_001;
 
-type Run = <Row extends Record<string, unknown>>(text: string, values?: unknown[]) => Promise<Row[]>;
+type Run = Parameters<Parameters<typeof withConnection>[0]>[0];
 
 export interface Migrated {
   /** Migrations applied by this run, by file name. */
@@ -100,15 +100,4 @@ async function readSqlFiles(dir: URL): Promise<Map<string, string>> {
   const names = (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort();
   const texts = await Promise.all(names.map((name) => readFile(new URL(name, dir), 'utf8')));
   return new Map(names.map((name, i) => [name, texts[i]!]));
-}
-
-async function inTransaction(run: Run, work: () => Promise<void>): Promise<void> {
-  await run('begin');
-  try {
-    await work();
-    await run('commit');
-  } catch (error) {
-    await run('rollback');
-    throw error;
-  }
 }

@@ -30,6 +30,8 @@ export interface PersonCardVersion {
 export interface LoggedInPerson extends PersonCardVersion {
   /** true only on the very first login of this person, in any mini program. */
   isNew: boolean;
+  /** Suspended by an operator: no session may be created. */
+  suspended: boolean;
   /** The person this login merged into this one (a late unionid), if it did. */
   foldedPersonId: string | null;
 }
@@ -55,12 +57,12 @@ const FACTS = 'person_id, revision, unionid, created_at, phone_country_code, pho
 
 /** Finds or creates the account and its person, merging on a late unionid, in one round trip (see record_login in db/). */
 export async function recordLogin(appid: string, openid: string, unionid: string | null): Promise<LoggedInPerson> {
-  const [row] = await query<PersonFactsRow & { is_new: boolean; folded_person_id: string | null }>(
-    `select is_new, folded_person_id, ${FACTS} from record_login($1, $2, $3)`,
+  const [row] = await query<PersonFactsRow & { is_new: boolean; suspended: boolean; folded_person_id: string | null }>(
+    `select is_new, suspended, folded_person_id, ${FACTS} from record_login($1, $2, $3)`,
     [appid, openid, unionid],
   );
   if (!row) throw new Error('record_login returned no row');
-  return { ...cardVersionOf(row), isNew: row.is_new, foldedPersonId: row.folded_person_id };
+  return { ...cardVersionOf(row), isNew: row.is_new, suspended: row.suspended, foldedPersonId: row.folded_person_id };
 }
 
 /**

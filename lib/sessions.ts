@@ -15,7 +15,8 @@ import { UpstashSessionStore } from './session-store-upstash.js';
 import type { ListedSession, SessionRecord, SessionStore } from './session-store.js';
 
 export interface NewSession {
-  person: LoggedInPerson;
+  /** The person as the login's Postgres write saw them. */
+  person: Pick<LoggedInPerson, 'personId' | 'revision' | 'card' | 'foldedPersonId'>;
   appid: string;
   openid: string;
   /** WeChat's session_key for this login. */
@@ -103,9 +104,14 @@ export async function requireSession(token: string, context: RequestContext): Pr
   return authenticated(found.id, found.record, found.card);
 }
 
-/** The live session for a token, read only (token introspection): null for anything else. */
-export async function peekSession(token: string): Promise<Authenticated | null> {
-  if (!TOKEN_PATTERN.test(token)) return null;
+/** RFC 7662's answer for a token: who a live session belongs to, else only { active: false }. */
+export type Introspection =
+  | { active: true; token_type: 'Bearer'; sub: string; appid: string; openid: string; unionid: string | null; iat: number; exp: number }
+  | { active: false };
+
+/** Reads a token's session without using it (no renewal, no rate limit), in one Redis request. */
+export async function introspect(token: string): Promise<Introspection> {
+  if (!TOKEN_PATTERN.test(token)) return { active: false };
   const idleTtlMs = config().sessionIdleTtlSeconds * 1000;
   const found = await sessionStore().authenticate(candidateIds(token), {
     now: sessionClock.now(),
@@ -114,7 +120,20 @@ export async function peekSession(token: string): Promise<Authenticated | null> 
     renewAfterMs: idleTtlMs,
     limit: null,
   });
-  return found && authenticated(found.id, found.record, found.card);
+  if (!found) return { active: false };
+  const { record, card } = found;
+  const seconds = (ms: number) => Math.floor(ms / 1000);
+  return {
+    active: true,
+    token_type: 'Bearer',
+    sub: record.personId,
+    appid: record.appid,
+    openid: record.openid,
+    unionid: card.unionid,
+    iat: seconds(record.createdAt),
+    // Whichever comes first: the absolute expiry, or the idle one unless the session is used again.
+    exp: seconds(Math.min(record.expiresAt, record.lastSeenAt + idleTtlMs)),
+  };
 }
 
 /** The salted hash that stands for a session in logs: correlates requests, opens nothing. */
@@ -158,6 +177,11 @@ export async function revokeSessionByHandle(personId: string, handle: string): P
  */
 export function endAllSessionsOf(personId: string, { block }: { block: boolean }): Promise<number> {
   return sessionStore().endAllOfPerson(personId, block ? BLOCK_IN_FLIGHT_LOGINS_MS : 0);
+}
+
+/** Lets the person hold sessions again at once (a lifted suspension). */
+export function unblockSessions(personId: string): Promise<void> {
+  return sessionStore().unblock(personId);
 }
 
 /** WeChat's session_key for this session (for decrypting user data); throws if tampered with. */

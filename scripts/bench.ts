@@ -147,8 +147,8 @@ try {
 
 async function run(backends: Backends, baselines: Baselines): Promise<BenchResults> {
   const functions = await loadFunctions();
-  const login = functions.get('/api/login')!;
-  const me = functions.get('/api/me')!;
+  const login = functions.match('/api/login')!;
+  const me = functions.match('/api/me')!;
 
   const loginRequest = (person: string) =>
     new Request('http://localhost/api/login', {

@@ -23,7 +23,7 @@ afterEach(() => {
 });
 
 /** The function's maxDuration (vercel.json): no request may come near it. */
-const FUNCTION_BUDGET_MS = 1000 * JSON.parse(readFileSync(new URL('../vercel.json', import.meta.url), 'utf8')).functions['api/*.ts'].maxDuration;
+const FUNCTION_BUDGET_MS = 1000 * JSON.parse(readFileSync(new URL('../vercel.json', import.meta.url), 'utf8')).functions['api/**/*.ts'].maxDuration;
 
 async function timed(work: () => Promise<CallResult>): Promise<[CallResult, number]> {
   const started = Date.now();

@@ -34,7 +34,6 @@ const newSession = (overrides: Partial<NewSession> = {}): NewSession => ({
     personId: randomUUID(),
     revision: 1,
     card: { unionid: null, createdAt: '2026-01-02T03:04:05.000Z', phone: null, accounts: [] },
-    isNew: true,
     foldedPersonId: null,
   },
   appid: APP_A,

@@ -29,6 +29,7 @@ begin
      set phone_number = p_phone_number, phone_pure_number = p_pure_number,
          phone_country_code = p_country_code, phone_verified_at = now(), revision = revision + 1
    where id = person;
+  perform record_event(person, 'phone_bound', null, 'self');
 
   return query select f.* from unnest(person || coalesce(changed, '{}')) as c(id), person_facts(c.id) f;
 end

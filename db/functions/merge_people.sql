@@ -19,6 +19,12 @@ begin
   update people set unionid = p_unionid, revision = revision + 1 where id = p_survivor;
 
   perform move_phone_on_merge(p_survivor, p_folded);
+  -- A suspension follows the person: the survivor takes the folded one's if it has none.
+  update people s
+     set suspended_at = f.suspended_at, suspended_until = f.suspended_until,
+         suspension_reason = f.suspension_reason, suspended_by = f.suspended_by
+    from people f
+   where s.id = p_survivor and f.id = p_folded and is_suspended(f) and not is_suspended(s);
 
   with m as (
     update accounts set person_id = p_survivor where person_id = p_folded
@@ -40,5 +46,7 @@ begin
 
   insert into merges (folded_person_id, survivor_person_id, unionid, appid, openid, moved_accounts, dropped_claims)
   values (p_folded, p_survivor, p_unionid, p_appid, p_openid, moved, dropped);
+  perform record_event(p_survivor, 'merge', p_appid, 'system',
+                       jsonb_build_object('folded', p_folded, 'droppedClaims', jsonb_array_length(dropped)));
 end
 $$;

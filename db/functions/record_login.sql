@@ -1,8 +1,9 @@
 -- The whole login write in one round trip: find or create the account and its person, merge two
--- people when the account brings a unionid another person already holds, and return what the
--- session store caches about the person.
+-- people when the account brings a unionid another person already holds, record the login in the
+-- audit trail, and return what the session store caches about the person. A suspended person's
+-- login answers suspended = true and records nothing.
 create or replace function record_login(p_appid text, p_openid text, p_unionid text)
-returns table (is_new boolean, folded_person_id uuid, person_id uuid, revision integer, unionid text,
+returns table (is_new boolean, suspended boolean, folded_person_id uuid, person_id uuid, revision integer, unionid text,
                created_at timestamptz, phone_country_code text, phone_pure_number text, accounts jsonb)
 language plpgsql as $$
 #variable_conflict use_column
@@ -22,11 +23,17 @@ begin
     perform pg_advisory_xact_lock(greatest(account_key, unionid_key));
   end if;
 
+  -- Share-locked, so a deletion in flight is waited out and then seen (and a deletion after this
+  -- waits for this login, then takes the account with it).
   select p.* into person
     from accounts a join people p on p.id = a.person_id
-   where a.appid = p_appid and a.openid = p_openid;
+   where a.appid = p_appid and a.openid = p_openid
+     for share of p;
+  if person.deleted_at is not null then
+    person := null;
+  end if;
   if p_unionid is not null then
-    select * into holder from people where unionid = p_unionid;
+    select * into holder from people where unionid = p_unionid for share;
   end if;
 
   if person.id is null then
@@ -50,9 +57,15 @@ begin
         person := holder;
       end if;
       perform merge_people(person.id, folded, p_unionid, p_appid, p_openid);
+      select * into person from people where id = person.id;
     end if;
   end if;
 
-  return query select created, folded, f.* from person_facts(person.id) f;
+  if is_suspended(person) then
+    return query select created, true, folded, f.* from person_facts(person.id) f;
+    return;
+  end if;
+  perform record_event(person.id, case when created then 'first_login' else 'login' end, p_appid, 'self');
+  return query select created, false, folded, f.* from person_facts(person.id) f;
 end
 $$;

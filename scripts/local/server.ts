@@ -1,23 +1,41 @@
-// Serves every api/*.ts function at /api/<name> on one local port, as Vercel routes them.
-// The handlers are the deployed ones; only the Node ↔ Fetch plumbing lives here.
+// Serves every function under api/ on one local port, routed as Vercel's filesystem routing does:
+// api/a/b.ts at /api/a/b, api/a/index.ts at /api/a, api/a/[id].ts at /api/a/<one segment>, static
+// paths before dynamic ones. The handlers are the deployed ones; only the Node ↔ Fetch plumbing
+// lives here.
 import { readdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../lib/errors.js';
-import { problem } from '../../lib/http.js';
+import { problem, routePattern } from '../../lib/http.js';
 
 type VercelFunction = { fetch(request: Request): Promise<Response> };
 
 const API_DIR = new URL('../../api/', import.meta.url);
 
-export async function loadFunctions(): Promise<Map<string, VercelFunction>> {
-  const functions = new Map<string, VercelFunction>();
-  for (const file of (await readdir(API_DIR)).filter((name) => /^[\w-]+\.ts$/.test(name)).sort()) {
-    const module = (await import(new URL(file, API_DIR).href)) as { default: VercelFunction };
-    functions.set(`/api/${file.slice(0, -3)}`, module.default);
-  }
-  return functions;
+export interface Functions {
+  /** Routes as Vercel names them (/api/sessions/[handle]), static ones first. */
+  routes: string[];
+  /** The function serving this path, if any. */
+  match(pathname: string): VercelFunction | undefined;
+}
+
+export async function loadFunctions(): Promise<Functions> {
+  const files = (await readdir(API_DIR, { recursive: true })).filter((file) => /^[\w/[\]-]+\.ts$/.test(file));
+  const loaded = await Promise.all(
+    files.map(async (file) => {
+      const route = `/api/${file.slice(0, -3)}`.replace(/\/index$/, '');
+      const module = (await import(new URL(file, API_DIR).href)) as { default: VercelFunction };
+      return { route, pattern: routePattern(route), fn: module.default };
+    }),
+  );
+  // Vercel prefers a static segment to a dynamic one at the same place.
+  const rank = (route: string) => route.split('/').map((segment) => (segment.startsWith('[') ? '1' : '0')).join('');
+  loaded.sort((a, b) => rank(a.route).localeCompare(rank(b.route)) || a.route.localeCompare(b.route));
+  return {
+    routes: loaded.map(({ route }) => route),
+    match: (pathname) => loaded.find(({ pattern }) => pattern.test(pathname))?.fn,
+  };
 }
 
 export async function startServer({ port = 3000, host = '127.0.0.1' } = {}) {
@@ -32,14 +50,14 @@ export async function startServer({ port = 3000, host = '127.0.0.1' } = {}) {
   const address = server.address() as { port: number };
   return {
     url: `http://${host}:${address.port}`,
-    routes: [...functions.keys()],
+    routes: functions.routes,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
-async function serve(functions: Map<string, VercelFunction>, incoming: IncomingMessage, outgoing: ServerResponse) {
+async function serve(functions: Functions, incoming: IncomingMessage, outgoing: ServerResponse) {
   const url = new URL(incoming.url ?? '/', `http://${incoming.headers.host ?? 'localhost'}`);
-  const fn = functions.get(url.pathname.replace(/\/+$/, ''));
+  const fn = functions.match(url.pathname);
   const response = fn ? await fn.fetch(toRequest(incoming, url)) : notFound();
   outgoing.writeHead(response.status, Object.fromEntries(response.headers));
   outgoing.end(Buffer.from(await response.arrayBuffer()));

@@ -86,10 +86,10 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
   if (ownDatabase) await (await import('../../lib/migrations.js')).migrate();
   const functions = await loadFunctions();
 
-  /** Calls api/<name>.ts directly (every api/ file is loaded), as Vercel's runtime would. */
-  async function call(name: string, method: string, options: CallOptions = {}): Promise<CallResult> {
-    const fn = functions.get(`/api/${name}`);
-    if (!fn) throw new Error(`no function api/${name}.ts`);
+  /** Calls the function serving /api/<path> directly (every api/ file is loaded), as Vercel's runtime would. */
+  async function call(path: string, method: string, options: CallOptions = {}): Promise<CallResult> {
+    const fn = functions.match(`/api/${path.split('?')[0]}`);
+    if (!fn) throw new Error(`no function serves /api/${path}`);
     const headers = new Headers(options.headers);
     let body = options.body;
     if (options.json !== undefined) {
@@ -99,7 +99,7 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
     if (options.token !== undefined) headers.set('authorization', `Bearer ${options.token}`);
     const sentToken = headers.get('authorization')?.replace(/^Bearer\s+/i, '');
     if (sentToken && sentToken.length >= 24) credentials.add(sentToken);
-    const response = await fn.fetch(new Request(`http://localhost/api/${name}`, { method, headers, body }));
+    const response = await fn.fetch(new Request(`http://localhost/api/${path}`, { method, headers, body }));
     const text = await response.text();
     const result = { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
     if (typeof result.body?.token === 'string') credentials.add(result.body.token);

@@ -1,0 +1,17 @@
+import { listEvents } from '../../lib/events.js';
+import { bearerToken, endpoint, json } from '../../lib/http.js';
+import { optional, personId, readQuery, text } from '../../lib/input.js';
+import { requireKey } from '../../lib/keys.js';
+
+export default endpoint('/api/admin/events', {
+  /** The audit trail, oldest first, a page at a time: pass the page's `next` as `after`. */
+  async GET(request, context) {
+    requireKey('admin', bearerToken(request), context);
+    const { person, kind, after } = readQuery(request, {
+      person: optional(personId),
+      kind: optional(text(/^[a-z_]{1,32}$/, 'an event kind, e.g. login')),
+      after: optional(text(/^\d{1,18}$/, 'the "next" cursor of an earlier page')),
+    });
+    return json(200, await listEvents({ personId: person, kind, after }));
+  },
+});

@@ -1,0 +1,22 @@
+import { personNotFound, personView } from '../../../../lib/admin.js';
+import { deletePerson } from '../../../../lib/erasure.js';
+import { bearerToken, endpoint, json, noContent } from '../../../../lib/http.js';
+import { literal, optional, personId, readQuery } from '../../../../lib/input.js';
+import { requireKey } from '../../../../lib/keys.js';
+
+export default endpoint('/api/admin/people/[id]', {
+  async GET(request, context, params) {
+    const actor = requireKey('admin', bearerToken(request), context);
+    const { reveal } = readQuery(request, { reveal: optional(literal('phone')) });
+    const view = await personView(personId(params.id, 'id'), { revealPhone: reveal === 'phone', actor });
+    if (!view) throw personNotFound();
+    return json(200, { person: view });
+  },
+
+  /** The same account deletion (注销) as DELETE /api/me, by an operator. */
+  async DELETE(request, context, params) {
+    const actor = requireKey('admin', bearerToken(request), context);
+    if (!(await deletePerson(personId(params.id, 'id'), actor))) throw personNotFound();
+    return noContent();
+  },
+});

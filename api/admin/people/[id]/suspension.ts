@@ -1,0 +1,14 @@
+import { liftSuspension, personView } from '../../../../lib/admin.js';
+import { bearerToken, endpoint, json } from '../../../../lib/http.js';
+import { personId } from '../../../../lib/input.js';
+import { requireKey } from '../../../../lib/keys.js';
+
+export default endpoint('/api/admin/people/[id]/suspension', {
+  /** Lifts the suspension: the person can log in again at once. */
+  async DELETE(request, context, params) {
+    const actor = requireKey('admin', bearerToken(request), context);
+    const id = personId(params.id, 'id');
+    await liftSuspension(id, actor);
+    return json(200, { person: await personView(id, { revealPhone: false, actor }) });
+  },
+});

@@ -1,0 +1,36 @@
+import { findPerson, personNotFound, personView, type PersonQuery } from '../../../lib/admin.js';
+import { invalid } from '../../../lib/errors.js';
+import { bearerToken, endpoint, json } from '../../../lib/http.js';
+import { appid, literal, openid, optional, personId, phoneNumber, readQuery, unionid } from '../../../lib/input.js';
+import { requireKey } from '../../../lib/keys.js';
+
+export default endpoint('/api/admin/people', {
+  /** Finds a person by id, appid + openid, unionid or phone, and shows their whole story. */
+  async GET(request, context) {
+    const actor = requireKey('admin', bearerToken(request), context);
+    const { reveal, ...by } = readQuery(request, {
+      id: optional(personId),
+      appid: optional(appid),
+      openid: optional(openid),
+      unionid: optional(unionid),
+      phone: optional(phoneNumber),
+      reveal: optional(literal('phone')),
+    });
+    const found = await findPerson(lookupOf(by));
+    const view = found && (await personView(found, { revealPhone: reveal === 'phone', actor }));
+    if (!view) throw personNotFound();
+    return json(200, { person: view });
+  },
+});
+
+/** Exactly one way to name the person. */
+function lookupOf(by: { id?: string | undefined; appid?: string | undefined; openid?: string | undefined; unionid?: string | undefined; phone?: string | undefined }): PersonQuery {
+  const named = [by.id, by.openid ?? by.appid, by.unionid, by.phone].filter((value) => value !== undefined);
+  if (named.length !== 1 || (by.appid === undefined) !== (by.openid === undefined)) {
+    throw invalid('Name the person by exactly one of: id, appid and openid, unionid, phone');
+  }
+  if (by.id) return { id: by.id };
+  if (by.appid && by.openid) return { appid: by.appid, openid: by.openid };
+  if (by.unionid) return { unionid: by.unionid };
+  return { phone: by.phone! };
+}

@@ -1,0 +1,14 @@
+// Vercel Cron (vercel.json) calls this daily with CRON_SECRET; an operator may too, with an admin key.
+import { config } from '../../lib/config.js';
+import { pruneEvents } from '../../lib/events.js';
+import { bearerToken, endpoint, json } from '../../lib/http.js';
+import { requireKey, safeEqual } from '../../lib/keys.js';
+
+export default endpoint('/api/cron/prune-events', {
+  async GET(request, context) {
+    const presented = bearerToken(request);
+    const { cronSecret } = config();
+    if (!(cronSecret !== null && safeEqual(presented, cronSecret))) requireKey('admin', presented, context);
+    return json(200, await pruneEvents());
+  },
+});

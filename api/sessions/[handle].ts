@@ -1,0 +1,12 @@
+import { ApiError } from '../../lib/errors.js';
+import { bearerToken, endpoint, noContent } from '../../lib/http.js';
+import { requireSession, revokeSessionByHandle } from '../../lib/sessions.js';
+
+export default endpoint('/api/sessions/[handle]', {
+  /** Ends one of the person's own sessions (another device, say). */
+  async DELETE(request, context, { handle }) {
+    const { person } = await requireSession(bearerToken(request), context);
+    if (!(await revokeSessionByHandle(person.id, handle!))) throw new ApiError('session_not_found');
+    return noContent();
+  },
+});

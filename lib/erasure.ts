@@ -1,0 +1,40 @@
+// Account deletion (注销): every session ends, the accounts, unionid and phone are removed, and the
+// person row is anonymized. Kept on purpose, to stop abuse: a keyed hash of each identity of the
+// person per benefit they had claimed (erased_claims), so deleting the account and signing up
+// again never grants a once-per-person benefit twice.
+import { createHmac } from 'node:crypto';
+import { config } from './config.js';
+import { inTransaction, withConnection } from './db.js';
+import type { LinkedAccount } from './people.js';
+import { endAllSessionsOf } from './sessions.js';
+
+export interface Identities {
+  unionid: string | null;
+  accounts: Pick<LinkedAccount, 'appid' | 'openid'>[];
+}
+
+/** Keyed hashes (IDENTITY_HASH_KEY) of a person's identities: their unionid, and each account. */
+export function identityHashes({ unionid, accounts }: Identities): string[] {
+  const names = [...(unionid ? [`unionid:${unionid}`] : []), ...accounts.map(({ appid, openid }) => `account:${appid}:${openid}`)];
+  return names.map((name) => createHmac('sha256', config().identityHashKey).update(name).digest('base64url'));
+}
+
+/** Deletes the person's account; false if there is no such live person. `actor` as the audit trail records it. */
+export async function deletePerson(personId: string, actor: string): Promise<boolean> {
+  // Sessions end first and stay out, so a login that read the person before the deletion
+  // committed cannot leave one behind.
+  await endAllSessionsOf(personId, { block: true });
+  return withConnection((run) =>
+    inTransaction(run, async () => {
+      const rows = await run<{ unionid: string | null; appid: string | null; openid: string | null }>(
+        'select unionid, appid, openid from lock_identities($1)',
+        [personId],
+      );
+      if (rows.length === 0) return false;
+      const accounts = rows.flatMap(({ appid, openid }) => (appid && openid ? [{ appid, openid }] : []));
+      const hashes = identityHashes({ unionid: rows[0]!.unionid, accounts });
+      await run('select delete_person($1, $2, $3)', [personId, actor, hashes]);
+      return true;
+    }),
+  );
+}

@@ -1,0 +1,103 @@
+// The audit trail: who did what to whom and when (the events table), read by operators a page at a
+// time, and pruned past EVENTS_RETENTION_DAYS.
+import { config } from './config.js';
+import { query } from './db.js';
+import { invalid } from './errors.js';
+
+export type EventKind =
+  | 'first_login'
+  | 'login'
+  | 'merge'
+  | 'benefit_claimed'
+  | 'phone_bound'
+  | 'suspended'
+  | 'suspension_lifted'
+  | 'sessions_revoked'
+  | 'deleted'
+  | 'phone_revealed';
+
+export interface AuditEvent {
+  id: string;
+  personId: string | null;
+  kind: EventKind;
+  appid: string | null;
+  /** self, admin:<name>, service:<name> or system. */
+  actor: string;
+  at: string;
+  details: Record<string, unknown>;
+}
+
+export interface EventPage {
+  events: AuditEvent[];
+  /** Pass as `after` for the next page; null when this page reached the end. */
+  next: string | null;
+}
+
+interface EventRow {
+  id: string;
+  person_id: string | null;
+  kind: EventKind;
+  appid: string | null;
+  actor: string;
+  at: Date;
+  details: Record<string, unknown>;
+}
+
+const PAGE_SIZE = 100;
+const PRUNE_BATCH = 5000;
+/** One run prunes this long at most, well inside a function's budget; the next run goes on. */
+const PRUNE_FOR_MS = 5000;
+
+/** Records one event (for actions outside the SQL functions that record their own). */
+export async function recordEvent(personId: string, kind: EventKind, actor: string, details: Record<string, unknown> = {}): Promise<void> {
+  await query('select record_event($1, $2, null, $3, $4)', [personId, kind, actor, JSON.stringify(details)]);
+}
+
+/** Events oldest first, after the cursor, optionally of one person or one kind. */
+export async function listEvents(filter: { personId?: string | undefined; kind?: string | undefined; after?: string | undefined; limit?: number }): Promise<EventPage> {
+  const after = filter.after === undefined ? '0' : filter.after;
+  if (!/^\d{1,18}$/.test(after)) throw invalid('"after" must be the "next" cursor of an earlier page');
+  const limit = filter.limit ?? PAGE_SIZE;
+  const rows = await query<EventRow>(
+    `select id::text, person_id, kind, appid, actor, at, details from events
+      where id > $1 and ($2::uuid is null or person_id = $2) and ($3::text is null or kind = $3)
+      order by id limit $4`,
+    [after, filter.personId ?? null, filter.kind ?? null, limit + 1],
+  );
+  const page = rows.slice(0, limit).map(toEvent);
+  return { events: page, next: rows.length > limit ? page[page.length - 1]!.id : null };
+}
+
+/** The person's latest events, newest first. */
+export async function latestEvents(personId: string, count: number): Promise<AuditEvent[]> {
+  const rows = await query<EventRow>(
+    'select id::text, person_id, kind, appid, actor, at, details from events where person_id = $1 order by id desc limit $2',
+    [personId, count],
+  );
+  return rows.map(toEvent);
+}
+
+/** Deletes events past the retention, in short batches, for a few seconds at most; returns how many went. */
+export async function pruneEvents(): Promise<{ pruned: number; done: boolean }> {
+  const before = new Date(Date.now() - config().eventsRetentionDays * 24 * 3600_000);
+  const stopAt = Date.now() + PRUNE_FOR_MS;
+  let pruned = 0;
+  for (;;) {
+    const [row] = await query<{ pruned: number }>('select prune_events($1, $2) as pruned', [before, PRUNE_BATCH]);
+    pruned += row?.pruned ?? 0;
+    if ((row?.pruned ?? 0) < PRUNE_BATCH) return { pruned, done: true };
+    if (Date.now() > stopAt) return { pruned, done: false };
+  }
+}
+
+function toEvent(row: EventRow): AuditEvent {
+  return {
+    id: row.id,
+    personId: row.person_id,
+    kind: row.kind,
+    appid: row.appid,
+    actor: row.actor,
+    at: row.at.toISOString(),
+    details: row.details,
+  };
+}
