@@ -100,13 +100,15 @@ interface MergeRow {
 
 /** Everything support needs about a live person on one screen; `revealPhone` shows the number in full and is recorded. */
 export async function personView(personId: string, { revealPhone, actor }: { revealPhone: boolean; actor: string }): Promise<PersonView | null> {
-  const [[person], accounts, claims, merges, sessions, events] = await Promise.all([
-    query<PersonRow>(
-      `select p.id, p.created_at, p.unionid, p.phone_number, p.phone_pure_number, p.phone_country_code, p.phone_verified_at,
-              is_suspended(p) as suspended, p.suspended_at, p.suspended_until, p.suspension_reason, p.suspended_by
-         from people p where p.id = $1 and p.deleted_at is null and p.merged_into is null`,
-      [personId],
-    ),
+  const [person] = await query<PersonRow>(
+    `select p.id, p.created_at, p.unionid, p.phone_number, p.phone_pure_number, p.phone_country_code, p.phone_verified_at,
+            is_suspended(p) as suspended, p.suspended_at, p.suspended_until, p.suspension_reason, p.suspended_by
+       from people p where p.id = $1 and p.deleted_at is null and p.merged_into is null`,
+    [personId],
+  );
+  if (!person) return null;
+  if (revealPhone && person.phone_pure_number !== null) await recordEvent(personId, 'phone_revealed', actor);
+  const [accounts, claims, merges, sessions, events] = await Promise.all([
     query<{ appid: string; openid: string; created_at: Date }>(
       'select appid, openid, created_at from accounts where person_id = $1 order by created_at, appid',
       [personId],
@@ -123,8 +125,6 @@ export async function personView(personId: string, { revealPhone, actor }: { rev
     listSessions(personId),
     latestEvents(personId, LATEST_EVENTS),
   ]);
-  if (!person) return null;
-  if (revealPhone && person.phone_pure_number !== null) await recordEvent(personId, 'phone_revealed', actor);
   const phone =
     person.phone_pure_number === null
       ? null
@@ -170,7 +170,7 @@ export async function suspendPerson(personId: string, { reason, until }: { reaso
   if (until !== undefined && until.getTime() <= Date.now()) throw new ApiError('invalid_request', { detail: '"until" must be in the future' });
   const [row] = await query<{ suspended: boolean }>('select suspend_person($1, $2, $3, $4) as suspended', [personId, reason, until ?? null, actor]);
   if (!row?.suspended) throw personNotFound();
-  await endAllSessionsOf(personId, { block: true });
+  await endAllSessionsOf(personId, { block: true, until });
 }
 
 export async function liftSuspension(personId: string, actor: string): Promise<void> {

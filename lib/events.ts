@@ -2,7 +2,6 @@
 // time, and pruned past EVENTS_RETENTION_DAYS.
 import { config } from './config.js';
 import { query } from './db.js';
-import { invalid } from './errors.js';
 
 export type EventKind =
   | 'first_login'
@@ -43,6 +42,7 @@ interface EventRow {
   details: Record<string, unknown>;
 }
 
+const COLUMNS = 'e.id::text, e.person_id, e.kind, e.appid, e.actor, e.at, e.details';
 const PAGE_SIZE = 100;
 const PRUNE_BATCH = 5000;
 /** One run prunes this long at most, well inside a function's budget; the next run goes on. */
@@ -53,16 +53,25 @@ export async function recordEvent(personId: string, kind: EventKind, actor: stri
   await query('select record_event($1, $2, null, $3, $4)', [personId, kind, actor, JSON.stringify(details)]);
 }
 
-/** Events oldest first, after the cursor, optionally of one person or one kind. */
-export async function listEvents(filter: { personId?: string | undefined; kind?: string | undefined; after?: string | undefined; limit?: number }): Promise<EventPage> {
-  const after = filter.after === undefined ? '0' : filter.after;
-  if (!/^\d{1,18}$/.test(after)) throw invalid('"after" must be the "next" cursor of an earlier page');
+export interface EventFilter {
+  /** One person's events, and those of the people merged into them. */
+  personId?: string | undefined;
+  kind?: string | undefined;
+  /** The `next` of the page before. */
+  after?: string | undefined;
+  limit?: number | undefined;
+}
+
+/** Events oldest first, a page at a time. */
+export async function listEvents(filter: EventFilter): Promise<EventPage> {
   const limit = filter.limit ?? PAGE_SIZE;
   const rows = await query<EventRow>(
-    `select id::text, person_id, kind, appid, actor, at, details from events
-      where id > $1 and ($2::uuid is null or person_id = $2) and ($3::text is null or kind = $3)
-      order by id limit $4`,
-    [after, filter.personId ?? null, filter.kind ?? null, limit + 1],
+    `select ${COLUMNS} from events e
+      where e.id > $1
+        and ($2::uuid is null or e.person_id = $2 or e.person_id in (select id from people where merged_into = $2))
+        and ($3::text is null or e.kind = $3)
+      order by e.id limit $4`,
+    [filter.after ?? '0', filter.personId ?? null, filter.kind ?? null, limit + 1],
   );
   const page = rows.slice(0, limit).map(toEvent);
   return { events: page, next: rows.length > limit ? page[page.length - 1]!.id : null };
@@ -71,7 +80,7 @@ export async function listEvents(filter: { personId?: string | undefined; kind?:
 /** The person's latest events, newest first. */
 export async function latestEvents(personId: string, count: number): Promise<AuditEvent[]> {
   const rows = await query<EventRow>(
-    'select id::text, person_id, kind, appid, actor, at, details from events where person_id = $1 order by id desc limit $2',
+    `select ${COLUMNS} from events e where e.person_id = $1 order by e.id desc limit $2`,
     [personId, count],
   );
   return rows.map(toEvent);

@@ -49,7 +49,7 @@ const TOKEN_PATTERN = /^wxl_[A-Za-z0-9_-]{43}$/;
 /** How often an active session's idle expiry is pushed back (at most; never less often than half the idle TTL). */
 const RENEW_INTERVAL_MS = 5 * 60_000;
 /** How long a suspension or deletion keeps new sessions out: longer than any login in flight. */
-export const BLOCK_IN_FLIGHT_LOGINS_MS = 60_000;
+const BLOCK_IN_FLIGHT_LOGINS_MS = 60_000;
 
 /** Creates the session; refused while the person is suspended, or past the account's login limit. */
 export async function createSession(input: NewSession, context: RequestContext): Promise<{ token: string; expiresAt: Date }> {
@@ -172,11 +172,13 @@ export async function revokeSessionByHandle(personId: string, handle: string): P
 }
 
 /**
- * Ends every session of a person at once. With `block`, new sessions are refused for a while too,
- * so a login that read Postgres before a suspension or deletion committed leaves nothing behind.
+ * Ends every session of a person at once. With `block`, new sessions are refused for a while too
+ * (never past `until`), so a login that read Postgres before a suspension or deletion committed
+ * leaves nothing behind.
  */
-export function endAllSessionsOf(personId: string, { block }: { block: boolean }): Promise<number> {
-  return sessionStore().endAllOfPerson(personId, block ? BLOCK_IN_FLIGHT_LOGINS_MS : 0);
+export function endAllSessionsOf(personId: string, { block, until }: { block: boolean; until?: Date | undefined }): Promise<number> {
+  const blockMs = block ? Math.min(BLOCK_IN_FLIGHT_LOGINS_MS, until ? until.getTime() - Date.now() : Infinity) : 0;
+  return sessionStore().endAllOfPerson(personId, Math.max(0, Math.ceil(blockMs)));
 }
 
 /** Lets the person hold sessions again at once (a lifted suspension). */

@@ -16,6 +16,8 @@ export interface UpstashGateway {
   counts(): { requests: number; commands: number; byCommand: Record<string, number> };
   resetCounts(): void;
   setDelay(ms: number): void;
+  /** Holds requests that run this script (by EVAL or EVALSHA) this long; 0 stops. */
+  delayScript(script: string, ms: number): void;
   /** Answers these commands (lowercase names) with an error until cleared with []. */
   failCommands(names: string[]): void;
   /** Drops every connection and refuses new ones until start(). */
@@ -33,6 +35,7 @@ export async function startUpstashGateway(redisUrl: string, token = 'test-token'
   let requests = 0;
   let byCommand: Record<string, number> = {};
   let delayMs = 0;
+  const scriptDelays = new Map<string, number>();
   let failing = new Set<string>();
   // Upstash accepts Lua shebang flags that Redis 7.0 rejects; scripts run with the first line
   // reduced to `#!lua`, and EVALSHA of the original digest reaches the rewritten script.
@@ -111,6 +114,8 @@ export async function startUpstashGateway(redisUrl: string, token = 'test-token'
       return reply(400, { error: 'ERR failed to parse command' });
     }
     const path = new URL(request.url ?? '/', 'http://gateway').pathname;
+    const held = Math.max(0, ...(Array.isArray(body) ? body : []).flat().map((part) => scriptDelays.get(String(part)) ?? 0));
+    if (held > 0) await new Promise((resolve) => setTimeout(resolve, held));
     const encodeEntry = (entry: Entry): Entry => ('error' in entry ? entry : { result: encode(entry.result, base64) });
 
     if (path === '/') {
@@ -164,6 +169,12 @@ export async function startUpstashGateway(redisUrl: string, token = 'test-token'
     resetCounts: () => {
       requests = 0;
       byCommand = {};
+    },
+    delayScript: (script, ms) => {
+      for (const form of [script, sha1(script)]) {
+        if (ms > 0) scriptDelays.set(form, ms);
+        else scriptDelays.delete(form);
+      }
     },
     setDelay: (ms) => {
       delayMs = ms;
