@@ -1,0 +1,63 @@
+// WxLoginError, and how a platform failure or an HTTP error answer becomes one.
+'use strict';
+
+/** What every failure rejects with: the server's problem+json `code`, or a client-side one. */
+// A plain constructor, not `class extends Error`: "ES6 to ES5" compilation breaks instanceof there.
+function WxLoginError(code, message, fields) {
+  this.name = 'WxLoginError';
+  this.message = message;
+  this.stack = new Error(message).stack;
+  this.code = code;
+  this.status = 0;
+  this.retryAfter = null;
+  this.requestId = null;
+  this.detail = null;
+  this.data = null;
+  this.errMsg = null;
+  Object.assign(this, fields);
+}
+WxLoginError.prototype = Object.create(Error.prototype);
+WxLoginError.prototype.constructor = WxLoginError;
+
+/** A platform call's `fail` result ({ errMsg }) as a WxLoginError. */
+function platformError(code, failure) {
+  var errMsg = failure && failure.errMsg ? String(failure.errMsg) : String(failure);
+  return new WxLoginError(code, 'wxlogin: ' + errMsg, { errMsg: errMsg });
+}
+
+/** A non-2xx answer as an error carrying the problem+json fields (any body shape tolerated). */
+function httpError(response) {
+  var body = response.data && typeof response.data === 'object' ? response.data : {};
+  var code = typeof body.code === 'string' ? body.code : 'http_' + response.statusCode;
+  return new WxLoginError(code, 'wxlogin: ' + (body.detail || body.title || 'HTTP ' + response.statusCode), {
+    status: response.statusCode,
+    retryAfter: retryAfterSeconds(headerValue(response.header, 'retry-after')),
+    requestId: typeof body.requestId === 'string' ? body.requestId : headerValue(response.header, 'x-request-id'),
+    detail: typeof body.detail === 'string' ? body.detail : null,
+    data: response.data,
+  });
+}
+
+// Header names keep whatever case the platform gives (it differs between iOS, Android and PC).
+function headerValue(header, name) {
+  var keys = Object.keys(header || {});
+  for (var i = 0; i < keys.length; i++) {
+    if (keys[i].toLowerCase() === name) return String(header[keys[i]]);
+  }
+  return null;
+}
+
+/** Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110). */
+function retryAfterSeconds(value) {
+  if (value === null) return null;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value);
+  var at = Date.parse(value);
+  return isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+module.exports = {
+  WxLoginError: WxLoginError,
+  platformError: platformError,
+  httpError: httpError,
+  headerValue: headerValue,
+};

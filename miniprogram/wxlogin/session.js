@@ -1,0 +1,105 @@
+// The session: the stored token, and the login that gets one (one at a time, however many ask).
+'use strict';
+var errors = require('./errors.js');
+var platform = require('./platform.js');
+var transport = require('./transport.js');
+
+function createSession(settings, api, send) {
+  var pendingLogin = null;
+
+  function token() {
+    var saved = api.getStorageSync(settings.storageKey);
+    if (!saved || typeof saved.token !== 'string') return null;
+    // Past its absolute expiry the server would answer 401: skip that round trip.
+    if (Date.parse(saved.expiresAt) <= Date.now()) {
+      api.removeStorageSync(settings.storageKey);
+      return null;
+    }
+    return saved.token;
+  }
+
+  function keep(result) {
+    api.setStorageSync(settings.storageKey, { token: result.token, expiresAt: result.expiresAt });
+  }
+
+  function forget() {
+    api.removeStorageSync(settings.storageKey);
+  }
+
+  /** Logs in now. Concurrent callers share one wx.login + /api/login. */
+  function login() {
+    if (!pendingLogin) {
+      pendingLogin = loginOnce(0).then(
+        function (result) {
+          pendingLogin = null;
+          return result;
+        },
+        function (error) {
+          pendingLogin = null;
+          throw error;
+        }
+      );
+    }
+    return pendingLogin;
+  }
+
+  // Each try asks wx.login for a new code: a code WeChat saw once is spent, even if we never saw
+  // its answer.
+  function loginOnce(attempt) {
+    return loginCode()
+      .then(postCode)
+      .then(
+        function (result) {
+          keep(result);
+          return result;
+        },
+        function (error) {
+          return transport.afterRetryAfter(error, settings.retry, attempt).then(function () {
+            return loginOnce(attempt + 1);
+          });
+        }
+      );
+  }
+
+  function loginCode() {
+    return platform.invoke(api, 'login', {}).then(
+      function (result) {
+        if (result.code) return result.code;
+        throw errors.platformError('wx_login_failed', result);
+      },
+      function (failure) {
+        throw errors.platformError('wx_login_failed', failure);
+      }
+    );
+  }
+
+  function postCode(code) {
+    var body = { code: code };
+    var appid = settings.appid || platform.accountAppid(api);
+    if (appid) body.appid = appid;
+    return send({ url: '/api/login', method: 'POST', data: body }, null, transport.NO_RETRY).then(function (response) {
+      var result = response.data;
+      if (!result || typeof result.token !== 'string') {
+        throw new errors.WxLoginError('invalid_response', 'wxlogin: /api/login answered without a token', {
+          status: response.statusCode,
+          data: response.data,
+        });
+      }
+      return result;
+    });
+  }
+
+  /** A token other than `stale`: one a concurrent caller already got, or a new login's. */
+  function replace(stale) {
+    var current = token();
+    if (current && current !== stale) return Promise.resolve(current);
+    if (current) forget();
+    return login().then(function (result) {
+      return result.token;
+    });
+  }
+
+  return { token: token, login: login, replace: replace, forget: forget };
+}
+
+module.exports = { createSession: createSession };
