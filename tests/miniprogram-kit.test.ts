@@ -2,13 +2,14 @@
 // real local service over real HTTP. A recording front sits between the kit and the service: it
 // counts requests per route and, where a test asks, answers in the service's place.
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'acorn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type * as Kit from '../miniprogram/wxlogin/index.js';
 import { startServer } from '../scripts/local/server.js';
 import { APP_A, startStack, type Stack } from './support/stack.js';
+import { problem, startFront, unauthorized, unavailable, type Front } from './support/recording-front.js';
 import { createWx, miniprogramRuntime } from './support/wx-shim.js';
 
 const KIT = new URL('../miniprogram/wxlogin/index.js', import.meta.url);
@@ -32,7 +33,7 @@ afterEach(() => front.reset());
 /** A fresh mini program: its own wx (storage, login) for `person`, and the kit loaded in it. */
 function miniProgram(person = stack.person(), options: Partial<Kit.ClientOptions> = {}) {
   const wx = createWx({ appid: APP_A, issueCode: () => stack.wechat.issueCode(APP_A, person) });
-  const kit = miniprogramRuntime(wx).load<typeof Kit>(KIT);
+  const kit = miniprogramRuntime({ wx }).load<typeof Kit>(KIT);
   kit.configure({ baseUrl: front.url, ...options });
   return { wx, kit, person };
 }
@@ -80,7 +81,7 @@ describe('login', () => {
     const first = miniProgram();
     await first.kit.login();
     // Same device storage, fresh JS runtime (the app was closed and opened again).
-    const relaunched = miniprogramRuntime(first.wx).load<typeof Kit>(KIT);
+    const relaunched = miniprogramRuntime({ wx: first.wx }).load<typeof Kit>(KIT);
     relaunched.configure({ baseUrl: front.url });
     front.reset();
     expect((await relaunched.request({ url: '/api/me' })).statusCode).toBe(200);
@@ -323,7 +324,7 @@ describe('errors name their cause', () => {
 
   it('request() before configure() is a clear invalid_config error', () => {
     const wx = createWx({ appid: APP_A, issueCode: () => 'unused' });
-    const kit = miniprogramRuntime(wx).load<typeof Kit>(KIT);
+    const kit = miniprogramRuntime({ wx }).load<typeof Kit>(KIT);
     expect(() => kit.request({ url: '/api/me' })).toThrow(/configure\(\{ baseUrl \}\)/);
   });
 });
@@ -335,7 +336,7 @@ describe('the example app', () => {
   function launch() {
     const person = stack.person();
     const wx = createWx({ appid: APP_A, issueCode: () => stack.wechat.issueCode(APP_A, person) });
-    const runtime = miniprogramRuntime(wx);
+    const runtime = miniprogramRuntime({ wx });
     runtime.load<{ baseUrl: string }>(new URL('config.js', root)).baseUrl = front.url;
     runtime.load(new URL('app.js', root));
     runtime.app()!.onLaunch();
@@ -351,7 +352,7 @@ describe('the example app', () => {
     front.answer('POST /api/claims', { status: 201, headers: { 'Content-Type': 'application/json' }, body: '{}' }, { times: 1 });
     await page.claimGift();
     expect(page.data.gift).toMatch(/^Claimed!/);
-    front.answer('POST /api/claims', conflict, { times: 1 });
+    front.answer('POST /api/claims', problem(409, 'already_claimed'), { times: 1 });
     await page.claimGift();
     expect(page.data.gift).toMatch(/^Already claimed/);
     expect(front.bodies('POST /api/claims')).toEqual([{ benefit: 'welcome-gift' }, { benefit: 'welcome-gift' }]);
@@ -380,99 +381,3 @@ it('every mini program file is ES2015 script syntax, which base libraries run wi
   expect(() => es2015('var later = async () => 1;')).toThrow();
   expect(() => es2015('var app = wx?.getAccountInfoSync;')).toThrow();
 });
-
-// --- the recording front ---------------------------------------------------------------------
-
-interface Canned {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-const unauthorized: Canned = {
-  status: 401,
-  headers: { 'Content-Type': 'application/problem+json', 'WWW-Authenticate': 'Bearer' },
-  body: JSON.stringify({ type: 'urn:wxlogin:problem:unauthorized', title: 'A valid bearer token is required', status: 401, code: 'unauthorized', requestId: 'front-401' }),
-};
-
-// Title-Case header names, as some platforms hand them to wx.request callers.
-const unavailable = (retryAfter: string): Canned => ({
-  status: 503,
-  headers: { 'Content-Type': 'application/problem+json', 'Retry-After': retryAfter },
-  body: JSON.stringify({ type: 'urn:wxlogin:problem:service_unavailable', title: 'A backing service is unavailable; try again later', status: 503, code: 'service_unavailable', requestId: 'front-503' }),
-});
-
-const conflict: Canned = {
-  status: 409,
-  headers: { 'Content-Type': 'application/problem+json' },
-  body: JSON.stringify({ type: 'urn:wxlogin:problem:already_claimed', title: 'Already claimed', status: 409, code: 'already_claimed', requestId: 'front-409' }),
-};
-
-interface Seen {
-  route: string;
-  authorization: string | undefined;
-  body: string;
-}
-
-type Front = Awaited<ReturnType<typeof startFront>>;
-
-async function startFront(upstream: string) {
-  let seen: Seen[] = [];
-  let canned = new Map<string, { answer: Canned; times: number }>();
-  let held = new Map<string, Promise<void>>();
-  const target = new URL(upstream);
-
-  const server: Server = createServer((incoming, outgoing) => {
-    const chunks: Buffer[] = [];
-    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-    incoming.on('end', async () => {
-      const body = Buffer.concat(chunks);
-      const route = `${incoming.method} ${new URL(incoming.url ?? '/', 'http://front').pathname}`;
-      const hold = held.get(route);
-      held.delete(route);
-      await hold;
-      seen.push({ route, authorization: incoming.headers.authorization, body: body.toString('utf8') });
-      const staged = canned.get(route);
-      if (staged) {
-        if (--staged.times === 0) canned.delete(route);
-        outgoing.writeHead(staged.answer.status, staged.answer.headers);
-        return outgoing.end(staged.answer.body);
-      }
-      const forward = httpRequest(
-        { host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: incoming.headers },
-        (answer) => {
-          outgoing.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
-          answer.pipe(outgoing);
-        },
-      );
-      forward.on('error', () => outgoing.destroy());
-      forward.end(body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const of = (route: string) => seen.filter((entry) => entry.route === route);
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    count: (route: string) => of(route).length,
-    authorizations: (route: string) => of(route).map((entry) => entry.authorization),
-    bodies: (route: string) => of(route).map((entry) => JSON.parse(entry.body) as unknown),
-    /** Answer `route` with `answer` instead of the service (every time, or `times` times). */
-    answer(route: string, answer: Canned, { times = Infinity } = {}) {
-      canned.set(route, { answer, times });
-    },
-    /** Holds the next request on `route` until the returned function is called. */
-    hold(route: string): () => void {
-      let release!: () => void;
-      held.set(route, new Promise<void>((resolve) => (release = resolve)));
-      return release;
-    },
-    reset() {
-      seen = [];
-      canned = new Map();
-      held = new Map();
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
