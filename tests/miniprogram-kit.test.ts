@@ -17,18 +17,25 @@ const KIT = new URL('../miniprogram/wxlogin/index.js', import.meta.url);
 let stack: Stack;
 let service: Awaited<ReturnType<typeof startServer>>;
 let front: Front;
+/** Another server the mini program calls: not the wxlogin backend. */
+let thirdParty: Front;
 
 beforeAll(async () => {
   stack = await startStack();
   service = await startServer({ port: 0 });
   front = await startFront(service.url);
+  thirdParty = await startFront(service.url);
 });
 afterAll(async () => {
+  await thirdParty.close();
   await front.close();
   await service.close();
   await stack.close();
 });
-afterEach(() => front.reset());
+afterEach(() => {
+  front.reset();
+  thirdParty.reset();
+});
 
 /** A fresh mini program: its own wx (storage, login) for `person`, and the kit loaded in it. */
 function miniProgram(person = stack.person(), options: Partial<Kit.ClientOptions> = {}) {
@@ -86,6 +93,41 @@ describe('login', () => {
     front.reset();
     expect((await relaunched.request({ url: '/api/me' })).statusCode).toBe(200);
     expect(front.count('POST /api/login')).toBe(0);
+  });
+});
+
+describe('the token goes only to the backend', () => {
+  it('a URL on another origin gets no token, and needs no login', async () => {
+    const { wx, kit } = miniProgram();
+    expect((await kit.request({ url: `${thirdParty.url}/api/health` })).statusCode).toBe(200);
+    expect(wx.calls.login).toBe(0);
+    await kit.login();
+    await kit.request({ url: `${thirdParty.url}/api/health` });
+    expect(thirdParty.authorizations('GET /api/health')).toEqual([undefined, undefined]);
+  });
+
+  it('on the backend\'s origin, only paths under baseUrl get it: not a sibling prefix, not a way out through ..', async () => {
+    const first = miniProgram();
+    const { token } = await first.kit.login();
+    // The same device storage, the backend mounted under /svc on the same origin.
+    const kit = miniprogramRuntime({ wx: first.wx }).load<typeof Kit>(KIT);
+    kit.configure({ baseUrl: `${front.url}/svc` });
+    for (const url of [`${front.url}/svc-other/api/me`, `${front.url}/svc/../api/me`, `${front.url}/svc/%2e%2e/api/me`]) {
+      await kit.request({ url }).catch(() => undefined);
+    }
+    await expect(kit.request({ url: `${front.url}/svc/api/me` })).rejects.toMatchObject({ code: 'not_found' });
+    expect([front.authorizations('GET /svc-other/api/me'), front.authorizations('GET /api/me'), front.authorizations('GET /svc/api/me')]).toEqual([
+      [undefined],
+      [undefined, undefined],
+      [`Bearer ${token}`],
+    ]);
+  });
+
+  it('origins the app names in trustedOrigins get it too', async () => {
+    const { kit } = miniProgram(undefined, { trustedOrigins: [thirdParty.url] });
+    const { token } = await kit.login();
+    await kit.request({ url: `${thirdParty.url}/api/me` });
+    expect(thirdParty.authorizations('GET /api/me')).toEqual([`Bearer ${token}`]);
   });
 });
 

@@ -12,6 +12,11 @@ export interface ClientOptions {
   baseUrl: string;
   /** Defaults to wx.getAccountInfoSync().miniProgram.appId. */
   appid?: string;
+  /**
+   * Origins besides baseUrl's that may receive the token, e.g. ["https://files.example.com"].
+   * Any other URL is sent without it.
+   */
+  trustedOrigins?: string[];
   /** wx storage key for the token. Default "wxlogin:session". */
   storageKey?: string;
   /** wx.request timeout in ms. Default 15000. */
@@ -27,7 +32,10 @@ export interface LoginResult {
 }
 
 export interface RequestOptions {
-  /** A path under baseUrl ("/api/me") or an absolute URL. */
+  /**
+   * A path under baseUrl ("/api/me") or an absolute URL. The token goes only to URLs under baseUrl
+   * (same origin and path prefix) and to trustedOrigins; other servers never get it.
+   */
   url: string;
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
   data?: string | Record<string, unknown> | ArrayBuffer;

@@ -13,6 +13,8 @@ var DEFAULTS = {
   baseUrl: '',
   appid: '',
   storageKey: 'wxlogin:session',
+  // Origins besides baseUrl's that may receive the token, e.g. ['https://files.example.com'].
+  trustedOrigins: [],
   timeout: 15000,
   // Waiting out a 429/503 is opt-in: attempts is how many extra tries, maxWaitSeconds the
   // longest Retry-After worth waiting for (longer ones are surfaced at once).
@@ -25,13 +27,13 @@ function createClient(options) {
   var session = createSession(settings, wx, send);
 
   /**
-   * wx.request with the token attached. Resolves { statusCode, data, header } for 2xx; rejects
-   * with a WxLoginError otherwise. `auth: false` sends no token (and never logs in).
-   * At most one login per call.
+   * wx.request with the token attached when the URL is the backend's. Resolves { statusCode, data,
+   * header } for 2xx; rejects with a WxLoginError otherwise. `auth: false` sends no token (and
+   * never logs in). At most one login per call.
    */
   function request(options) {
     var retry = Object.assign({}, settings.retry, options.retry);
-    if (options.auth === false) return send(options, null, retry);
+    if (options.auth === false || !transport.trusts(settings, options.url)) return send(options, null, retry);
     var stored = session.token();
     if (!stored) {
       return session.login().then(function (result) {
@@ -72,6 +74,13 @@ function readSettings(options) {
     throw new WxLoginError('invalid_config', 'wxlogin: baseUrl must be an http(s) URL, e.g. https://your-app.vercel.app');
   }
   settings.baseUrl = settings.baseUrl.replace(/\/+$/, '');
+  settings.trustedOrigins = settings.trustedOrigins.map(function (origin) {
+    var parts = transport.originAndPath(String(origin));
+    if (!parts || parts.path.replace(/\/+$/, '')) {
+      throw new WxLoginError('invalid_config', 'wxlogin: trustedOrigins holds origins only, e.g. https://files.example.com');
+    }
+    return parts.origin;
+  });
   return settings;
 }
 

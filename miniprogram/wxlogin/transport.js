@@ -20,7 +20,7 @@ function createTransport(settings, api) {
   function platformRequest(options, token) {
     var header = Object.assign({}, options.header);
     if (token) header.Authorization = 'Bearer ' + token;
-    var url = /^https?:\/\//.test(options.url) ? options.url : settings.baseUrl + options.url;
+    var url = resolveUrl(settings.baseUrl, options.url);
     var request = { url: url, method: options.method || 'GET', data: options.data, header: header, timeout: options.timeout || settings.timeout };
     return invoke(api, 'request', request).catch(function (failure) {
       throw errors.platformError('network_error', failure);
@@ -28,6 +28,33 @@ function createTransport(settings, api) {
   }
 
   return { send: send };
+}
+
+var ABSOLUTE = /^https?:\/\//i;
+var ORIGIN_AND_PATH = /^(https?:\/\/[^\/?#]*)([^?#]*)/i;
+// "." and ".." segments (also percent-encoded or after a backslash) that the platform resolves away.
+var DOT_SEGMENT = /(^|[\/\\])(\.|%2e){1,2}([\/\\]|$)/i;
+
+/** Absolute URLs as they are; paths are under baseUrl. */
+function resolveUrl(baseUrl, url) {
+  return ABSOLUTE.test(url) ? url : baseUrl + (url.charAt(0) === '/' ? '' : '/') + url;
+}
+
+/**
+ * Whether `url` may carry the token: under baseUrl (same origin and path prefix), or on an origin
+ * the app named in trustedOrigins. Anything else is another server, which must never get it.
+ */
+function trusts(settings, url) {
+  var target = originAndPath(resolveUrl(settings.baseUrl, url));
+  if (!target || DOT_SEGMENT.test(target.path)) return false;
+  if (settings.trustedOrigins.indexOf(target.origin) !== -1) return true;
+  var base = originAndPath(settings.baseUrl);
+  return target.origin === base.origin && (target.path === base.path || target.path.indexOf(base.path + '/') === 0);
+}
+
+function originAndPath(url) {
+  var parts = ORIGIN_AND_PATH.exec(url);
+  return parts && { origin: parts[1].toLowerCase(), path: parts[2] };
 }
 
 /** Resolves once the server's Retry-After has passed, if `retry` allows another try; else rejects. */
@@ -41,4 +68,10 @@ function afterRetryAfter(error, retry, attempt) {
   });
 }
 
-module.exports = { createTransport: createTransport, afterRetryAfter: afterRetryAfter, NO_RETRY: NO_RETRY };
+module.exports = {
+  createTransport: createTransport,
+  afterRetryAfter: afterRetryAfter,
+  trusts: trusts,
+  originAndPath: originAndPath,
+  NO_RETRY: NO_RETRY,
+};
