@@ -10,7 +10,7 @@ import type * as Kit from '../miniprogram/wxlogin/index.js';
 import { startServer } from '../scripts/local/server.js';
 import { APP_A, startStack, type Stack } from './support/stack.js';
 import { problem, startFront, unauthorized, unavailable, type Front } from './support/recording-front.js';
-import { createWx, miniprogramRuntime } from './support/wx-shim.js';
+import { createWx, miniprogramRuntime, type Wx } from './support/wx-shim.js';
 
 const KIT = new URL('../miniprogram/wxlogin/index.js', import.meta.url);
 
@@ -43,6 +43,13 @@ function miniProgram(person = stack.person(), options: Partial<Kit.ClientOptions
   const kit = miniprogramRuntime({ wx }).load<typeof Kit>(KIT);
   kit.configure({ baseUrl: front.url, ...options });
   return { wx, kit, person };
+}
+
+/** The same device storage, a fresh JS runtime: the app was closed and opened again. */
+function relaunch(wx: Wx, options: Partial<Kit.ClientOptions> = {}) {
+  const kit = miniprogramRuntime({ wx }).load<typeof Kit>(KIT);
+  kit.configure({ baseUrl: front.url, ...options });
+  return kit;
 }
 
 /** Logins seen at WeChat since `start`, and /api/login calls seen at the front since its last reset. */
@@ -87,9 +94,7 @@ describe('login', () => {
   it('a later app launch reuses the stored token without logging in', async () => {
     const first = miniProgram();
     await first.kit.login();
-    // Same device storage, fresh JS runtime (the app was closed and opened again).
-    const relaunched = miniprogramRuntime({ wx: first.wx }).load<typeof Kit>(KIT);
-    relaunched.configure({ baseUrl: front.url });
+    const relaunched = relaunch(first.wx);
     front.reset();
     expect((await relaunched.request({ url: '/api/me' })).statusCode).toBe(200);
     expect(front.count('POST /api/login')).toBe(0);
@@ -110,8 +115,7 @@ describe('the token goes only to the backend', () => {
     const first = miniProgram();
     const { token } = await first.kit.login();
     // The same device storage, the backend mounted under /svc on the same origin.
-    const kit = miniprogramRuntime({ wx: first.wx }).load<typeof Kit>(KIT);
-    kit.configure({ baseUrl: `${front.url}/svc` });
+    const kit = relaunch(first.wx, { baseUrl: `${front.url}/svc` });
     for (const url of [`${front.url}/svc-other/api/me`, `${front.url}/svc/../api/me`, `${front.url}/svc/%2e%2e/api/me`]) {
       await kit.request({ url }).catch(() => undefined);
     }
@@ -128,6 +132,41 @@ describe('the token goes only to the backend', () => {
     const { token } = await kit.login();
     await kit.request({ url: `${thirdParty.url}/api/me` });
     expect(thirdParty.authorizations('GET /api/me')).toEqual([`Bearer ${token}`]);
+  });
+});
+
+describe('storage that throws', () => {
+  it('setStorageSync failing (storage full): the token lives in memory, and one login serves every later request', async () => {
+    const { wx, kit } = miniProgram();
+    wx.faults.setStorage = true;
+    const start = { wechat: stack.wechat.requestCount() };
+    const { token } = await kit.login();
+    for (let i = 0; i < 3; i += 1) expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+    expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
+    expect(front.authorizations('GET /api/me')).toEqual(Array(3).fill(`Bearer ${token}`));
+    expect(kit.getToken()).toBe(token);
+  });
+
+  it('getStorageSync failing: request() still returns a promise, logs in once and succeeds', async () => {
+    const { wx, kit } = miniProgram();
+    wx.faults.getStorage = true;
+    expect(kit.getToken()).toBeNull();
+    let first: Promise<unknown> | undefined;
+    expect(() => (first = kit.request({ url: '/api/me' }))).not.toThrow();
+    await expect(first).resolves.toMatchObject({ statusCode: 200 });
+    await kit.request({ url: '/api/me' });
+    expect(front.count('POST /api/login')).toBe(1);
+  });
+
+  it('removeStorageSync failing: logout still ends the session and forgets the token', async () => {
+    const { wx, kit } = miniProgram();
+    const { token } = await kit.login();
+    wx.faults.removeStorage = true;
+    let ended: Promise<unknown> | undefined;
+    expect(() => (ended = kit.logout())).not.toThrow();
+    await ended;
+    expect(kit.getToken()).toBeNull();
+    expect(await rawCall('GET', '/api/me', token)).toBe(401);
   });
 });
 
@@ -196,12 +235,15 @@ describe('a token the server no longer accepts', () => {
   it('a stored token past its expiresAt is not sent at all: the kit logs in first', async () => {
     const { wx, kit } = miniProgram();
     const { token } = await kit.login();
-    wx.setStorageSync('wxlogin:session', { token, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    // The app is closed; when it opens again, the token's absolute expiry has passed.
+    const stored = wx.getStorageSync('wxlogin:session') as { expiresAt: string };
+    wx.setStorageSync('wxlogin:session', { ...stored, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const relaunched = relaunch(wx);
     front.reset();
-    expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+    expect((await relaunched.request({ url: '/api/me' })).statusCode).toBe(200);
     expect(front.count('POST /api/login')).toBe(1);
-    expect(front.authorizations('GET /api/me')).toEqual([`Bearer ${kit.getToken()}`]);
-    expect(kit.getToken()).not.toBe(token);
+    expect(front.authorizations('GET /api/me')).toEqual([`Bearer ${relaunched.getToken()}`]);
+    expect(relaunched.getToken()).not.toBe(token);
   });
 });
 
@@ -364,10 +406,19 @@ describe('errors name their cause', () => {
     expect(front.count('GET /api/me')).toBe(0);
   });
 
-  it('request() before configure() is a clear invalid_config error', () => {
+  it('request() before configure() rejects with invalid_config, and nothing throws', async () => {
     const wx = createWx({ appid: APP_A, issueCode: () => 'unused' });
     const kit = miniprogramRuntime({ wx }).load<typeof Kit>(KIT);
-    expect(() => kit.request({ url: '/api/me' })).toThrow(/configure\(\{ baseUrl \}\)/);
+    expect(kit.getToken()).toBeNull();
+    await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ name: 'WxLoginError', code: 'invalid_config' });
+  });
+
+  it('a client with a bad baseUrl rejects every call with invalid_config, and nothing throws', async () => {
+    const { kit } = miniProgram();
+    const client = kit.createClient({ baseUrl: 'ftp://example.com' });
+    expect(client.getToken()).toBeNull();
+    await expect(client.login()).rejects.toMatchObject({ name: 'WxLoginError', code: 'invalid_config' });
+    await expect(client.logout()).rejects.toMatchObject({ code: 'invalid_config' });
   });
 });
 

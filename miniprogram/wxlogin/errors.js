@@ -19,6 +19,13 @@ function WxLoginError(code, message, fields) {
 WxLoginError.prototype = Object.create(Error.prototype);
 WxLoginError.prototype.constructor = WxLoginError;
 
+/** Anything thrown or rejected, as a WxLoginError: a platform API or a bug never surfaces as a bare Error. */
+function toWxLoginError(error) {
+  if (error instanceof WxLoginError) return error;
+  var message = error && error.message ? String(error.message) : String(error);
+  return new WxLoginError('client_error', 'wxlogin: ' + message, { cause: error });
+}
+
 /** A platform call's `fail` result ({ errMsg }) as a WxLoginError. */
 function platformError(code, failure) {
   var errMsg = failure && failure.errMsg ? String(failure.errMsg) : String(failure);
@@ -57,6 +64,7 @@ function retryAfterSeconds(value) {
 
 module.exports = {
   WxLoginError: WxLoginError,
+  toWxLoginError: toWxLoginError,
   platformError: platformError,
   httpError: httpError,
   headerValue: headerValue,

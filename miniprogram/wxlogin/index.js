@@ -21,8 +21,19 @@ var DEFAULTS = {
   retry: { attempts: 0, maxWaitSeconds: 5 },
 };
 
+// The calls that answer with a Promise; getToken() is the one synchronous call.
+var ASYNC_CALLS = ['login', 'request', 'logout'];
+
+/** A client for one backend. A bad configuration gives a client whose every call rejects with it. */
 function createClient(options) {
-  var settings = readSettings(options);
+  try {
+    return clientFor(readSettings(options));
+  } catch (error) {
+    return failingClient(errors.toWxLoginError(error));
+  }
+}
+
+function clientFor(settings) {
   var send = transport.createTransport(settings, wx).send;
   var session = createSession(settings, wx, send);
 
@@ -64,7 +75,37 @@ function createClient(options) {
     );
   }
 
-  return { login: session.login, request: request, logout: logout, getToken: session.token };
+  return guarded({ login: session.login, request: request, logout: logout, getToken: session.token });
+}
+
+/** Public calls never throw: every failure, whatever its origin, rejects with a WxLoginError. */
+function guarded(calls) {
+  ASYNC_CALLS.forEach(function (name) {
+    var call = calls[name];
+    calls[name] = function () {
+      var args = arguments;
+      return new Promise(function (resolve) {
+        resolve(call.apply(null, args));
+      }).catch(function (error) {
+        throw errors.toWxLoginError(error);
+      });
+    };
+  });
+  return calls;
+}
+
+function failingClient(error) {
+  var calls = {
+    getToken: function () {
+      return null;
+    },
+  };
+  ASYNC_CALLS.forEach(function (name) {
+    calls[name] = function () {
+      return Promise.reject(error);
+    };
+  });
+  return calls;
 }
 
 function readSettings(options) {
@@ -74,7 +115,7 @@ function readSettings(options) {
     throw new WxLoginError('invalid_config', 'wxlogin: baseUrl must be an http(s) URL, e.g. https://your-app.vercel.app');
   }
   settings.baseUrl = settings.baseUrl.replace(/\/+$/, '');
-  settings.trustedOrigins = settings.trustedOrigins.map(function (origin) {
+  settings.trustedOrigins = [].concat(settings.trustedOrigins).map(function (origin) {
     var parts = transport.originAndPath(String(origin));
     if (!parts || parts.path.replace(/\/+$/, '')) {
       throw new WxLoginError('invalid_config', 'wxlogin: trustedOrigins holds origins only, e.g. https://files.example.com');
@@ -84,13 +125,8 @@ function readSettings(options) {
   return settings;
 }
 
-// The module-level API: configure() once in app.js, then login/request/logout/getToken anywhere.
-var defaultClient = null;
-
-function client() {
-  if (!defaultClient) throw new WxLoginError('invalid_config', 'wxlogin: call configure({ baseUrl }) in app.js first');
-  return defaultClient;
-}
+// The module-level API: configure() once in app.js, then the same calls anywhere.
+var defaultClient = failingClient(new WxLoginError('invalid_config', 'wxlogin: call configure({ baseUrl }) in app.js first'));
 
 module.exports = {
   WxLoginError: WxLoginError,
@@ -99,16 +135,9 @@ module.exports = {
     defaultClient = createClient(options);
     return defaultClient;
   },
-  login: function () {
-    return client().login();
-  },
-  request: function (options) {
-    return client().request(options);
-  },
-  logout: function (options) {
-    return client().logout(options);
-  },
-  getToken: function () {
-    return client().getToken();
-  },
 };
+ASYNC_CALLS.concat('getToken').forEach(function (name) {
+  module.exports[name] = function () {
+    return defaultClient[name].apply(defaultClient, arguments);
+  };
+});

@@ -16,4 +16,24 @@ function accountAppid(api) {
   }
 }
 
-module.exports = { invoke: invoke, accountAppid: accountAppid };
+/** The saved session, or null when there is none or storage cannot be read. */
+function readStorage(api, key) {
+  try {
+    var saved = api.getStorageSync(key);
+    return saved && typeof saved.token === 'string' ? saved : null;
+  } catch (error) {
+    return null;
+  }
+}
+
+/** Saves `value` (null removes it); a storage that fails or is full only loses persistence. */
+function writeStorage(api, key, value) {
+  try {
+    if (value === null) api.removeStorageSync(key);
+    else api.setStorageSync(key, value);
+  } catch (error) {
+    // Nothing to do: the caller keeps the session in memory.
+  }
+}
+
+module.exports = { invoke: invoke, accountAppid: accountAppid, readStorage: readStorage, writeStorage: writeStorage };

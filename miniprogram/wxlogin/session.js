@@ -5,25 +5,26 @@ var platform = require('./platform.js');
 var transport = require('./transport.js');
 
 function createSession(settings, api, send) {
+  var store = sessionStore(api, settings.storageKey);
   var pendingLogin = null;
 
   function token() {
-    var saved = api.getStorageSync(settings.storageKey);
-    if (!saved || typeof saved.token !== 'string') return null;
+    var saved = store.saved();
+    if (!saved) return null;
     // Past its absolute expiry the server would answer 401: skip that round trip.
     if (Date.parse(saved.expiresAt) <= Date.now()) {
-      api.removeStorageSync(settings.storageKey);
+      store.clear();
       return null;
     }
     return saved.token;
   }
 
   function keep(result) {
-    api.setStorageSync(settings.storageKey, { token: result.token, expiresAt: result.expiresAt });
+    store.keep({ token: result.token, expiresAt: result.expiresAt });
   }
 
   function forget() {
-    api.removeStorageSync(settings.storageKey);
+    store.clear();
   }
 
   /** Logs in now. Concurrent callers share one wx.login + /api/login. */
@@ -100,6 +101,28 @@ function createSession(settings, api, send) {
   }
 
   return { token: token, login: login, replace: replace, forget: forget };
+}
+
+/**
+ * The session in memory, and in storage when storage works: a full or failing storage costs the
+ * session only when the app closes, never a login per request.
+ */
+function sessionStore(api, key) {
+  var memory; // undefined until storage was read, once
+  return {
+    saved: function () {
+      if (memory === undefined) memory = platform.readStorage(api, key);
+      return memory;
+    },
+    keep: function (session) {
+      memory = session;
+      platform.writeStorage(api, key, session);
+    },
+    clear: function () {
+      memory = null;
+      platform.writeStorage(api, key, null);
+    },
+  };
 }
 
 module.exports = { createSession: createSession };

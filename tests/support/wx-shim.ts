@@ -199,6 +199,7 @@ export function createTaro(options: ShimOptions) {
   };
 }
 
+export type Wx = ReturnType<typeof createWx>;
 export type Platform = ReturnType<typeof createWx> | ReturnType<typeof createUni> | ReturnType<typeof createTaro>;
 
 /** Each platform by the name code uses for it, and whether the runtime has it as a global. */
