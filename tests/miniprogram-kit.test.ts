@@ -10,7 +10,7 @@ import type * as Kit from '../miniprogram/wxlogin/index.js';
 import { startServer } from '../scripts/local/server.js';
 import { APP_A, startStack, type Stack } from './support/stack.js';
 import { problem, startFront, unauthorized, unavailable, type Front } from './support/recording-front.js';
-import { createWx, miniprogramRuntime, type Wx } from './support/wx-shim.js';
+import { createWx, miniprogramRuntime, type RuntimeOptions, type Wx } from './support/wx-shim.js';
 
 const KIT = new URL('../miniprogram/wxlogin/index.js', import.meta.url);
 
@@ -38,16 +38,16 @@ afterEach(() => {
 });
 
 /** A fresh mini program: its own wx (storage, login) for `person`, and the kit loaded in it. */
-function miniProgram(person = stack.person(), options: Partial<Kit.ClientOptions> = {}) {
+function miniProgram(person = stack.person(), options: Partial<Kit.ClientOptions> = {}, device: RuntimeOptions = {}) {
   const wx = createWx({ appid: APP_A, issueCode: () => stack.wechat.issueCode(APP_A, person) });
-  const kit = miniprogramRuntime({ wx }).load<typeof Kit>(KIT);
+  const kit = miniprogramRuntime({ wx }, device).load<typeof Kit>(KIT);
   kit.configure({ baseUrl: front.url, ...options });
   return { wx, kit, person };
 }
 
 /** The same device storage, a fresh JS runtime: the app was closed and opened again. */
-function relaunch(wx: Wx, options: Partial<Kit.ClientOptions> = {}) {
-  const kit = miniprogramRuntime({ wx }).load<typeof Kit>(KIT);
+function relaunch(wx: Wx, options: Partial<Kit.ClientOptions> = {}, device: RuntimeOptions = {}) {
+  const kit = miniprogramRuntime({ wx }, device).load<typeof Kit>(KIT);
   kit.configure({ baseUrl: front.url, ...options });
   return kit;
 }
@@ -80,7 +80,7 @@ describe('login', () => {
     const token = kit.getToken();
     expect(token).toMatch(/^wxl_/);
     expect(front.authorizations('GET /api/me')).toEqual(Array(10).fill(`Bearer ${token}`));
-    expect(wx.getStorageSync('wxlogin:session')).toEqual({ token, expiresAt: expect.any(String) });
+    expect(wx.getStorageSync('wxlogin:session')).toEqual({ token, expiresAt: expect.any(String), clockOffset: expect.any(Number) });
   });
 
   it('login() resolves with the server answer and sends the appid from wx.getAccountInfoSync()', async () => {
@@ -244,6 +244,40 @@ describe('a token the server no longer accepts', () => {
     expect(front.count('POST /api/login')).toBe(1);
     expect(front.authorizations('GET /api/me')).toEqual([`Bearer ${relaunched.getToken()}`]);
     expect(relaunched.getToken()).not.toBe(token);
+  });
+});
+
+describe('a device clock that is wrong: expiry is judged in server time', () => {
+  const DAYS = 24 * 3600_000;
+
+  it('40 days ahead: 4 requests make one login, and all carry its token', async () => {
+    const { wx, kit } = miniProgram(undefined, {}, { deviceClockOffsetMs: 40 * DAYS });
+    for (let i = 0; i < 4; i += 1) expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+    expect({ wxLogin: wx.calls.login, apiLogin: front.count('POST /api/login') }).toEqual({ wxLogin: 1, apiLogin: 1 });
+    expect(new Set(front.authorizations('GET /api/me'))).toEqual(new Set([`Bearer ${kit.getToken()}`]));
+  });
+
+  it('40 days behind: a token past its expiry in server time is still not sent', async () => {
+    const behind = { deviceClockOffsetMs: -40 * DAYS };
+    const { wx, kit } = miniProgram(undefined, {}, behind);
+    const { token } = await kit.login();
+    // Closed until just after the token's expiry (in real time, which is the server's).
+    const stored = wx.getStorageSync('wxlogin:session') as { expiresAt: string };
+    wx.setStorageSync('wxlogin:session', { ...stored, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const relaunched = relaunch(wx, {}, behind);
+    front.reset();
+    expect((await relaunched.request({ url: '/api/me' })).statusCode).toBe(200);
+    expect(front.authorizations('GET /api/me')).not.toContain(`Bearer ${token}`);
+    expect(front.count('POST /api/login')).toBe(1);
+  });
+
+  it('an hour behind: a Retry-After date counts from the server\'s time', async () => {
+    const { kit } = miniProgram(undefined, {}, { deviceClockOffsetMs: -3600_000 });
+    await kit.login();
+    front.answer('GET /api/me', unavailable(new Date(Date.now() + 120_000).toUTCString()));
+    const error = await kit.request({ url: '/api/me' }).catch((failure: Kit.WxLoginError) => failure);
+    expect((error as Kit.WxLoginError).retryAfter).toBeGreaterThanOrEqual(118);
+    expect((error as Kit.WxLoginError).retryAfter).toBeLessThanOrEqual(121);
   });
 });
 

@@ -32,13 +32,16 @@ function platformError(code, failure) {
   return new WxLoginError(code, 'wxlogin: ' + errMsg, { errMsg: errMsg });
 }
 
-/** A non-2xx answer as an error carrying the problem+json fields (any body shape tolerated). */
-function httpError(response) {
+/**
+ * A non-2xx answer as an error carrying the problem+json fields (any body shape tolerated).
+ * `serverNow` is the server's time, for a Retry-After given as a date.
+ */
+function httpError(response, serverNow) {
   var body = response.data && typeof response.data === 'object' ? response.data : {};
   var code = typeof body.code === 'string' ? body.code : 'http_' + response.statusCode;
   return new WxLoginError(code, 'wxlogin: ' + (body.detail || body.title || 'HTTP ' + response.statusCode), {
     status: response.statusCode,
-    retryAfter: retryAfterSeconds(headerValue(response.header, 'retry-after')),
+    retryAfter: retryAfterSeconds(headerValue(response.header, 'retry-after'), serverNow),
     requestId: typeof body.requestId === 'string' ? body.requestId : headerValue(response.header, 'x-request-id'),
     detail: typeof body.detail === 'string' ? body.detail : null,
     data: response.data,
@@ -55,11 +58,11 @@ function headerValue(header, name) {
 }
 
 /** Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110). */
-function retryAfterSeconds(value) {
+function retryAfterSeconds(value, serverNow) {
   if (value === null) return null;
   if (/^\s*\d+\s*$/.test(value)) return Number(value);
   var at = Date.parse(value);
-  return isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+  return isNaN(at) ? null : Math.max(0, Math.ceil((at - serverNow) / 1000));
 }
 
 module.exports = {

@@ -34,8 +34,9 @@ function createClient(options) {
 }
 
 function clientFor(settings) {
-  var send = transport.createTransport(settings, wx).send;
-  var session = createSession(settings, wx, send);
+  var clock = transport.serverClock();
+  var send = transport.createTransport(settings, wx, clock).send;
+  var session = createSession(settings, wx, send, clock);
 
   /**
    * wx.request with the token attached when the URL is the backend's. Resolves { statusCode, data,

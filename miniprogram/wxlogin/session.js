@@ -4,15 +4,15 @@ var errors = require('./errors.js');
 var platform = require('./platform.js');
 var transport = require('./transport.js');
 
-function createSession(settings, api, send) {
-  var store = sessionStore(api, settings.storageKey);
+function createSession(settings, api, send, clock) {
+  var store = sessionStore(api, settings.storageKey, clock);
   var pendingLogin = null;
 
   function token() {
     var saved = store.saved();
     if (!saved) return null;
     // Past its absolute expiry the server would answer 401: skip that round trip.
-    if (Date.parse(saved.expiresAt) <= Date.now()) {
+    if (Date.parse(saved.expiresAt) <= clock.now()) {
       store.clear();
       return null;
     }
@@ -20,7 +20,7 @@ function createSession(settings, api, send) {
   }
 
   function keep(result) {
-    store.keep({ token: result.token, expiresAt: result.expiresAt });
+    store.keep({ token: result.token, expiresAt: result.expiresAt, clockOffset: clock.offset() });
   }
 
   function forget() {
@@ -107,11 +107,14 @@ function createSession(settings, api, send) {
  * The session in memory, and in storage when storage works: a full or failing storage costs the
  * session only when the app closes, never a login per request.
  */
-function sessionStore(api, key) {
+function sessionStore(api, key, clock) {
   var memory; // undefined until storage was read, once
   return {
     saved: function () {
-      if (memory === undefined) memory = platform.readStorage(api, key);
+      if (memory === undefined) {
+        memory = platform.readStorage(api, key);
+        if (memory) clock.learn(memory.clockOffset);
+      }
       return memory;
     },
     keep: function (session) {

@@ -5,13 +5,14 @@ var invoke = require('./platform.js').invoke;
 
 var NO_RETRY = { attempts: 0, maxWaitSeconds: 0 };
 
-function createTransport(settings, api) {
+function createTransport(settings, api, clock) {
   /** One request, then again after Retry-After on 429/503 while `retry` allows. */
   function send(options, token, retry, attempt) {
     attempt = attempt || 0;
     return platformRequest(options, token).then(function (response) {
+      clock.observe(response.header);
       if (response.statusCode >= 200 && response.statusCode < 300) return response;
-      return afterRetryAfter(errors.httpError(response), retry, attempt).then(function () {
+      return afterRetryAfter(errors.httpError(response, clock.now()), retry, attempt).then(function () {
         return send(options, token, retry, attempt + 1);
       });
     });
@@ -28,6 +29,30 @@ function createTransport(settings, api) {
   }
 
   return { send: send };
+}
+
+/**
+ * The server's time, from the Date header of its answers: a device clock can be days off, and
+ * token expiry and Retry-After dates are the server's.
+ */
+function serverClock() {
+  var offset = null; // server time minus device time, in ms; null until learnt
+  return {
+    now: function () {
+      return Date.now() + (offset || 0);
+    },
+    offset: function () {
+      return offset || 0;
+    },
+    /** An offset saved with the session, until an answer of this launch tells. */
+    learn: function (saved) {
+      if (offset === null && typeof saved === 'number' && isFinite(saved)) offset = saved;
+    },
+    observe: function (header) {
+      var date = Date.parse(errors.headerValue(header, 'date'));
+      if (!isNaN(date)) offset = date - Date.now();
+    },
+  };
 }
 
 var ABSOLUTE = /^https?:\/\//i;
@@ -70,6 +95,7 @@ function afterRetryAfter(error, retry, attempt) {
 
 module.exports = {
   createTransport: createTransport,
+  serverClock: serverClock,
   afterRetryAfter: afterRetryAfter,
   trusts: trusts,
   originAndPath: originAndPath,
