@@ -57,6 +57,8 @@ function loginsSince(start: { wechat: number }) {
   return { wechat: stack.wechat.requestCount() - start.wechat, api: front.count('POST /api/login') };
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function rawCall(method: string, path: string, token: string) {
   const response = await fetch(`${service.url}${path}`, { method, headers: { authorization: `Bearer ${token}` } });
   return response.status;
@@ -278,6 +280,24 @@ describe('a device clock that is wrong: expiry is judged in server time', () => 
     const error = await kit.request({ url: '/api/me' }).catch((failure: Kit.WxLoginError) => failure);
     expect((error as Kit.WxLoginError).retryAfter).toBeGreaterThanOrEqual(118);
     expect((error as Kit.WxLoginError).retryAfter).toBeLessThanOrEqual(121);
+  });
+});
+
+describe('wx.login that never answers', () => {
+  it('the login fails after loginTimeout (which wx.login is given too), and the next call starts afresh', async () => {
+    const { wx, kit } = miniProgram(undefined, { loginTimeout: 300 });
+    wx.faults.loginHangs = true;
+    const outcomes = Promise.all([kit.request({ url: '/api/me' }), kit.login()].map((call) => call.catch((error: unknown) => error)));
+    const settled = await Promise.race([outcomes, sleep(3000).then(() => 'still waiting after 3 s')]);
+    expect(settled).toEqual([
+      expect.objectContaining({ name: 'WxLoginError', code: 'wx_login_failed', errMsg: expect.stringMatching(/timeout/) }),
+      expect.objectContaining({ code: 'wx_login_failed' }),
+    ]);
+    expect(wx.logins).toEqual([{ timeout: 300 }]);
+
+    wx.faults.loginHangs = false;
+    expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+    expect(wx.calls.login).toBe(2);
   });
 });
 

@@ -19,6 +19,11 @@ export interface ClientOptions {
   trustedOrigins?: string[];
   /** wx storage key for the token. Default "wxlogin:session". */
   storageKey?: string;
+  /**
+   * How long a login may wait for wx.login, in ms: given to wx.login as its timeout and enforced
+   * by the kit, so a wx.login that never answers cannot hold every request. Default 10000.
+   */
+  loginTimeout?: number;
   /** wx.request timeout in ms. Default 15000. */
   timeout?: number;
   retry?: RetryPolicy;

@@ -16,6 +16,7 @@ var DEFAULTS = {
   // Origins besides baseUrl's that may receive the token, e.g. ['https://files.example.com'].
   trustedOrigins: [],
   timeout: 15000,
+  loginTimeout: 10000,
   // Waiting out a 429/503 is opt-in: attempts is how many extra tries, maxWaitSeconds the
   // longest Retry-After worth waiting for (longer ones are surfaced at once).
   retry: { attempts: 0, maxWaitSeconds: 5 },

@@ -8,6 +8,25 @@ function invoke(api, name, options) {
   });
 }
 
+/** `promise`, or `failure` after `ms`: a platform call that never calls back must not hang the kit. */
+function withTimeout(promise, ms, failure) {
+  return new Promise(function (resolve, reject) {
+    var timer = setTimeout(function () {
+      reject(failure);
+    }, ms);
+    promise.then(
+      function (value) {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      function (error) {
+        clearTimeout(timer);
+        reject(error);
+      }
+    );
+  });
+}
+
 function accountAppid(api) {
   try {
     return api.getAccountInfoSync().miniProgram.appId;
@@ -36,4 +55,10 @@ function writeStorage(api, key, value) {
   }
 }
 
-module.exports = { invoke: invoke, accountAppid: accountAppid, readStorage: readStorage, writeStorage: writeStorage };
+module.exports = {
+  invoke: invoke,
+  withTimeout: withTimeout,
+  accountAppid: accountAppid,
+  readStorage: readStorage,
+  writeStorage: writeStorage,
+};

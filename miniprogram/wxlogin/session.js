@@ -63,7 +63,9 @@ function createSession(settings, api, send, clock) {
   }
 
   function loginCode() {
-    return platform.invoke(api, 'login', {}).then(
+    var timeout = settings.loginTimeout;
+    var answer = platform.invoke(api, 'login', { timeout: timeout });
+    return platform.withTimeout(answer, timeout, { errMsg: 'login:fail timeout' }).then(
       function (result) {
         if (result.code) return result.code;
         throw errors.platformError('wx_login_failed', result);
