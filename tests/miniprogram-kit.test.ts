@@ -425,6 +425,36 @@ describe('429/503 with Retry-After', () => {
   });
 });
 
+describe('automatic retries repeat only what is safe to repeat', () => {
+  const retrying = { retry: { attempts: 1, maxWaitSeconds: 5 } };
+
+  it('a 503 from /api/phone is surfaced, not retried: the one-time phone code is sent once', async () => {
+    const { kit } = miniProgram(undefined, retrying);
+    await kit.login();
+    front.answer('POST /api/phone', unavailable('1'), { times: 1 });
+    await expect(kit.request({ url: '/api/phone', method: 'POST', data: { code: 'single-use' } })).rejects.toMatchObject({ code: 'service_unavailable', status: 503 });
+    expect(front.count('POST /api/phone')).toBe(1);
+  });
+
+  it('a POST carrying an Idempotency-Key is retried with the same key', async () => {
+    const { kit } = miniProgram(undefined, retrying);
+    front.answer('POST /api/claims', unavailable('1'), { times: 1 });
+    const key = 'c0ffee00-0000-4000-8000-000000000001';
+    const response = await kit.request({ url: '/api/claims', method: 'POST', data: { benefit: 'welcome-gift' }, header: { 'Idempotency-Key': key } });
+    expect(response.statusCode).toBe(201);
+    expect(front.header('POST /api/claims', 'idempotency-key')).toEqual([key, key]);
+  });
+
+  it('a POST the caller marks idempotent is retried', async () => {
+    const { kit } = miniProgram(undefined, retrying);
+    const { token } = await kit.login();
+    front.answer('POST /api/logout', unavailable('1'), { times: 1 });
+    expect((await kit.request({ url: '/api/logout', method: 'POST', idempotent: true })).statusCode).toBe(204);
+    expect(front.count('POST /api/logout')).toBe(2);
+    expect(await rawCall('GET', '/api/me', token)).toBe(401);
+  });
+});
+
 describe('errors name their cause', () => {
   it('an endpoint the server does not have is the problem code not_found', async () => {
     const { kit } = miniProgram();

@@ -1,5 +1,9 @@
 // Types for wxlogin/index.js, for TypeScript mini programs.
 
+/**
+ * Waiting out a 429/503 and trying again. Only requests safe to repeat are retried: GET and HEAD,
+ * a request carrying an Idempotency-Key header, or one marked `idempotent: true`.
+ */
 export interface RetryPolicy {
   /** Extra tries after a 429/503 that carries Retry-After. Default 0: surface it at once. */
   attempts?: number;
@@ -48,6 +52,12 @@ export interface RequestOptions {
   timeout?: number;
   /** false: send no token and never log in (public endpoints). Default true. */
   auth?: boolean;
+  /**
+   * Whether repeating the request is harmless, so `retry` may send it again. Default: true for
+   * GET and HEAD and for requests with an Idempotency-Key header, false otherwise (a one-time
+   * code must never be sent twice).
+   */
+  idempotent?: boolean;
   retry?: RetryPolicy;
 }
 

@@ -45,7 +45,7 @@ function clientFor(settings) {
    * never logs in). At most one login per call.
    */
   function request(options) {
-    var retry = Object.assign({}, settings.retry, options.retry);
+    var retry = repeatable(options) ? Object.assign({}, settings.retry, options.retry) : transport.NO_RETRY;
     if (options.auth === false || !transport.trusts(settings, options.url)) return send(options, null, retry);
     var stored = session.token();
     if (!stored) {
@@ -108,6 +108,16 @@ function failingClient(error) {
     };
   });
   return calls;
+}
+
+/**
+ * Whether sending the request again is harmless: GET and HEAD, an Idempotency-Key, or the caller
+ * says so. Anything else (a one-time phone code above all) is sent once.
+ */
+function repeatable(options) {
+  if (typeof options.idempotent === 'boolean') return options.idempotent;
+  var method = String(options.method || 'GET').toUpperCase();
+  return method === 'GET' || method === 'HEAD' || errors.headerValue(options.header, 'idempotency-key') !== null;
 }
 
 function readSettings(options) {
