@@ -356,6 +356,55 @@ describe('logout', () => {
     expect(kit.getToken()).toBeNull();
   });
 
+  it('during the first login: that login stores nothing, its session is ended ({ all } too), and waiting calls reject', async () => {
+    const person = stack.person();
+    const phone = miniProgram(person);
+    const { token: phoneToken } = await phone.kit.login();
+    const { wx, kit } = miniProgram(person);
+    front.reset();
+    const waiting = kit.request({ url: '/api/me' }).catch((error: unknown) => error); // logs in first
+    await kit.logout({ all: true });
+
+    expect(await waiting).toMatchObject({ name: 'WxLoginError', code: 'logged_out' });
+    expect(kit.getToken()).toBeNull();
+    expect(wx.storage.size).toBe(0);
+    expect(front.count('GET /api/me')).toBe(0);
+    const [stray] = front.authorizations('POST /api/logout');
+    expect(stray).toMatch(/^Bearer wxl_/);
+    expect(front.bodies('POST /api/logout')).toEqual([{ all: true }]);
+    expect([await rawCall('GET', '/api/me', stray!.slice('Bearer '.length)), await rawCall('GET', '/api/me', phoneToken)]).toEqual([401, 401]);
+
+    // The next call logs in afresh.
+    expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+    expect(front.count('POST /api/login')).toBe(2);
+  });
+
+  it('a request that meets its 401 after logout does not log back in', async () => {
+    const { kit } = miniProgram();
+    await kit.login();
+    front.reset();
+    const release = front.hold('GET /api/me');
+    const late = kit.request({ url: '/api/me' }).catch((error: unknown) => error); // carries the token, held
+    await kit.logout();
+    release();
+    expect(await late).toMatchObject({ code: 'logged_out' });
+    expect(kit.getToken()).toBeNull();
+    expect(front.count('POST /api/login')).toBe(0);
+  });
+
+  it('a logout the network lost keeps the token, so logging out again ends the session', async () => {
+    const { kit } = miniProgram();
+    const { token } = await kit.login();
+    front.drop('POST /api/logout');
+    await expect(kit.logout()).rejects.toMatchObject({ name: 'WxLoginError', code: 'network_error' });
+    expect(kit.getToken()).toBe(token);
+    expect(await rawCall('GET', '/api/me', token)).toBe(200);
+
+    await kit.logout();
+    expect(kit.getToken()).toBeNull();
+    expect(await rawCall('GET', '/api/me', token)).toBe(401);
+  });
+
   it('{ all: true } ends the sessions on the person\'s other devices too', async () => {
     const person = stack.person();
     const phone = miniProgram(person);

@@ -47,6 +47,7 @@ function clientFor(settings) {
   function request(options) {
     var retry = repeatable(options) ? Object.assign({}, settings.retry, options.retry) : transport.NO_RETRY;
     if (options.auth === false || !transport.trusts(settings, options.url)) return send(options, null, retry);
+    var since = session.generation();
     var stored = session.token();
     if (!stored) {
       return session.login().then(function (result) {
@@ -55,26 +56,37 @@ function clientFor(settings) {
     }
     return send(options, stored, retry).catch(function (error) {
       if (error.status !== 401) throw error;
-      // The token died (revoked, expired, store lost): one fresh login, one more try. A second
-      // 401 is surfaced as it is.
-      return session.replace(stored).then(function (fresh) {
+      // The token died (revoked, expired, store lost): one fresh login, one more try, unless the
+      // app logged out meanwhile. A second 401 is surfaced as it is.
+      return session.replace(stored, since).then(function (fresh) {
         return send(options, fresh, retry);
       });
     });
   }
 
-  /** Ends the session here and on the server; `{ all: true }` ends every session of the user. */
+  /**
+   * Ends the session on the server, then here; `{ all: true }` ends every session of the user. On
+   * failure the token is kept, so that logging out again can end it.
+   */
   function logout(options) {
-    var token = session.token();
-    session.forget();
-    if (!token) return Promise.resolve();
-    var data = options && options.all ? { all: true } : undefined;
-    return send({ url: '/api/logout', method: 'POST', data: data }, token, transport.NO_RETRY).then(
-      function () {},
-      function (error) {
-        if (error.status !== 401) throw error; // 401: already dead on the server.
-      }
-    );
+    var all = Boolean(options && options.all);
+    var stored = session.token();
+    var ending = [session.cancelLogins(function (token) {
+      return endSession(token, all);
+    })];
+    if (stored) {
+      ending.push(endSession(stored, all).then(function () {
+        session.drop(stored);
+      }));
+    }
+    return Promise.all(ending).then(function () {});
+  }
+
+  function endSession(token, all) {
+    var data = all ? { all: true } : undefined;
+    return send({ url: '/api/logout', method: 'POST', data: data }, token, transport.NO_RETRY).catch(function (error) {
+      if (error.status !== 401) throw error; // 401: already dead on the server.
+    });
   }
 
   return guarded({ login: session.login, request: request, logout: logout, getToken: session.token });

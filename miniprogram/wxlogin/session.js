@@ -6,7 +6,9 @@ var transport = require('./transport.js');
 
 function createSession(settings, api, send, clock) {
   var store = sessionStore(api, settings.storageKey, clock);
-  var pendingLogin = null;
+  var pending = null; // the login in flight: { generation, result, shared }
+  // Bumped by logout: what started before it (a login, a request's 401 retry) must not log back in.
+  var generation = 0;
 
   function token() {
     var saved = store.saved();
@@ -19,29 +21,30 @@ function createSession(settings, api, send, clock) {
     return saved.token;
   }
 
-  function keep(result) {
-    store.keep({ token: result.token, expiresAt: result.expiresAt, clockOffset: clock.offset() });
-  }
-
-  function forget() {
-    store.clear();
+  /** Forgets `stale` if it is still the token in use (a concurrent login may have replaced it). */
+  function drop(stale) {
+    var saved = store.saved();
+    if (saved && saved.token === stale) store.clear();
   }
 
   /** Logs in now. Concurrent callers share one wx.login + /api/login. */
   function login() {
-    if (!pendingLogin) {
-      pendingLogin = loginOnce(0).then(
-        function (result) {
-          pendingLogin = null;
-          return result;
-        },
-        function (error) {
-          pendingLogin = null;
-          throw error;
-        }
-      );
-    }
-    return pendingLogin;
+    if (!pending) pending = startLogin();
+    return pending.shared;
+  }
+
+  function startLogin() {
+    var started = { generation: generation, result: loginOnce(0) };
+    started.shared = started.result.then(function (result) {
+      if (started.generation !== generation) throw loggedOut();
+      store.keep({ token: result.token, expiresAt: result.expiresAt, clockOffset: clock.offset() });
+      return result;
+    });
+    var settled = function () {
+      if (pending === started) pending = null;
+    };
+    started.shared.then(settled, settled);
+    return started;
   }
 
   // Each try asks wx.login for a new code: a code WeChat saw once is spent, even if we never saw
@@ -49,17 +52,11 @@ function createSession(settings, api, send, clock) {
   function loginOnce(attempt) {
     return loginCode()
       .then(postCode)
-      .then(
-        function (result) {
-          keep(result);
-          return result;
-        },
-        function (error) {
-          return transport.afterRetryAfter(error, settings.retry, attempt).then(function () {
-            return loginOnce(attempt + 1);
-          });
-        }
-      );
+      .catch(function (error) {
+        return transport.afterRetryAfter(error, settings.retry, attempt).then(function () {
+          return loginOnce(attempt + 1);
+        });
+      });
   }
 
   function loginCode() {
@@ -93,16 +90,44 @@ function createSession(settings, api, send, clock) {
   }
 
   /** A token other than `stale`: one a concurrent caller already got, or a new login's. */
-  function replace(stale) {
+  function replace(stale, since) {
+    if (since !== generation) return Promise.reject(loggedOut());
     var current = token();
     if (current && current !== stale) return Promise.resolve(current);
-    if (current) forget();
+    drop(stale);
     return login().then(function (result) {
       return result.token;
     });
   }
 
-  return { token: token, login: login, replace: replace, forget: forget };
+  /**
+   * For logout: the login in flight stores nothing, and its token goes to `end` once it arrives
+   * (best effort: it was never stored, so nothing could retry it; unended, it expires).
+   */
+  function cancelLogins(end) {
+    var inFlight = pending;
+    generation += 1;
+    pending = null;
+    if (!inFlight) return Promise.resolve();
+    return inFlight.result.then(function (result) {
+      return end(result.token);
+    }).catch(function () {});
+  }
+
+  return {
+    token: token,
+    drop: drop,
+    login: login,
+    replace: replace,
+    cancelLogins: cancelLogins,
+    generation: function () {
+      return generation;
+    },
+  };
+}
+
+function loggedOut() {
+  return new errors.WxLoginError('logged_out', 'wxlogin: logged out while this call was waiting');
 }
 
 /**
