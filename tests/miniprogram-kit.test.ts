@@ -504,6 +504,46 @@ describe('automatic retries repeat only what is safe to repeat', () => {
   });
 });
 
+describe('request options reach the platform', () => {
+  it('request() without options rejects with invalid_argument instead of throwing', async () => {
+    const { kit } = miniProgram();
+    let pending: Promise<unknown> | undefined;
+    expect(() => (pending = (kit.request as () => Promise<unknown>)())).not.toThrow();
+    await expect(pending).rejects.toMatchObject({ name: 'WxLoginError', code: 'invalid_argument' });
+  });
+
+  it('dataType, responseType, enableHttp2, enableCache and other platform options are passed on', async () => {
+    const { wx, kit } = miniProgram();
+    const text = await kit.request({ url: '/api/me', dataType: '其他' });
+    expect(typeof text.data).toBe('string');
+    const bytes = await kit.request({ url: '/api/me', responseType: 'arraybuffer', enableHttp2: true, enableCache: true, enableQuic: true });
+    expect(Object.prototype.toString.call(bytes.data)).toBe('[object ArrayBuffer]');
+    expect(wx.requests.filter((sent) => sent.url === `${front.url}/api/me`)).toEqual([
+      expect.objectContaining({ dataType: '其他' }),
+      expect.objectContaining({ responseType: 'arraybuffer', enableHttp2: true, enableCache: true, enableQuic: true }),
+    ]);
+  });
+
+  it('onTask hands over each RequestTask; abort() rejects with aborted', async () => {
+    const { kit } = miniProgram();
+    await kit.login();
+    const tasks: { abort(): void }[] = [];
+    await kit.request({ url: '/api/me', onTask: (task) => tasks.push(task) });
+    expect(tasks).toHaveLength(1);
+    const aborted = kit.request({ url: '/api/me', onTask: (task) => task.abort() });
+    await expect(aborted).rejects.toMatchObject({ name: 'WxLoginError', code: 'aborted', errMsg: 'request:fail abort' });
+  });
+
+  it('no timeout is sent unless asked for, so app.json\'s networkTimeout applies', async () => {
+    const { wx, kit } = miniProgram();
+    await kit.request({ url: '/api/me' });
+    expect(wx.requests.map((sent) => sent.timeout)).toEqual([undefined, undefined]); // the login, then /api/me
+    const timed = miniProgram(undefined, { timeout: 8000 });
+    await timed.kit.request({ url: '/api/me', timeout: 3000 });
+    expect(timed.wx.requests.map((sent) => sent.timeout)).toEqual([8000, 3000]);
+  });
+});
+
 describe('errors name their cause', () => {
   it('an endpoint the server does not have is the problem code not_found', async () => {
     const { kit } = miniProgram();

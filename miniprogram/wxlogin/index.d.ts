@@ -1,4 +1,4 @@
-// Types for wxlogin/index.js, for TypeScript mini programs.
+// Types for the wxlogin mini program kit (index.js), for TypeScript mini programs.
 
 /**
  * Waiting out a 429/503 and trying again. Only requests safe to repeat are retried: GET and HEAD,
@@ -21,15 +21,18 @@ export interface ClientOptions {
    * Any other URL is sent without it.
    */
   trustedOrigins?: string[];
-  /** wx storage key for the token. Default "wxlogin:session". */
+  /** Storage key for the session. Default "wxlogin:session". */
   storageKey?: string;
+  /**
+   * Request timeout in ms. Default: none given, so the platform's applies (in WeChat, app.json's
+   * networkTimeout.request, 60 s unless set there).
+   */
+  timeout?: number;
   /**
    * How long a login may wait for wx.login, in ms: given to wx.login as its timeout and enforced
    * by the kit, so a wx.login that never answers cannot hold every request. Default 10000.
    */
   loginTimeout?: number;
-  /** wx.request timeout in ms. Default 15000. */
-  timeout?: number;
   retry?: RetryPolicy;
 }
 
@@ -40,64 +43,110 @@ export interface LoginResult {
   user: { id: string; isNew: boolean };
 }
 
+/** The platform's request task (wx.request's RequestTask): abort(), onHeadersReceived(), ... */
+export interface RequestTask {
+  abort(): void;
+}
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
+
 export interface RequestOptions {
   /**
    * A path under baseUrl ("/api/me") or an absolute URL. The token goes only to URLs under baseUrl
    * (same origin and path prefix) and to trustedOrigins; other servers never get it.
    */
   url: string;
-  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
-  data?: string | Record<string, unknown> | ArrayBuffer;
+  method?: Method;
+  /** A JSON body (any object, interfaces included), a string, or bytes. */
+  data?: string | object | ArrayBuffer;
   header?: Record<string, string>;
+  /** In ms; overrides the client's timeout for this request. */
   timeout?: number;
   /** false: send no token and never log in (public endpoints). Default true. */
   auth?: boolean;
+  retry?: RetryPolicy;
   /**
    * Whether repeating the request is harmless, so `retry` may send it again. Default: true for
    * GET and HEAD and for requests with an Idempotency-Key header, false otherwise (a one-time
    * code must never be sent twice).
    */
   idempotent?: boolean;
-  retry?: RetryPolicy;
+  /** Called with the platform's task of each try, e.g. to abort() it (the call then rejects with "aborted"). */
+  onTask?: (task: RequestTask) => void;
+  // Passed on to the platform's request as they are:
+  /** "json" (default) parses the body; anything else leaves it a string. */
+  dataType?: string;
+  responseType?: 'text' | 'arraybuffer';
+  enableHttp2?: boolean;
+  enableQuic?: boolean;
+  enableCache?: boolean;
+  enableHttpDNS?: boolean;
+  httpDNSServiceId?: string;
+  enableChunked?: boolean;
+  forceCellularNetwork?: boolean;
 }
 
 export interface Response<T = any> {
   statusCode: number;
   data: T;
+  /** Header names in whatever case the platform gives them. */
   header: Record<string, string>;
+  cookies?: string[];
 }
 
-/**
- * Every rejection. `code` is the server's problem+json code ("unauthorized", "not_found",
- * "wechat_unavailable", ...), "http_<status>" for a non-problem error body, or one of the
- * client-side codes "network_error", "wx_login_failed", "invalid_response", "invalid_config".
- */
-export declare class WxLoginError extends Error {
-  name: 'WxLoginError';
-  code: string;
+/** The fields a WxLoginError carries besides its code and message. */
+export interface WxLoginErrorFields {
   /** HTTP status; 0 when no response arrived. */
   status: number;
   /** Seconds from the Retry-After header, or null. */
   retryAfter: number | null;
+  /** Matches the server's log line for this request. */
   requestId: string | null;
+  /** The server's problem+json detail, for developers. */
   detail: string | null;
-  /** The response body as wx.request parsed it. */
+  /** The response body as the platform parsed it. */
   data: unknown;
-  /** wx's errMsg ("request:fail ...", "login:fail ...") for client-side failures. */
+  /** The platform's errMsg ("request:fail ...", "login:fail ...") for client-side failures. */
   errMsg: string | null;
+  /** What was thrown, for a client_error. */
+  cause: unknown;
 }
 
+/**
+ * Every rejection. `code` is the server's problem+json code ("unauthorized", "not_found",
+ * "wechat_unavailable", ...), "http_<status>" for a non-problem error body, or a client-side code:
+ * "network_error", "aborted", "wx_login_failed", "logged_out", "invalid_response",
+ * "invalid_config", "invalid_argument", "client_error".
+ */
+export declare class WxLoginError extends Error implements WxLoginErrorFields {
+  constructor(code: string, message: string, fields?: Partial<WxLoginErrorFields>);
+  name: 'WxLoginError';
+  code: string;
+  status: number;
+  retryAfter: number | null;
+  requestId: string | null;
+  detail: string | null;
+  data: unknown;
+  errMsg: string | null;
+  cause: unknown;
+}
+
+/** Every call answers with a Promise (getToken() excepted); none throws. */
 export interface Client {
   /** Logs in now; concurrent callers share one wx.login + POST /api/login. */
   login(): Promise<LoginResult>;
-  /** wx.request with the token; logs in when needed; one re-login and retry on 401. */
+  /** The platform's request with the token; logs in when needed; one re-login and retry on 401. */
   request<T = any>(options: RequestOptions): Promise<Response<T>>;
-  /** Ends the session on the server and forgets the token; `all` ends every session of the user. */
+  /**
+   * Ends the session on the server, then forgets the token; `all` ends every session of the user.
+   * Rejected, the token is kept so that calling logout() again can end it.
+   */
   logout(options?: { all?: boolean }): Promise<void>;
-  /** The stored token, or null when logged out or expired. */
+  /** The token, or null when logged out or expired. */
   getToken(): string | null;
 }
 
+/** A bad configuration gives a client whose calls reject with invalid_config. */
 export declare function createClient(options: ClientOptions): Client;
 /** Sets up the module-level client used by the functions below. Call once in app.js. */
 export declare function configure(options: ClientOptions): Client;

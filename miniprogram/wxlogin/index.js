@@ -15,7 +15,7 @@ var DEFAULTS = {
   storageKey: 'wxlogin:session',
   // Origins besides baseUrl's that may receive the token, e.g. ['https://files.example.com'].
   trustedOrigins: [],
-  timeout: 15000,
+  timeout: 0, // 0: the platform's own, app.json's networkTimeout.request (60 s by default)
   loginTimeout: 10000,
   // Waiting out a 429/503 is opt-in: attempts is how many extra tries, maxWaitSeconds the
   // longest Retry-After worth waiting for (longer ones are surfaced at once).
@@ -45,6 +45,9 @@ function clientFor(settings) {
    * never logs in). At most one login per call.
    */
   function request(options) {
+    if (!options || typeof options.url !== 'string') {
+      throw new WxLoginError('invalid_argument', 'wxlogin: request() needs { url }');
+    }
     var retry = repeatable(options) ? Object.assign({}, settings.retry, options.retry) : transport.NO_RETRY;
     if (options.auth === false || !transport.trusts(settings, options.url)) return send(options, null, retry);
     var since = session.generation();

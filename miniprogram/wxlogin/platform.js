@@ -1,10 +1,14 @@
 // Every call into the platform API (wx) goes through here.
 'use strict';
 
-/** Calls a callback-style API (`success`/`fail`) as a Promise of its result. */
-function invoke(api, name, options) {
+/**
+ * Calls a platform API as a Promise of its result. `onTask` receives what the call returns (a
+ * RequestTask), if anything.
+ */
+function invoke(api, name, options, onTask) {
   return new Promise(function (resolve, reject) {
-    api[name](Object.assign({}, options, { success: resolve, fail: reject }));
+    var task = api[name](Object.assign({}, options, { success: resolve, fail: reject }));
+    if (task && onTask) onTask(task);
   });
 }
 

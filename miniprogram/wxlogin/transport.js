@@ -4,6 +4,8 @@ var errors = require('./errors.js');
 var invoke = require('./platform.js').invoke;
 
 var NO_RETRY = { attempts: 0, maxWaitSeconds: 0 };
+// Request options the kit consumes; every other one (dataType, enableHttp2, ...) goes to the platform.
+var KIT_OPTIONS = ['url', 'header', 'auth', 'retry', 'idempotent', 'onTask'];
 
 function createTransport(settings, api, clock) {
   /** One request, then again after Retry-After on 429/503 while `retry` allows. */
@@ -19,12 +21,18 @@ function createTransport(settings, api, clock) {
   }
 
   function platformRequest(options, token) {
-    var header = Object.assign({}, options.header);
-    if (token) header.Authorization = 'Bearer ' + token;
-    var url = resolveUrl(settings.baseUrl, options.url);
-    var request = { url: url, method: options.method || 'GET', data: options.data, header: header, timeout: options.timeout || settings.timeout };
-    return invoke(api, 'request', request).catch(function (failure) {
-      throw errors.platformError('network_error', failure);
+    var request = {};
+    Object.keys(options).forEach(function (name) {
+      if (KIT_OPTIONS.indexOf(name) === -1) request[name] = options[name];
+    });
+    request.url = resolveUrl(settings.baseUrl, options.url);
+    request.header = Object.assign({}, options.header);
+    if (token) request.header.Authorization = 'Bearer ' + token;
+    // Unset, the platform's own timeout applies: app.json's networkTimeout.request, else 60 s.
+    if (request.timeout === undefined && settings.timeout) request.timeout = settings.timeout;
+    return invoke(api, 'request', request, options.onTask).catch(function (failure) {
+      var aborted = /abort/i.test(failure && failure.errMsg);
+      throw errors.platformError(aborted ? 'aborted' : 'network_error', failure);
     });
   }
 
