@@ -1,6 +1,8 @@
 // The mini program kit (miniprogram/wxlogin/index.js), run as a mini program runs it, against the
-// real local service over real HTTP. A recording front sits between the kit and the service: it
-// counts requests per route and, where a test asks, answers in the service's place.
+// real local service over real HTTP, under wx, uni-app's uni and Taro (shims of each platform's
+// documented API). A recording front sits between the kit and the service: it counts requests
+// per route and, where a test asks, answers in the service's place.
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,11 +10,20 @@ import { parse } from 'acorn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type * as Kit from '../miniprogram/wxlogin/index.js';
 import { startServer } from '../scripts/local/server.js';
-import { APP_A, startStack, type Stack } from './support/stack.js';
+import type { FakeApp } from './support/fake-wechat.js';
+import { startStack, type Stack } from './support/stack.js';
 import { problem, startFront, unauthorized, unavailable, type Front } from './support/recording-front.js';
-import { createWx, miniprogramRuntime, type RuntimeOptions, type Wx } from './support/wx-shim.js';
+import { createWx, miniprogramRuntime, platforms, type Platform, type PlatformName, type RuntimeOptions } from './support/wx-shim.js';
 
 const KIT = new URL('../miniprogram/wxlogin/index.js', import.meta.url);
+
+// Apps of this file's own: the server caches WeChat's access_token per appid in the shared Redis,
+// and another file's fake WeChat would not know this one's.
+const newApp = (): FakeApp => {
+  const id = randomBytes(7).toString('hex');
+  return { appid: `wxk${id}`, secret: `secret-${id}`, openPlatform: true };
+};
+const [APP, SIBLING] = [newApp(), newApp()];
 
 let stack: Stack;
 let service: Awaited<ReturnType<typeof startServer>>;
@@ -21,7 +32,7 @@ let front: Front;
 let thirdParty: Front;
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ apps: [APP, SIBLING] });
   service = await startServer({ port: 0 });
   front = await startFront(service.url);
   thirdParty = await startFront(service.url);
@@ -37,19 +48,25 @@ afterEach(() => {
   thirdParty.reset();
 });
 
-/** A fresh mini program: its own wx (storage, login) for `person`, and the kit loaded in it. */
-function miniProgram(person = stack.person(), options: Partial<Kit.ClientOptions> = {}, device: RuntimeOptions = {}) {
-  const wx = createWx({ appid: APP_A, issueCode: () => stack.wechat.issueCode(APP_A, person) });
-  const kit = miniprogramRuntime({ wx }, device).load<typeof Kit>(KIT);
-  kit.configure({ baseUrl: front.url, ...options });
-  return { wx, kit, person };
-}
-
-/** The same device storage, a fresh JS runtime: the app was closed and opened again. */
-function relaunch(wx: Wx, options: Partial<Kit.ClientOptions> = {}, device: RuntimeOptions = {}) {
-  const kit = miniprogramRuntime({ wx }, device).load<typeof Kit>(KIT);
-  kit.configure({ baseUrl: front.url, ...options });
-  return kit;
+/**
+ * Mini programs on one platform: `miniProgram()` is a fresh one (its own storage and login, for
+ * `person`) with the kit loaded and configured; `relaunch()` opens it again on the same storage.
+ * On wx the kit finds the global; on uni and Taro it is given the platform, as apps do.
+ */
+function on(name: PlatformName) {
+  const { create, global } = platforms[name];
+  const load = (api: Platform, options: Partial<Kit.ClientOptions>, device: RuntimeOptions) => {
+    const kit = miniprogramRuntime(global ? { [global]: api } : {}, device).load<typeof Kit>(KIT);
+    kit.configure({ baseUrl: front.url, ...(global === 'wx' ? {} : { platform: api }), ...options });
+    return kit;
+  };
+  return {
+    miniProgram(person = stack.person(), options: Partial<Kit.ClientOptions> = {}, device: RuntimeOptions = {}) {
+      const api = create({ appid: APP.appid, issueCode: () => stack.wechat.issueCode(APP.appid, person) });
+      return { api, kit: load(api, options, device), person };
+    },
+    relaunch: (api: Platform, options: Partial<Kit.ClientOptions> = {}, device: RuntimeOptions = {}) => load(api, options, device),
+  };
 }
 
 /** Logins seen at WeChat since `start`, and /api/login calls seen at the front since its last reset. */
@@ -64,535 +81,544 @@ async function rawCall(method: string, path: string, token: string) {
   return response.status;
 }
 
-describe('login', () => {
-  it('cold start: 10 concurrent requests make exactly one wx.login and one /api/login, and all succeed', async () => {
-    const { wx, kit, person } = miniProgram();
-    const start = { wechat: stack.wechat.requestCount() };
-    const responses = await Promise.all(Array.from({ length: 10 }, () => kit.request({ url: '/api/me' })));
+describe.each(['wx', 'uni', 'Taro'] as const)('the kit under %s', (platform) => {
+  const { miniProgram, relaunch } = on(platform);
 
-    expect(wx.calls.login).toBe(1);
-    expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
-    expect(front.count('GET /api/me')).toBe(10);
-    const openid = stack.wechat.identityOf(APP_A, person).openid;
-    for (const response of responses) {
-      expect(response.statusCode).toBe(200);
-      expect(response.data.user).toMatchObject({ appid: APP_A, openid });
-    }
-    // Every request carried the stored token as a Bearer credential.
-    const token = kit.getToken();
-    expect(token).toMatch(/^wxl_/);
-    expect(front.authorizations('GET /api/me')).toEqual(Array(10).fill(`Bearer ${token}`));
-    expect(wx.getStorageSync('wxlogin:session')).toEqual({ token, expiresAt: expect.any(String), clockOffset: expect.any(Number) });
-  });
-
-  it('login() resolves with the server answer and sends the appid from wx.getAccountInfoSync()', async () => {
-    const { kit } = miniProgram();
-    const result = await kit.login();
-    expect(result).toEqual({ token: expect.stringMatching(/^wxl_/), expiresAt: expect.any(String), user: { id: expect.any(String), isNew: true } });
-    expect(kit.getToken()).toBe(result.token);
-    expect(front.bodies('POST /api/login')).toEqual([{ code: expect.any(String), appid: APP_A }]);
-  });
-
-  it('a later app launch reuses the stored token without logging in', async () => {
-    const first = miniProgram();
-    await first.kit.login();
-    const relaunched = relaunch(first.wx);
-    front.reset();
-    expect((await relaunched.request({ url: '/api/me' })).statusCode).toBe(200);
-    expect(front.count('POST /api/login')).toBe(0);
-  });
-});
-
-describe('the token goes only to the backend', () => {
-  it('a URL on another origin gets no token, and needs no login', async () => {
-    const { wx, kit } = miniProgram();
-    expect((await kit.request({ url: `${thirdParty.url}/api/health` })).statusCode).toBe(200);
-    expect(wx.calls.login).toBe(0);
-    await kit.login();
-    await kit.request({ url: `${thirdParty.url}/api/health` });
-    expect(thirdParty.authorizations('GET /api/health')).toEqual([undefined, undefined]);
-  });
-
-  it('on the backend\'s origin, only paths under baseUrl get it: not a sibling prefix, not a way out through ..', async () => {
-    const first = miniProgram();
-    const { token } = await first.kit.login();
-    // The same device storage, the backend mounted under /svc on the same origin.
-    const kit = relaunch(first.wx, { baseUrl: `${front.url}/svc` });
-    for (const url of [`${front.url}/svc-other/api/me`, `${front.url}/svc/../api/me`, `${front.url}/svc/%2e%2e/api/me`]) {
-      await kit.request({ url }).catch(() => undefined);
-    }
-    await expect(kit.request({ url: `${front.url}/svc/api/me` })).rejects.toMatchObject({ code: 'not_found' });
-    expect([front.authorizations('GET /svc-other/api/me'), front.authorizations('GET /api/me'), front.authorizations('GET /svc/api/me')]).toEqual([
-      [undefined],
-      [undefined, undefined],
-      [`Bearer ${token}`],
-    ]);
-  });
-
-  it('origins the app names in trustedOrigins get it too', async () => {
-    const { kit } = miniProgram(undefined, { trustedOrigins: [thirdParty.url] });
-    const { token } = await kit.login();
-    await kit.request({ url: `${thirdParty.url}/api/me` });
-    expect(thirdParty.authorizations('GET /api/me')).toEqual([`Bearer ${token}`]);
-  });
-});
-
-describe('storage that throws', () => {
-  it('setStorageSync failing (storage full): the token lives in memory, and one login serves every later request', async () => {
-    const { wx, kit } = miniProgram();
-    wx.faults.setStorage = true;
-    const start = { wechat: stack.wechat.requestCount() };
-    const { token } = await kit.login();
-    for (let i = 0; i < 3; i += 1) expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
-    expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
-    expect(front.authorizations('GET /api/me')).toEqual(Array(3).fill(`Bearer ${token}`));
-    expect(kit.getToken()).toBe(token);
-  });
-
-  it('getStorageSync failing: request() still returns a promise, logs in once and succeeds', async () => {
-    const { wx, kit } = miniProgram();
-    wx.faults.getStorage = true;
-    expect(kit.getToken()).toBeNull();
-    let first: Promise<unknown> | undefined;
-    expect(() => (first = kit.request({ url: '/api/me' }))).not.toThrow();
-    await expect(first).resolves.toMatchObject({ statusCode: 200 });
-    await kit.request({ url: '/api/me' });
-    expect(front.count('POST /api/login')).toBe(1);
-  });
-
-  it('removeStorageSync failing: logout still ends the session and forgets the token', async () => {
-    const { wx, kit } = miniProgram();
-    const { token } = await kit.login();
-    wx.faults.removeStorage = true;
-    let ended: Promise<unknown> | undefined;
-    expect(() => (ended = kit.logout())).not.toThrow();
-    await ended;
-    expect(kit.getToken()).toBeNull();
-    expect(await rawCall('GET', '/api/me', token)).toBe(401);
-  });
-});
-
-describe('a token the server no longer accepts', () => {
-  it('revoked on the server → one re-login, and the request succeeds', async () => {
-    const { kit } = miniProgram();
-    const { token: revoked } = await kit.login();
-    expect(await rawCall('POST', '/api/logout', revoked)).toBe(204);
-    front.reset();
-    const start = { wechat: stack.wechat.requestCount() };
-
-    const response = await kit.request({ url: '/api/me' });
-    expect(response.statusCode).toBe(200);
-    expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
-    expect(front.count('GET /api/me')).toBe(2);
-    expect(kit.getToken()).not.toBe(revoked);
-  });
-
-  it('expired on the server (its clock past the absolute expiry) → one re-login, and the request succeeds', async () => {
-    const { sessionClock } = await import('../lib/sessions.js');
-    const { kit } = miniProgram();
-    const { token: old } = await kit.login();
-    const realNow = sessionClock.now;
-    sessionClock.now = () => Date.now() + 31 * 24 * 3600_000;
-    try {
-      front.reset();
+  describe('login', () => {
+    it('cold start: 10 concurrent requests make exactly one wx.login and one /api/login, and all succeed', async () => {
+      const { api, kit, person } = miniProgram();
       const start = { wechat: stack.wechat.requestCount() };
-      expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+      const responses = await Promise.all(Array.from({ length: 10 }, () => kit.request({ url: '/api/me' })));
+
+      expect(api.calls.login).toBe(1);
       expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
-      expect(kit.getToken()).not.toBe(old);
-    } finally {
-      sessionClock.now = realNow;
-    }
-  });
+      expect(front.count('GET /api/me')).toBe(10);
+      const openid = stack.wechat.identityOf(APP.appid, person).openid;
+      for (const response of responses) {
+        expect(response.statusCode).toBe(200);
+        expect(response.data.user).toMatchObject({ appid: APP.appid, openid });
+      }
+      // Every request carried the stored token as a Bearer credential.
+      const token = kit.getToken();
+      expect(token).toMatch(/^wxl_/);
+      expect(front.authorizations('GET /api/me')).toEqual(Array(10).fill(`Bearer ${token}`));
+      expect(api.getStorageSync('wxlogin:session')).toEqual({ token, expiresAt: expect.any(String), clockOffset: expect.any(Number) });
+    });
 
-  it('10 concurrent requests holding a revoked token still cause exactly one re-login', async () => {
-    const { kit } = miniProgram();
-    const { token: revoked } = await kit.login();
-    await rawCall('POST', '/api/logout', revoked);
-    front.reset();
-    const start = { wechat: stack.wechat.requestCount() };
+    it('login() resolves with the server answer and sends the appid from wx.getAccountInfoSync()', async () => {
+      const { kit } = miniProgram();
+      const result = await kit.login();
+      expect(result).toEqual({ token: expect.stringMatching(/^wxl_/), expiresAt: expect.any(String), user: { id: expect.any(String), isNew: true } });
+      expect(kit.getToken()).toBe(result.token);
+      expect(front.bodies('POST /api/login')).toEqual([{ code: expect.any(String), appid: APP.appid }]);
+    });
 
-    const responses = await Promise.all(Array.from({ length: 10 }, () => kit.request({ url: '/api/me' })));
-    expect(responses.map((response) => response.statusCode)).toEqual(Array(10).fill(200));
-    expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
-    expect(front.count('GET /api/me')).toBe(20);
-  });
-
-  it('a 401 arriving after another request already re-logged in reuses that login', async () => {
-    const { kit } = miniProgram();
-    const { token: revoked } = await kit.login();
-    await rawCall('POST', '/api/logout', revoked);
-    front.reset();
-    const release = front.hold('GET /api/me');
-    const late = kit.request({ url: '/api/me' }); // held at the front, carrying the revoked token
-    const early = await kit.request({ url: '/api/me' }); // 401 → re-login → success
-    expect(early.statusCode).toBe(200);
-    release();
-    expect((await late).statusCode).toBe(200);
-    expect(front.count('POST /api/login')).toBe(1);
-    const fresh = `Bearer ${kit.getToken()}`;
-    // In arrival order: the early request and its retry, then the released one and its retry.
-    expect(front.authorizations('GET /api/me')).toEqual([`Bearer ${revoked}`, fresh, `Bearer ${revoked}`, fresh]);
-  });
-
-  it('a stored token past its expiresAt is not sent at all: the kit logs in first', async () => {
-    const { wx, kit } = miniProgram();
-    const { token } = await kit.login();
-    // The app is closed; when it opens again, the token's absolute expiry has passed.
-    const stored = wx.getStorageSync('wxlogin:session') as { expiresAt: string };
-    wx.setStorageSync('wxlogin:session', { ...stored, expiresAt: new Date(Date.now() - 1000).toISOString() });
-    const relaunched = relaunch(wx);
-    front.reset();
-    expect((await relaunched.request({ url: '/api/me' })).statusCode).toBe(200);
-    expect(front.count('POST /api/login')).toBe(1);
-    expect(front.authorizations('GET /api/me')).toEqual([`Bearer ${relaunched.getToken()}`]);
-    expect(relaunched.getToken()).not.toBe(token);
-  });
-});
-
-describe('a device clock that is wrong: expiry is judged in server time', () => {
-  const DAYS = 24 * 3600_000;
-
-  it('40 days ahead: 4 requests make one login, and all carry its token', async () => {
-    const { wx, kit } = miniProgram(undefined, {}, { deviceClockOffsetMs: 40 * DAYS });
-    for (let i = 0; i < 4; i += 1) expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
-    expect({ wxLogin: wx.calls.login, apiLogin: front.count('POST /api/login') }).toEqual({ wxLogin: 1, apiLogin: 1 });
-    expect(new Set(front.authorizations('GET /api/me'))).toEqual(new Set([`Bearer ${kit.getToken()}`]));
-  });
-
-  it('40 days behind: a token past its expiry in server time is still not sent', async () => {
-    const behind = { deviceClockOffsetMs: -40 * DAYS };
-    const { wx, kit } = miniProgram(undefined, {}, behind);
-    const { token } = await kit.login();
-    // Closed until just after the token's expiry (in real time, which is the server's).
-    const stored = wx.getStorageSync('wxlogin:session') as { expiresAt: string };
-    wx.setStorageSync('wxlogin:session', { ...stored, expiresAt: new Date(Date.now() - 1000).toISOString() });
-    const relaunched = relaunch(wx, {}, behind);
-    front.reset();
-    expect((await relaunched.request({ url: '/api/me' })).statusCode).toBe(200);
-    expect(front.authorizations('GET /api/me')).not.toContain(`Bearer ${token}`);
-    expect(front.count('POST /api/login')).toBe(1);
-  });
-
-  it('an hour behind: a Retry-After date counts from the server\'s time', async () => {
-    const { kit } = miniProgram(undefined, {}, { deviceClockOffsetMs: -3600_000 });
-    await kit.login();
-    front.answer('GET /api/me', unavailable(new Date(Date.now() + 120_000).toUTCString()));
-    const error = await kit.request({ url: '/api/me' }).catch((failure: Kit.WxLoginError) => failure);
-    expect((error as Kit.WxLoginError).retryAfter).toBeGreaterThanOrEqual(118);
-    expect((error as Kit.WxLoginError).retryAfter).toBeLessThanOrEqual(121);
-  });
-});
-
-describe('wx.login that never answers', () => {
-  it('the login fails after loginTimeout (which wx.login is given too), and the next call starts afresh', async () => {
-    const { wx, kit } = miniProgram(undefined, { loginTimeout: 300 });
-    wx.faults.loginHangs = true;
-    const outcomes = Promise.all([kit.request({ url: '/api/me' }), kit.login()].map((call) => call.catch((error: unknown) => error)));
-    const settled = await Promise.race([outcomes, sleep(3000).then(() => 'still waiting after 3 s')]);
-    expect(settled).toEqual([
-      expect.objectContaining({ name: 'WxLoginError', code: 'wx_login_failed', errMsg: expect.stringMatching(/timeout/) }),
-      expect.objectContaining({ code: 'wx_login_failed' }),
-    ]);
-    expect(wx.logins).toEqual([{ timeout: 300 }]);
-
-    wx.faults.loginHangs = false;
-    expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
-    expect(wx.calls.login).toBe(2);
-  });
-});
-
-describe('a server that keeps answering 401', () => {
-  it('with a stored token: one re-login, one retry, then the 401 is surfaced', async () => {
-    const { kit } = miniProgram();
-    await kit.login();
-    front.reset();
-    front.answer('GET /api/me', unauthorized);
-    const start = { wechat: stack.wechat.requestCount() };
-
-    await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ name: 'WxLoginError', code: 'unauthorized', status: 401 });
-    expect(front.count('GET /api/me')).toBe(2);
-    expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
-  });
-
-  it('right after a fresh login: the 401 is surfaced without another login', async () => {
-    const { kit } = miniProgram();
-    front.answer('GET /api/me', unauthorized);
-    const start = { wechat: stack.wechat.requestCount() };
-
-    await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
-    expect(front.count('GET /api/me')).toBe(1);
-    expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
-  });
-});
-
-describe('logout', () => {
-  it('ends the session on the server and forgets the token; the next request logs in anew', async () => {
-    const { wx, kit } = miniProgram();
-    const { token } = await kit.login();
-    await kit.logout();
-
-    expect(front.authorizations('POST /api/logout')).toEqual([`Bearer ${token}`]);
-    expect(kit.getToken()).toBeNull();
-    expect(wx.storage.size).toBe(0);
-    expect(await rawCall('GET', '/api/me', token)).toBe(401);
-
-    front.reset();
-    expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
-    expect(front.count('POST /api/login')).toBe(1);
-  });
-
-  it('when logged out already, sends nothing', async () => {
-    const { kit } = miniProgram();
-    await kit.logout();
-    expect(front.count('POST /api/logout')).toBe(0);
-  });
-
-  it('when the server already dropped the session, still succeeds and forgets the token', async () => {
-    const { kit } = miniProgram();
-    const { token } = await kit.login();
-    await rawCall('POST', '/api/logout', token);
-    await kit.logout();
-    expect(front.count('POST /api/logout')).toBe(1);
-    expect(kit.getToken()).toBeNull();
-  });
-
-  it('during the first login: that login stores nothing, its session is ended ({ all } too), and waiting calls reject', async () => {
-    const person = stack.person();
-    const phone = miniProgram(person);
-    const { token: phoneToken } = await phone.kit.login();
-    const { wx, kit } = miniProgram(person);
-    front.reset();
-    const waiting = kit.request({ url: '/api/me' }).catch((error: unknown) => error); // logs in first
-    await kit.logout({ all: true });
-
-    expect(await waiting).toMatchObject({ name: 'WxLoginError', code: 'logged_out' });
-    expect(kit.getToken()).toBeNull();
-    expect(wx.storage.size).toBe(0);
-    expect(front.count('GET /api/me')).toBe(0);
-    const [stray] = front.authorizations('POST /api/logout');
-    expect(stray).toMatch(/^Bearer wxl_/);
-    expect(front.bodies('POST /api/logout')).toEqual([{ all: true }]);
-    expect([await rawCall('GET', '/api/me', stray!.slice('Bearer '.length)), await rawCall('GET', '/api/me', phoneToken)]).toEqual([401, 401]);
-
-    // The next call logs in afresh.
-    expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
-    expect(front.count('POST /api/login')).toBe(2);
-  });
-
-  it('a request that meets its 401 after logout does not log back in', async () => {
-    const { kit } = miniProgram();
-    await kit.login();
-    front.reset();
-    const release = front.hold('GET /api/me');
-    const late = kit.request({ url: '/api/me' }).catch((error: unknown) => error); // carries the token, held
-    await kit.logout();
-    release();
-    expect(await late).toMatchObject({ code: 'logged_out' });
-    expect(kit.getToken()).toBeNull();
-    expect(front.count('POST /api/login')).toBe(0);
-  });
-
-  it('a logout the network lost keeps the token, so logging out again ends the session', async () => {
-    const { kit } = miniProgram();
-    const { token } = await kit.login();
-    front.drop('POST /api/logout');
-    await expect(kit.logout()).rejects.toMatchObject({ name: 'WxLoginError', code: 'network_error' });
-    expect(kit.getToken()).toBe(token);
-    expect(await rawCall('GET', '/api/me', token)).toBe(200);
-
-    await kit.logout();
-    expect(kit.getToken()).toBeNull();
-    expect(await rawCall('GET', '/api/me', token)).toBe(401);
-  });
-
-  it('{ all: true } ends the sessions on the person\'s other devices too', async () => {
-    const person = stack.person();
-    const phone = miniProgram(person);
-    const tablet = miniProgram(person);
-    await phone.kit.login();
-    const { token: tabletToken } = await tablet.kit.login();
-    await phone.kit.logout({ all: true });
-    expect(await rawCall('GET', '/api/me', tabletToken)).toBe(401);
-  });
-});
-
-describe('429/503 with Retry-After', () => {
-  it('WeChat down: login surfaces 503 wechat_unavailable with Retry-After, stores nothing; later it works', async () => {
-    const { kit } = miniProgram();
-    stack.wechat.injectFaults('busy', 'busy', 'busy', 'busy', 'busy', 'busy');
-    const error = await kit.request({ url: '/api/me' }).catch((failure: Kit.WxLoginError) => failure);
-    stack.wechat.resetCounts();
-
-    expect(error).toMatchObject({ name: 'WxLoginError', code: 'wechat_unavailable', status: 503, retryAfter: 5 });
-    expect(error).toBeInstanceOf(kit.WxLoginError);
-    expect((error as Kit.WxLoginError).requestId).toMatch(/\S/);
-    expect(kit.getToken()).toBeNull();
-    expect(front.count('GET /api/me')).toBe(0);
-    expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
-  });
-
-  it('Redis down: requests surface 503 service_unavailable with Retry-After', async () => {
-    const { kit } = miniProgram();
-    await kit.login();
-    await stack.gateway.stop();
-    try {
-      await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'service_unavailable', status: 503, retryAfter: 5 });
-    } finally {
-      await stack.gateway.start();
-    }
-    expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
-  });
-
-  it('with retry enabled, waits out a short Retry-After once and succeeds', async () => {
-    const { kit } = miniProgram(undefined, { retry: { attempts: 2, maxWaitSeconds: 5 } });
-    await kit.login();
-    front.reset();
-    front.answer('GET /api/me', unavailable('1'), { times: 1 });
-    const response = await kit.request({ url: '/api/me' });
-    expect(response.statusCode).toBe(200);
-    expect(front.count('GET /api/me')).toBe(2);
-  });
-
-  it('with retry enabled, a login that met a 503 is tried again with a new wx.login code', async () => {
-    const { wx, kit } = miniProgram(undefined, { retry: { attempts: 1, maxWaitSeconds: 5 } });
-    front.answer('POST /api/login', unavailable('1'), { times: 1 });
-    expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
-    expect(wx.calls.login).toBe(2);
-    const [first, second] = front.bodies('POST /api/login') as { code: string }[];
-    expect(second!.code).not.toBe(first!.code);
-  });
-
-  it('with retry enabled, surfaces a Retry-After longer than maxWaitSeconds at once (HTTP-date form too)', async () => {
-    const { kit } = miniProgram(undefined, { retry: { attempts: 3, maxWaitSeconds: 5 } });
-    await kit.login();
-    front.reset();
-    front.answer('GET /api/me', unavailable(new Date(Date.now() + 120_000).toUTCString()));
-    const error = await kit.request({ url: '/api/me' }).catch((failure: Kit.WxLoginError) => failure);
-    expect(error).toMatchObject({ code: 'service_unavailable', status: 503 });
-    expect((error as Kit.WxLoginError).retryAfter).toBeGreaterThan(100);
-    expect(front.count('GET /api/me')).toBe(1);
-  });
-});
-
-describe('automatic retries repeat only what is safe to repeat', () => {
-  const retrying = { retry: { attempts: 1, maxWaitSeconds: 5 } };
-
-  it('a 503 from /api/phone is surfaced, not retried: the one-time phone code is sent once', async () => {
-    const { kit } = miniProgram(undefined, retrying);
-    await kit.login();
-    front.answer('POST /api/phone', unavailable('1'), { times: 1 });
-    await expect(kit.request({ url: '/api/phone', method: 'POST', data: { code: 'single-use' } })).rejects.toMatchObject({ code: 'service_unavailable', status: 503 });
-    expect(front.count('POST /api/phone')).toBe(1);
-  });
-
-  it('a POST carrying an Idempotency-Key is retried with the same key', async () => {
-    const { kit } = miniProgram(undefined, retrying);
-    front.answer('POST /api/claims', unavailable('1'), { times: 1 });
-    const key = 'c0ffee00-0000-4000-8000-000000000001';
-    const response = await kit.request({ url: '/api/claims', method: 'POST', data: { benefit: 'welcome-gift' }, header: { 'Idempotency-Key': key } });
-    expect(response.statusCode).toBe(201);
-    expect(front.header('POST /api/claims', 'idempotency-key')).toEqual([key, key]);
-  });
-
-  it('a POST the caller marks idempotent is retried', async () => {
-    const { kit } = miniProgram(undefined, retrying);
-    const { token } = await kit.login();
-    front.answer('POST /api/logout', unavailable('1'), { times: 1 });
-    expect((await kit.request({ url: '/api/logout', method: 'POST', idempotent: true })).statusCode).toBe(204);
-    expect(front.count('POST /api/logout')).toBe(2);
-    expect(await rawCall('GET', '/api/me', token)).toBe(401);
-  });
-});
-
-describe('request options reach the platform', () => {
-  it('request() without options rejects with invalid_argument instead of throwing', async () => {
-    const { kit } = miniProgram();
-    let pending: Promise<unknown> | undefined;
-    expect(() => (pending = (kit.request as () => Promise<unknown>)())).not.toThrow();
-    await expect(pending).rejects.toMatchObject({ name: 'WxLoginError', code: 'invalid_argument' });
-  });
-
-  it('dataType, responseType, enableHttp2, enableCache and other platform options are passed on', async () => {
-    const { wx, kit } = miniProgram();
-    const text = await kit.request({ url: '/api/me', dataType: '其他' });
-    expect(typeof text.data).toBe('string');
-    const bytes = await kit.request({ url: '/api/me', responseType: 'arraybuffer', enableHttp2: true, enableCache: true, enableQuic: true });
-    expect(Object.prototype.toString.call(bytes.data)).toBe('[object ArrayBuffer]');
-    expect(wx.requests.filter((sent) => sent.url === `${front.url}/api/me`)).toEqual([
-      expect.objectContaining({ dataType: '其他' }),
-      expect.objectContaining({ responseType: 'arraybuffer', enableHttp2: true, enableCache: true, enableQuic: true }),
-    ]);
-  });
-
-  it('onTask hands over each RequestTask; abort() rejects with aborted', async () => {
-    const { kit } = miniProgram();
-    await kit.login();
-    const tasks: { abort(): void }[] = [];
-    await kit.request({ url: '/api/me', onTask: (task) => tasks.push(task) });
-    expect(tasks).toHaveLength(1);
-    const aborted = kit.request({ url: '/api/me', onTask: (task) => task.abort() });
-    await expect(aborted).rejects.toMatchObject({ name: 'WxLoginError', code: 'aborted', errMsg: 'request:fail abort' });
-  });
-
-  it('no timeout is sent unless asked for, so app.json\'s networkTimeout applies', async () => {
-    const { wx, kit } = miniProgram();
-    await kit.request({ url: '/api/me' });
-    expect(wx.requests.map((sent) => sent.timeout)).toEqual([undefined, undefined]); // the login, then /api/me
-    const timed = miniProgram(undefined, { timeout: 8000 });
-    await timed.kit.request({ url: '/api/me', timeout: 3000 });
-    expect(timed.wx.requests.map((sent) => sent.timeout)).toEqual([8000, 3000]);
-  });
-});
-
-describe('errors name their cause', () => {
-  it('an endpoint the server does not have is the problem code not_found', async () => {
-    const { kit } = miniProgram();
-    await expect(kit.request({ url: '/api/no-such-endpoint', method: 'POST', data: { x: 1 } })).rejects.toMatchObject({
-      code: 'not_found',
-      status: 404,
-      requestId: expect.any(String),
+    it('a later app launch reuses the stored token without logging in', async () => {
+      const first = miniProgram();
+      await first.kit.login();
+      const relaunched = relaunch(first.api);
+      front.reset();
+      expect((await relaunched.request({ url: '/api/me' })).statusCode).toBe(200);
+      expect(front.count('POST /api/login')).toBe(0);
     });
   });
 
-  it('no server at all is network_error carrying wx\'s "request:fail" message', async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const { port } = closed.address() as AddressInfo;
-    await new Promise((resolve) => closed.close(resolve));
-    const { kit } = miniProgram(undefined, { baseUrl: `http://127.0.0.1:${port}` });
-    const error = await kit.login().catch((failure: Kit.WxLoginError) => failure);
-    expect(error).toMatchObject({ code: 'network_error', status: 0, errMsg: expect.stringMatching(/^request:fail \S/) });
+  describe('the token goes only to the backend', () => {
+    it('a URL on another origin gets no token, and needs no login', async () => {
+      const { api, kit } = miniProgram();
+      expect((await kit.request({ url: `${thirdParty.url}/api/health` })).statusCode).toBe(200);
+      expect(api.calls.login).toBe(0);
+      await kit.login();
+      await kit.request({ url: `${thirdParty.url}/api/health` });
+      expect(thirdParty.authorizations('GET /api/health')).toEqual([undefined, undefined]);
+    });
+
+    it('on the backend\'s origin, only paths under baseUrl get it: not a sibling prefix, not a way out through ..', async () => {
+      const first = miniProgram();
+      const { token } = await first.kit.login();
+      // The same device storage, the backend mounted under /svc on the same origin.
+      const kit = relaunch(first.api, { baseUrl: `${front.url}/svc` });
+      for (const url of [`${front.url}/svc-other/api/me`, `${front.url}/svc/../api/me`, `${front.url}/svc/%2e%2e/api/me`]) {
+        await kit.request({ url }).catch(() => undefined);
+      }
+      await expect(kit.request({ url: `${front.url}/svc/api/me` })).rejects.toMatchObject({ code: 'not_found' });
+      expect([front.authorizations('GET /svc-other/api/me'), front.authorizations('GET /api/me'), front.authorizations('GET /svc/api/me')]).toEqual([
+        [undefined],
+        [undefined, undefined],
+        [`Bearer ${token}`],
+      ]);
+    });
+
+    it('origins the app names in trustedOrigins get it too', async () => {
+      const { kit } = miniProgram(undefined, { trustedOrigins: [thirdParty.url] });
+      const { token } = await kit.login();
+      await kit.request({ url: `${thirdParty.url}/api/me` });
+      expect(thirdParty.authorizations('GET /api/me')).toEqual([`Bearer ${token}`]);
+    });
   });
 
-  it('a non-problem error body becomes http_<status>', async () => {
-    const { kit } = miniProgram();
-    await kit.login();
-    front.answer('GET /api/me', { status: 502, headers: { 'Content-Type': 'text/html' }, body: '<html>Bad Gateway</html>' });
-    await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'http_502', status: 502, data: '<html>Bad Gateway</html>' });
+  describe('storage that throws', () => {
+    it('setStorageSync failing (storage full): the token lives in memory, and one login serves every later request', async () => {
+      const { api, kit } = miniProgram();
+      api.faults.setStorage = true;
+      const start = { wechat: stack.wechat.requestCount() };
+      const { token } = await kit.login();
+      for (let i = 0; i < 3; i += 1) expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+      expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
+      expect(front.authorizations('GET /api/me')).toEqual(Array(3).fill(`Bearer ${token}`));
+      expect(kit.getToken()).toBe(token);
+    });
+
+    it('getStorageSync failing: request() still returns a promise, logs in once and succeeds', async () => {
+      const { api, kit } = miniProgram();
+      api.faults.getStorage = true;
+      expect(kit.getToken()).toBeNull();
+      let first: Promise<unknown> | undefined;
+      expect(() => (first = kit.request({ url: '/api/me' }))).not.toThrow();
+      await expect(first).resolves.toMatchObject({ statusCode: 200 });
+      await kit.request({ url: '/api/me' });
+      expect(front.count('POST /api/login')).toBe(1);
+    });
+
+    it('removeStorageSync failing: logout still ends the session and forgets the token', async () => {
+      const { api, kit } = miniProgram();
+      const { token } = await kit.login();
+      api.faults.removeStorage = true;
+      let ended: Promise<unknown> | undefined;
+      expect(() => (ended = kit.logout())).not.toThrow();
+      await ended;
+      expect(kit.getToken()).toBeNull();
+      expect(await rawCall('GET', '/api/me', token)).toBe(401);
+    });
   });
 
-  it('a login answer without a token (a captive portal, a wrong baseUrl) is invalid_response, and nothing is stored', async () => {
-    const { kit } = miniProgram();
-    front.answer('POST /api/login', { status: 200, headers: { 'Content-Type': 'text/html' }, body: '<html>Welcome to Airport Wi-Fi</html>' });
-    await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'invalid_response', status: 200 });
-    expect(kit.getToken()).toBeNull();
-    expect(front.count('GET /api/me')).toBe(0);
+  describe('a token the server no longer accepts', () => {
+    it('revoked on the server → one re-login, and the request succeeds', async () => {
+      const { kit } = miniProgram();
+      const { token: revoked } = await kit.login();
+      expect(await rawCall('POST', '/api/logout', revoked)).toBe(204);
+      front.reset();
+      const start = { wechat: stack.wechat.requestCount() };
+
+      const response = await kit.request({ url: '/api/me' });
+      expect(response.statusCode).toBe(200);
+      expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
+      expect(front.count('GET /api/me')).toBe(2);
+      expect(kit.getToken()).not.toBe(revoked);
+    });
+
+    it('expired on the server (its clock past the absolute expiry) → one re-login, and the request succeeds', async () => {
+      const { sessionClock } = await import('../lib/sessions.js');
+      const { kit } = miniProgram();
+      const { token: old } = await kit.login();
+      const realNow = sessionClock.now;
+      sessionClock.now = () => Date.now() + 31 * 24 * 3600_000;
+      try {
+        front.reset();
+        const start = { wechat: stack.wechat.requestCount() };
+        expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+        expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
+        expect(kit.getToken()).not.toBe(old);
+      } finally {
+        sessionClock.now = realNow;
+      }
+    });
+
+    it('10 concurrent requests holding a revoked token still cause exactly one re-login', async () => {
+      const { kit } = miniProgram();
+      const { token: revoked } = await kit.login();
+      await rawCall('POST', '/api/logout', revoked);
+      front.reset();
+      const start = { wechat: stack.wechat.requestCount() };
+
+      const responses = await Promise.all(Array.from({ length: 10 }, () => kit.request({ url: '/api/me' })));
+      expect(responses.map((response) => response.statusCode)).toEqual(Array(10).fill(200));
+      expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
+      expect(front.count('GET /api/me')).toBe(20);
+    });
+
+    it('a 401 arriving after another request already re-logged in reuses that login', async () => {
+      const { kit } = miniProgram();
+      const { token: revoked } = await kit.login();
+      await rawCall('POST', '/api/logout', revoked);
+      front.reset();
+      const release = front.hold('GET /api/me');
+      const late = kit.request({ url: '/api/me' }); // held at the front, carrying the revoked token
+      const early = await kit.request({ url: '/api/me' }); // 401 → re-login → success
+      expect(early.statusCode).toBe(200);
+      release();
+      expect((await late).statusCode).toBe(200);
+      expect(front.count('POST /api/login')).toBe(1);
+      const fresh = `Bearer ${kit.getToken()}`;
+      // In arrival order: the early request and its retry, then the released one and its retry.
+      expect(front.authorizations('GET /api/me')).toEqual([`Bearer ${revoked}`, fresh, `Bearer ${revoked}`, fresh]);
+    });
+
+    it('a stored token past its expiresAt is not sent at all: the kit logs in first', async () => {
+      const { api, kit } = miniProgram();
+      const { token } = await kit.login();
+      // The app is closed; when it opens again, the token's absolute expiry has passed.
+      const stored = api.getStorageSync('wxlogin:session') as { expiresAt: string };
+      api.setStorageSync('wxlogin:session', { ...stored, expiresAt: new Date(Date.now() - 1000).toISOString() });
+      const relaunched = relaunch(api);
+      front.reset();
+      expect((await relaunched.request({ url: '/api/me' })).statusCode).toBe(200);
+      expect(front.count('POST /api/login')).toBe(1);
+      expect(front.authorizations('GET /api/me')).toEqual([`Bearer ${relaunched.getToken()}`]);
+      expect(relaunched.getToken()).not.toBe(token);
+    });
   });
 
-  it('request() before configure() rejects with invalid_config, and nothing throws', async () => {
-    const wx = createWx({ appid: APP_A, issueCode: () => 'unused' });
-    const kit = miniprogramRuntime({ wx }).load<typeof Kit>(KIT);
-    expect(kit.getToken()).toBeNull();
-    await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ name: 'WxLoginError', code: 'invalid_config' });
+  describe('a device clock that is wrong: expiry is judged in server time', () => {
+    const DAYS = 24 * 3600_000;
+
+    it('40 days ahead: 4 requests make one login, and all carry its token', async () => {
+      const { api, kit } = miniProgram(undefined, {}, { deviceClockOffsetMs: 40 * DAYS });
+      for (let i = 0; i < 4; i += 1) expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+      expect({ wxLogin: api.calls.login, apiLogin: front.count('POST /api/login') }).toEqual({ wxLogin: 1, apiLogin: 1 });
+      expect(new Set(front.authorizations('GET /api/me'))).toEqual(new Set([`Bearer ${kit.getToken()}`]));
+    });
+
+    it('40 days behind: a token past its expiry in server time is still not sent', async () => {
+      const behind = { deviceClockOffsetMs: -40 * DAYS };
+      const { api, kit } = miniProgram(undefined, {}, behind);
+      const { token } = await kit.login();
+      // Closed until just after the token's expiry (in real time, which is the server's).
+      const stored = api.getStorageSync('wxlogin:session') as { expiresAt: string };
+      api.setStorageSync('wxlogin:session', { ...stored, expiresAt: new Date(Date.now() - 1000).toISOString() });
+      const relaunched = relaunch(api, {}, behind);
+      front.reset();
+      expect((await relaunched.request({ url: '/api/me' })).statusCode).toBe(200);
+      expect(front.authorizations('GET /api/me')).not.toContain(`Bearer ${token}`);
+      expect(front.count('POST /api/login')).toBe(1);
+    });
+
+    it('an hour behind: a Retry-After date counts from the server\'s time', async () => {
+      const { kit } = miniProgram(undefined, {}, { deviceClockOffsetMs: -3600_000 });
+      await kit.login();
+      front.answer('GET /api/me', unavailable(new Date(Date.now() + 120_000).toUTCString()));
+      const error = await kit.request({ url: '/api/me' }).catch((failure: Kit.WxLoginError) => failure);
+      expect((error as Kit.WxLoginError).retryAfter).toBeGreaterThanOrEqual(118);
+      expect((error as Kit.WxLoginError).retryAfter).toBeLessThanOrEqual(121);
+    });
   });
 
-  it('a client with a bad baseUrl rejects every call with invalid_config, and nothing throws', async () => {
-    const { kit } = miniProgram();
-    const client = kit.createClient({ baseUrl: 'ftp://example.com' });
-    expect(client.getToken()).toBeNull();
-    await expect(client.login()).rejects.toMatchObject({ name: 'WxLoginError', code: 'invalid_config' });
-    await expect(client.logout()).rejects.toMatchObject({ code: 'invalid_config' });
+  describe('wx.login that never answers', () => {
+    it('the login fails after loginTimeout (which wx.login is given too), and the next call starts afresh', async () => {
+      const { api, kit } = miniProgram(undefined, { loginTimeout: 300 });
+      api.faults.loginHangs = true;
+      const outcomes = Promise.all([kit.request({ url: '/api/me' }), kit.login()].map((call) => call.catch((error: unknown) => error)));
+      const settled = await Promise.race([outcomes, sleep(3000).then(() => 'still waiting after 3 s')]);
+      expect(settled).toEqual([
+        expect.objectContaining({ name: 'WxLoginError', code: 'wx_login_failed', errMsg: expect.stringMatching(/timeout/) }),
+        expect.objectContaining({ code: 'wx_login_failed' }),
+      ]);
+      expect(api.logins).toEqual([{ timeout: 300 }]);
+
+      api.faults.loginHangs = false;
+      expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+      expect(api.calls.login).toBe(2);
+    });
   });
+
+  describe('a server that keeps answering 401', () => {
+    it('with a stored token: one re-login, one retry, then the 401 is surfaced', async () => {
+      const { kit } = miniProgram();
+      await kit.login();
+      front.reset();
+      front.answer('GET /api/me', unauthorized);
+      const start = { wechat: stack.wechat.requestCount() };
+
+      await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ name: 'WxLoginError', code: 'unauthorized', status: 401 });
+      expect(front.count('GET /api/me')).toBe(2);
+      expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
+    });
+
+    it('right after a fresh login: the 401 is surfaced without another login', async () => {
+      const { kit } = miniProgram();
+      front.answer('GET /api/me', unauthorized);
+      const start = { wechat: stack.wechat.requestCount() };
+
+      await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
+      expect(front.count('GET /api/me')).toBe(1);
+      expect(loginsSince(start)).toEqual({ wechat: 1, api: 1 });
+    });
+  });
+
+  describe('logout', () => {
+    it('ends the session on the server and forgets the token; the next request logs in anew', async () => {
+      const { api, kit } = miniProgram();
+      const { token } = await kit.login();
+      await kit.logout();
+
+      expect(front.authorizations('POST /api/logout')).toEqual([`Bearer ${token}`]);
+      expect(kit.getToken()).toBeNull();
+      expect(api.storage.size).toBe(0);
+      expect(await rawCall('GET', '/api/me', token)).toBe(401);
+
+      front.reset();
+      expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+      expect(front.count('POST /api/login')).toBe(1);
+    });
+
+    it('when logged out already, sends nothing', async () => {
+      const { kit } = miniProgram();
+      await kit.logout();
+      expect(front.count('POST /api/logout')).toBe(0);
+    });
+
+    it('when the server already dropped the session, still succeeds and forgets the token', async () => {
+      const { kit } = miniProgram();
+      const { token } = await kit.login();
+      await rawCall('POST', '/api/logout', token);
+      await kit.logout();
+      expect(front.count('POST /api/logout')).toBe(1);
+      expect(kit.getToken()).toBeNull();
+    });
+
+    it('during the first login: that login stores nothing, its session is ended ({ all } too), and waiting calls reject', async () => {
+      const person = stack.person();
+      const phone = miniProgram(person);
+      const { token: phoneToken } = await phone.kit.login();
+      const { api, kit } = miniProgram(person);
+      front.reset();
+      const waiting = kit.request({ url: '/api/me' }).catch((error: unknown) => error); // logs in first
+      await kit.logout({ all: true });
+
+      expect(await waiting).toMatchObject({ name: 'WxLoginError', code: 'logged_out' });
+      expect(kit.getToken()).toBeNull();
+      expect(api.storage.size).toBe(0);
+      expect(front.count('GET /api/me')).toBe(0);
+      const [stray] = front.authorizations('POST /api/logout');
+      expect(stray).toMatch(/^Bearer wxl_/);
+      expect(front.bodies('POST /api/logout')).toEqual([{ all: true }]);
+      expect([await rawCall('GET', '/api/me', stray!.slice('Bearer '.length)), await rawCall('GET', '/api/me', phoneToken)]).toEqual([401, 401]);
+
+      // The next call logs in afresh.
+      expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+      expect(front.count('POST /api/login')).toBe(2);
+    });
+
+    it('a request that meets its 401 after logout does not log back in', async () => {
+      const { kit } = miniProgram();
+      await kit.login();
+      front.reset();
+      const release = front.hold('GET /api/me');
+      const late = kit.request({ url: '/api/me' }).catch((error: unknown) => error); // carries the token, held
+      await kit.logout();
+      release();
+      expect(await late).toMatchObject({ code: 'logged_out' });
+      expect(kit.getToken()).toBeNull();
+      expect(front.count('POST /api/login')).toBe(0);
+    });
+
+    it('a logout the network lost keeps the token, so logging out again ends the session', async () => {
+      const { kit } = miniProgram();
+      const { token } = await kit.login();
+      front.drop('POST /api/logout');
+      await expect(kit.logout()).rejects.toMatchObject({ name: 'WxLoginError', code: 'network_error' });
+      expect(kit.getToken()).toBe(token);
+      expect(await rawCall('GET', '/api/me', token)).toBe(200);
+
+      await kit.logout();
+      expect(kit.getToken()).toBeNull();
+      expect(await rawCall('GET', '/api/me', token)).toBe(401);
+    });
+
+    it('{ all: true } ends the sessions on the person\'s other devices too', async () => {
+      const person = stack.person();
+      const phone = miniProgram(person);
+      const tablet = miniProgram(person);
+      await phone.kit.login();
+      const { token: tabletToken } = await tablet.kit.login();
+      await phone.kit.logout({ all: true });
+      expect(await rawCall('GET', '/api/me', tabletToken)).toBe(401);
+    });
+  });
+
+  describe('429/503 with Retry-After', () => {
+    it('WeChat down: login surfaces 503 wechat_unavailable with Retry-After, stores nothing; later it works', async () => {
+      const { kit } = miniProgram();
+      stack.wechat.injectFaults('busy', 'busy', 'busy', 'busy', 'busy', 'busy');
+      const error = await kit.request({ url: '/api/me' }).catch((failure: Kit.WxLoginError) => failure);
+      stack.wechat.resetCounts();
+
+      expect(error).toMatchObject({ name: 'WxLoginError', code: 'wechat_unavailable', status: 503, retryAfter: 5 });
+      expect(error).toBeInstanceOf(kit.WxLoginError);
+      expect((error as Kit.WxLoginError).requestId).toMatch(/\S/);
+      expect(kit.getToken()).toBeNull();
+      expect(front.count('GET /api/me')).toBe(0);
+      expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+    });
+
+    it('Redis down: requests surface 503 service_unavailable with Retry-After', async () => {
+      const { kit } = miniProgram();
+      await kit.login();
+      await stack.gateway.stop();
+      try {
+        await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'service_unavailable', status: 503, retryAfter: 5 });
+      } finally {
+        await stack.gateway.start();
+      }
+      expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+    });
+
+    it('with retry enabled, waits out a short Retry-After once and succeeds', async () => {
+      const { kit } = miniProgram(undefined, { retry: { attempts: 2, maxWaitSeconds: 5 } });
+      await kit.login();
+      front.reset();
+      front.answer('GET /api/me', unavailable('1'), { times: 1 });
+      const response = await kit.request({ url: '/api/me' });
+      expect(response.statusCode).toBe(200);
+      expect(front.count('GET /api/me')).toBe(2);
+    });
+
+    it('with retry enabled, a login that met a 503 is tried again with a new wx.login code', async () => {
+      const { api, kit } = miniProgram(undefined, { retry: { attempts: 1, maxWaitSeconds: 5 } });
+      front.answer('POST /api/login', unavailable('1'), { times: 1 });
+      expect((await kit.request({ url: '/api/me' })).statusCode).toBe(200);
+      expect(api.calls.login).toBe(2);
+      const [first, second] = front.bodies('POST /api/login') as { code: string }[];
+      expect(second!.code).not.toBe(first!.code);
+    });
+
+    it('with retry enabled, surfaces a Retry-After longer than maxWaitSeconds at once (HTTP-date form too)', async () => {
+      const { kit } = miniProgram(undefined, { retry: { attempts: 3, maxWaitSeconds: 5 } });
+      await kit.login();
+      front.reset();
+      front.answer('GET /api/me', unavailable(new Date(Date.now() + 120_000).toUTCString()));
+      const error = await kit.request({ url: '/api/me' }).catch((failure: Kit.WxLoginError) => failure);
+      expect(error).toMatchObject({ code: 'service_unavailable', status: 503 });
+      expect((error as Kit.WxLoginError).retryAfter).toBeGreaterThan(100);
+      expect(front.count('GET /api/me')).toBe(1);
+    });
+  });
+
+  describe('automatic retries repeat only what is safe to repeat', () => {
+    const retrying = { retry: { attempts: 1, maxWaitSeconds: 5 } };
+
+    it('a 503 from /api/phone is surfaced, not retried: the one-time phone code is sent once', async () => {
+      const { kit } = miniProgram(undefined, retrying);
+      await kit.login();
+      front.answer('POST /api/phone', unavailable('1'), { times: 1 });
+      await expect(kit.request({ url: '/api/phone', method: 'POST', data: { code: 'single-use' } })).rejects.toMatchObject({ code: 'service_unavailable', status: 503 });
+      expect(front.count('POST /api/phone')).toBe(1);
+    });
+
+    it('a POST carrying an Idempotency-Key is retried with the same key', async () => {
+      const { kit } = miniProgram(undefined, retrying);
+      front.answer('POST /api/claims', unavailable('1'), { times: 1 });
+      const key = 'c0ffee00-0000-4000-8000-000000000001';
+      const response = await kit.request({ url: '/api/claims', method: 'POST', data: { benefit: 'welcome-gift' }, header: { 'Idempotency-Key': key } });
+      expect(response.statusCode).toBe(201);
+      expect(front.header('POST /api/claims', 'idempotency-key')).toEqual([key, key]);
+    });
+
+    it('a POST the caller marks idempotent is retried', async () => {
+      const { kit } = miniProgram(undefined, retrying);
+      const { token } = await kit.login();
+      front.answer('POST /api/logout', unavailable('1'), { times: 1 });
+      expect((await kit.request({ url: '/api/logout', method: 'POST', idempotent: true })).statusCode).toBe(204);
+      expect(front.count('POST /api/logout')).toBe(2);
+      expect(await rawCall('GET', '/api/me', token)).toBe(401);
+    });
+  });
+
+  describe('request options reach the platform', () => {
+    it('request() without options rejects with invalid_argument instead of throwing', async () => {
+      const { kit } = miniProgram();
+      let pending: Promise<unknown> | undefined;
+      expect(() => (pending = (kit.request as () => Promise<unknown>)())).not.toThrow();
+      await expect(pending).rejects.toMatchObject({ name: 'WxLoginError', code: 'invalid_argument' });
+    });
+
+    it('dataType, responseType, enableHttp2, enableCache and other platform options are passed on', async () => {
+      const { api, kit } = miniProgram();
+      const text = await kit.request({ url: '/api/me', dataType: '其他' });
+      expect(typeof text.data).toBe('string');
+      const bytes = await kit.request({ url: '/api/me', responseType: 'arraybuffer', enableHttp2: true, enableCache: true, enableQuic: true });
+      expect(Object.prototype.toString.call(bytes.data)).toBe('[object ArrayBuffer]');
+      expect(api.requests.filter((sent) => sent.url === `${front.url}/api/me`)).toEqual([
+        expect.objectContaining({ dataType: '其他' }),
+        expect.objectContaining({ responseType: 'arraybuffer', enableHttp2: true, enableCache: true, enableQuic: true }),
+      ]);
+    });
+
+    it('onTask hands over each RequestTask; abort() rejects with aborted', async () => {
+      const { kit } = miniProgram();
+      await kit.login();
+      const tasks: { abort(): void }[] = [];
+      await kit.request({ url: '/api/me', onTask: (task) => tasks.push(task) });
+      expect(tasks).toHaveLength(1);
+      const aborted = kit.request({ url: '/api/me', onTask: (task) => task.abort() });
+      await expect(aborted).rejects.toMatchObject({ name: 'WxLoginError', code: 'aborted', errMsg: 'request:fail abort' });
+    });
+
+    it('no timeout is sent unless asked for, so app.json\'s networkTimeout applies', async () => {
+      const { api, kit } = miniProgram();
+      await kit.request({ url: '/api/me' });
+      expect(api.requests.map((sent) => sent.timeout)).toEqual([undefined, undefined]); // the login, then /api/me
+      const timed = miniProgram(undefined, { timeout: 8000 });
+      await timed.kit.request({ url: '/api/me', timeout: 3000 });
+      expect(timed.api.requests.map((sent) => sent.timeout)).toEqual([8000, 3000]);
+    });
+  });
+
+  describe('errors name their cause', () => {
+    it('an endpoint the server does not have is the problem code not_found', async () => {
+      const { kit } = miniProgram();
+      await expect(kit.request({ url: '/api/no-such-endpoint', method: 'POST', data: { x: 1 } })).rejects.toMatchObject({
+        code: 'not_found',
+        status: 404,
+        requestId: expect.any(String),
+      });
+    });
+
+    it('no server at all is network_error carrying wx\'s "request:fail" message', async () => {
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const { port } = closed.address() as AddressInfo;
+      await new Promise((resolve) => closed.close(resolve));
+      const { kit } = miniProgram(undefined, { baseUrl: `http://127.0.0.1:${port}` });
+      const error = await kit.login().catch((failure: Kit.WxLoginError) => failure);
+      expect(error).toMatchObject({ code: 'network_error', status: 0, errMsg: expect.stringMatching(/^request:fail \S/) });
+    });
+
+    it('a non-problem error body becomes http_<status>', async () => {
+      const { kit } = miniProgram();
+      await kit.login();
+      front.answer('GET /api/me', { status: 502, headers: { 'Content-Type': 'text/html' }, body: '<html>Bad Gateway</html>' });
+      await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'http_502', status: 502, data: '<html>Bad Gateway</html>' });
+    });
+
+    it('a login answer without a token (a captive portal, a wrong baseUrl) is invalid_response, and nothing is stored', async () => {
+      const { kit } = miniProgram();
+      front.answer('POST /api/login', { status: 200, headers: { 'Content-Type': 'text/html' }, body: '<html>Welcome to Airport Wi-Fi</html>' });
+      await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'invalid_response', status: 200 });
+      expect(kit.getToken()).toBeNull();
+      expect(front.count('GET /api/me')).toBe(0);
+    });
+
+    it('request() before configure() rejects with invalid_config, and nothing throws', async () => {
+      const kit = miniprogramRuntime({}).load<typeof Kit>(KIT);
+      expect(kit.getToken()).toBeNull();
+      await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ name: 'WxLoginError', code: 'invalid_config' });
+    });
+
+    it('a client with a bad baseUrl rejects every call with invalid_config, and nothing throws', async () => {
+      const { kit } = miniProgram();
+      const client = kit.createClient({ baseUrl: 'ftp://example.com' });
+      expect(client.getToken()).toBeNull();
+      await expect(client.login()).rejects.toMatchObject({ name: 'WxLoginError', code: 'invalid_config' });
+      await expect(client.logout()).rejects.toMatchObject({ code: 'invalid_config' });
+    });
+  });
+});
+
+it('outside WeChat without a platform option (uni-app, Taro), every call rejects with invalid_config', async () => {
+  const kit = miniprogramRuntime({ uni: createWx({ appid: APP.appid, issueCode: () => 'unused' }) }).load<typeof Kit>(KIT);
+  kit.configure({ baseUrl: front.url });
+  await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'invalid_config', message: expect.stringMatching(/platform: uni/) });
 });
 
 describe('the example app', () => {
@@ -601,7 +627,7 @@ describe('the example app', () => {
   /** Launches the example as DevTools would, its config pointed at the front. */
   function launch() {
     const person = stack.person();
-    const wx = createWx({ appid: APP_A, issueCode: () => stack.wechat.issueCode(APP_A, person) });
+    const wx = createWx({ appid: APP.appid, issueCode: () => stack.wechat.issueCode(APP.appid, person) });
     const runtime = miniprogramRuntime({ wx });
     runtime.load<{ baseUrl: string }>(new URL('config.js', root)).baseUrl = front.url;
     runtime.load(new URL('app.js', root));
@@ -612,7 +638,7 @@ describe('the example app', () => {
   it('shows the current user, claims the gift once, says so the second time, and logs out', async () => {
     const { person, page } = launch();
     await page.loadUser(); // what onLoad starts
-    expect(page.data).toMatchObject({ loading: false, error: '', user: { appid: APP_A, openid: stack.wechat.identityOf(APP_A, person).openid } });
+    expect(page.data).toMatchObject({ loading: false, error: '', user: { appid: APP.appid, openid: stack.wechat.identityOf(APP.appid, person).openid } });
 
     // The claims endpoint is another issue's: the front answers as its contract says.
     front.answer('POST /api/claims', { status: 201, headers: { 'Content-Type': 'application/json' }, body: '{}' }, { times: 1 });

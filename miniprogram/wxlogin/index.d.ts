@@ -11,9 +11,24 @@ export interface RetryPolicy {
   maxWaitSeconds?: number;
 }
 
+/**
+ * The platform API the kit calls: wx, uni-app's uni, or Taro. Their request, login and sync
+ * storage calls match wx's; the kit takes callbacks and Promise answers alike.
+ */
+export interface PlatformApi {
+  request(options: any): any;
+  login(options: any): any;
+  getStorageSync(key: string): any;
+  setStorageSync(key: string, value: any): void;
+  removeStorageSync(key: string): void;
+  getAccountInfoSync?(): { miniProgram: { appId: string } };
+}
+
 export interface ClientOptions {
   /** Where the wxlogin functions are deployed, e.g. "https://your-app.vercel.app". */
   baseUrl: string;
+  /** Default: the global wx. uni-app: `uni`; Taro: `Taro` from '@tarojs/taro'. */
+  platform?: PlatformApi;
   /** Defaults to wx.getAccountInfoSync().miniProgram.appId. */
   appid?: string;
   /**

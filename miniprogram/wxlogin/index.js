@@ -11,6 +11,8 @@ var WxLoginError = errors.WxLoginError;
 
 var DEFAULTS = {
   baseUrl: '',
+  // The platform API: wx when omitted; uni (uni-app) or Taro (import Taro from '@tarojs/taro').
+  platform: null,
   appid: '',
   storageKey: 'wxlogin:session',
   // Origins besides baseUrl's that may receive the token, e.g. ['https://files.example.com'].
@@ -36,8 +38,8 @@ function createClient(options) {
 
 function clientFor(settings) {
   var clock = transport.serverClock();
-  var send = transport.createTransport(settings, wx, clock).send;
-  var session = createSession(settings, wx, send, clock);
+  var send = transport.createTransport(settings, settings.platform, clock).send;
+  var session = createSession(settings, settings.platform, send, clock);
 
   /**
    * wx.request with the token attached when the URL is the backend's. Resolves { statusCode, data,
@@ -142,6 +144,10 @@ function readSettings(options) {
     throw new WxLoginError('invalid_config', 'wxlogin: baseUrl must be an http(s) URL, e.g. https://your-app.vercel.app');
   }
   settings.baseUrl = settings.baseUrl.replace(/\/+$/, '');
+  settings.platform = settings.platform || (typeof wx === 'undefined' ? null : wx);
+  if (!settings.platform || typeof settings.platform.request !== 'function') {
+    throw new WxLoginError('invalid_config', 'wxlogin: no wx here; pass the platform API, e.g. { platform: uni } or { platform: Taro }');
+  }
   settings.trustedOrigins = [].concat(settings.trustedOrigins).map(function (origin) {
     var parts = transport.originAndPath(String(origin));
     if (!parts || parts.path.replace(/\/+$/, '')) {

@@ -1,13 +1,15 @@
-// Every call into the platform API (wx) goes through here.
+// Every call into the platform API goes through here: wx, or uni-app's uni, or Taro, whose
+// request/login/storage calls match wx's (uni and wx call back; Taro also answers with a Promise).
 'use strict';
 
 /**
- * Calls a platform API as a Promise of its result. `onTask` receives what the call returns (a
- * RequestTask), if anything.
+ * Calls a platform API as a Promise of its result, whether it calls back or answers with a
+ * Promise. `onTask` receives what the call returns (a RequestTask), if anything.
  */
 function invoke(api, name, options, onTask) {
   return new Promise(function (resolve, reject) {
     var task = api[name](Object.assign({}, options, { success: resolve, fail: reject }));
+    if (task && typeof task.then === 'function') task.then(resolve, reject);
     if (task && onTask) onTask(task);
   });
 }
