@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { parse } from 'acorn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type * as Kit from '../miniprogram/wxlogin/index.js';
+import { catalog } from '../lib/errors.js';
 import { startServer } from '../scripts/local/server.js';
 import type { FakeApp } from './support/fake-wechat.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -564,6 +565,35 @@ describe.each(['wx', 'uni', 'Taro'] as const)('the kit under %s', (platform) => 
     });
   });
 
+  describe('messages a page can show', () => {
+    it('error.message is a short Chinese sentence by default, for the server\'s codes and the kit\'s own', async () => {
+      const { kit } = miniProgram();
+      await kit.login();
+      front.answer('GET /api/me', problem(429, 'rate_limited', { 'Retry-After': '30' }), { times: 1 });
+      await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'rate_limited', message: '操作太频繁，请稍后再试', retryAfter: 30 });
+      front.drop('GET /api/me');
+      await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'network_error', message: '网络不给力，请检查网络后重试' });
+      front.answer('GET /api/me', { status: 502, headers: { 'Content-Type': 'text/html' }, body: '<html>Bad Gateway</html>' }, { times: 1 });
+      await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'http_502', message: '出错了，请稍后再试' });
+    });
+
+    it('a refused claim says why', async () => {
+      const { kit } = miniProgram();
+      front.answer('POST /api/claims', problem(403, 'claim_refused', {}, { reason: 'not_new' }), { times: 1 });
+      const refused = kit.request({ url: '/api/claims', method: 'POST', data: { benefit: 'welcome-gift' } });
+      await expect(refused).rejects.toMatchObject({ code: 'claim_refused', message: '仅限新用户领取', data: { reason: 'not_new' } });
+    });
+
+    it('language: \'en\' makes them English, and messageFor() gives any code\'s sentence', async () => {
+      const { kit } = miniProgram(undefined, { language: 'en' });
+      front.answer('POST /api/login', problem(503, 'wechat_unavailable', { 'Retry-After': '5' }), { times: 1 });
+      await expect(kit.login()).rejects.toMatchObject({ code: 'wechat_unavailable', message: 'WeChat is busy; please try again later' });
+      expect(kit.messageFor('claim_refused', 'phone_required')).toBe('请先绑定手机号再领取');
+      expect(kit.messageFor('claim_refused', 'phone_required', 'en')).toBe('Please add your phone number first');
+      expect(kit.messageFor('no_such_code')).toBe('出错了，请稍后再试');
+    });
+  });
+
   describe('errors name their cause', () => {
     it('an endpoint the server does not have is the problem code not_found', async () => {
       const { kit } = miniProgram();
@@ -615,10 +645,24 @@ describe.each(['wx', 'uni', 'Taro'] as const)('the kit under %s', (platform) => 
   });
 });
 
+it('every error code, the server\'s and the kit\'s, has a short Chinese sentence and an English one', () => {
+  const { messages } = miniprogramRuntime({}).load<typeof Kit>(KIT);
+  const server = [...Object.keys(catalog), 'user_suspended', 'claim_refused', 'request_timeout', 'invalid_phone_code'];
+  const reasons = ['not_new', 'phone_required', 'phone_already_claimed', 'risk', 'not_started', 'ended', 'inactive'].map((reason) => `claim_refused:${reason}`);
+  const kit = ['network_error', 'aborted', 'wx_login_failed', 'logged_out', 'invalid_response', 'invalid_config', 'invalid_argument', 'client_error', 'unknown'];
+  const codes = [...new Set([...server, ...reasons, ...kit])].sort();
+  expect(Object.keys(messages.zh).sort()).toEqual(codes);
+  expect(Object.keys(messages.en).sort()).toEqual(codes);
+  for (const code of codes) {
+    expect(messages.zh[code], code).toMatch(/^[\p{Script=Han}，、]{2,16}$/u);
+    expect(messages.en[code], code).toMatch(/^[A-Z][\x20-\x7e]+$/);
+  }
+});
+
 it('outside WeChat without a platform option (uni-app, Taro), every call rejects with invalid_config', async () => {
   const kit = miniprogramRuntime({ uni: createWx({ appid: APP.appid, issueCode: () => 'unused' }) }).load<typeof Kit>(KIT);
   kit.configure({ baseUrl: front.url });
-  await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'invalid_config', message: expect.stringMatching(/platform: uni/) });
+  await expect(kit.request({ url: '/api/me' })).rejects.toMatchObject({ code: 'invalid_config', detail: expect.stringMatching(/platform: uni/) });
 });
 
 describe('the example app', () => {
@@ -666,7 +710,7 @@ describe('the example app', () => {
 it('every mini program file is ES2015 script syntax, which base libraries run without enhanced compilation', () => {
   const root = new URL('../miniprogram/', import.meta.url);
   const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));
-  expect(files.sort()).toEqual(['app.js', 'config.js', 'pages/index/index.js', 'wxlogin/errors.js', 'wxlogin/index.js', 'wxlogin/platform.js', 'wxlogin/session.js', 'wxlogin/transport.js']);
+  expect(files.sort()).toEqual(['app.js', 'config.js', 'pages/index/index.js', 'wxlogin/errors.js', 'wxlogin/index.js', 'wxlogin/messages.js', 'wxlogin/platform.js', 'wxlogin/session.js', 'wxlogin/transport.js']);
   const es2015 = (source: string) => parse(source, { ecmaVersion: 2015, sourceType: 'script' });
   for (const file of files) expect(() => es2015(readFileSync(new URL(file, root), 'utf8')), file).not.toThrow();
   // Lines the check must catch, so the check itself is known to work.

@@ -1,5 +1,7 @@
-// WxLoginError, and how a platform failure or an HTTP error answer becomes one.
+// WxLoginError, and how a platform failure or an HTTP error answer becomes one. The message is
+// for people (see messages.js); `detail` and `errMsg` are for developers.
 'use strict';
+var messageFor = require('./messages.js').messageFor;
 
 /** What every failure rejects with: the server's problem+json `code`, or a client-side one. */
 // A plain constructor, not `class extends Error`: "ES6 to ES5" compilation breaks instanceof there.
@@ -19,17 +21,27 @@ function WxLoginError(code, message, fields) {
 WxLoginError.prototype = Object.create(Error.prototype);
 WxLoginError.prototype.constructor = WxLoginError;
 
+/** A failure the kit itself detected; `detail` says what happened, for developers. */
+function clientError(code, detail, fields) {
+  return new WxLoginError(code, messageFor(code), Object.assign({ detail: detail }, fields));
+}
+
 /** Anything thrown or rejected, as a WxLoginError: a platform API or a bug never surfaces as a bare Error. */
 function toWxLoginError(error) {
   if (error instanceof WxLoginError) return error;
-  var message = error && error.message ? String(error.message) : String(error);
-  return new WxLoginError('client_error', 'wxlogin: ' + message, { cause: error });
+  return clientError('client_error', error && error.message ? String(error.message) : String(error), { cause: error });
 }
 
 /** A platform call's `fail` result ({ errMsg }) as a WxLoginError. */
 function platformError(code, failure) {
   var errMsg = failure && failure.errMsg ? String(failure.errMsg) : String(failure);
-  return new WxLoginError(code, 'wxlogin: ' + errMsg, { errMsg: errMsg });
+  return clientError(code, null, { errMsg: errMsg });
+}
+
+/** The message in the client's language: errors are made in Chinese, the default. */
+function localized(error, language) {
+  error.message = messageFor(error.code, error.data && error.data.reason, language);
+  return error;
 }
 
 /**
@@ -39,7 +51,7 @@ function platformError(code, failure) {
 function httpError(response, serverNow) {
   var body = response.data && typeof response.data === 'object' ? response.data : {};
   var code = typeof body.code === 'string' ? body.code : 'http_' + response.statusCode;
-  return new WxLoginError(code, 'wxlogin: ' + (body.detail || body.title || 'HTTP ' + response.statusCode), {
+  return new WxLoginError(code, messageFor(code, body.reason), {
     status: response.statusCode,
     retryAfter: retryAfterSeconds(headerValue(response.header, 'retry-after'), serverNow),
     requestId: typeof body.requestId === 'string' ? body.requestId : headerValue(response.header, 'x-request-id'),
@@ -67,8 +79,10 @@ function retryAfterSeconds(value, serverNow) {
 
 module.exports = {
   WxLoginError: WxLoginError,
+  clientError: clientError,
   toWxLoginError: toWxLoginError,
   platformError: platformError,
+  localized: localized,
   httpError: httpError,
   headerValue: headerValue,
 };

@@ -36,6 +36,8 @@ export interface ClientOptions {
    * Any other URL is sent without it.
    */
   trustedOrigins?: string[];
+  /** The language of error.message. Default "zh". */
+  language?: Language;
   /** Storage key for the session. Default "wxlogin:session". */
   storageKey?: string;
   /**
@@ -127,8 +129,11 @@ export interface WxLoginErrorFields {
   cause: unknown;
 }
 
+export type Language = 'zh' | 'en';
+
 /**
- * Every rejection. `code` is the server's problem+json code ("unauthorized", "not_found",
+ * Every rejection. `message` is a short sentence for people, in the client's language (Chinese by
+ * default): `wx.showToast({ title: error.message, icon: 'none' })`. `code` is the server's problem+json code ("unauthorized", "not_found",
  * "wechat_unavailable", ...), "http_<status>" for a non-problem error body, or a client-side code:
  * "network_error", "aborted", "wx_login_failed", "logged_out", "invalid_response",
  * "invalid_config", "invalid_argument", "client_error".
@@ -160,6 +165,11 @@ export interface Client {
   /** The token, or null when logged out or expired. */
   getToken(): string | null;
 }
+
+/** Per language, the sentence for each error code ("claim_refused:<reason>" for refused claims; "unknown" for any other). */
+export declare const messages: Record<Language, Record<string, string>>;
+/** The sentence for a code (and a claim_refused reason), Chinese unless `language` says otherwise. */
+export declare function messageFor(code: string, reason?: string | null, language?: Language): string;
 
 /** A bad configuration gives a client whose calls reject with invalid_config. */
 export declare function createClient(options: ClientOptions): Client;

@@ -4,6 +4,7 @@
 // never loops.
 'use strict';
 var errors = require('./errors.js');
+var messages = require('./messages.js');
 var createSession = require('./session.js').createSession;
 var transport = require('./transport.js');
 
@@ -15,6 +16,8 @@ var DEFAULTS = {
   platform: null,
   appid: '',
   storageKey: 'wxlogin:session',
+  // The language of error.message: 'zh' or 'en'.
+  language: 'zh',
   // Origins besides baseUrl's that may receive the token, e.g. ['https://files.example.com'].
   trustedOrigins: [],
   timeout: 0, // 0: the platform's own, app.json's networkTimeout.request (60 s by default)
@@ -32,7 +35,7 @@ function createClient(options) {
   try {
     return clientFor(readSettings(options));
   } catch (error) {
-    return failingClient(errors.toWxLoginError(error));
+    return failingClient(errors.localized(errors.toWxLoginError(error), options && options.language));
   }
 }
 
@@ -48,7 +51,7 @@ function clientFor(settings) {
    */
   function request(options) {
     if (!options || typeof options.url !== 'string') {
-      throw new WxLoginError('invalid_argument', 'wxlogin: request() needs { url }');
+      throw errors.clientError('invalid_argument', 'request() needs { url }');
     }
     var retry = repeatable(options) ? Object.assign({}, settings.retry, options.retry) : transport.NO_RETRY;
     if (options.auth === false || !transport.trusts(settings, options.url)) return send(options, null, retry);
@@ -94,11 +97,14 @@ function clientFor(settings) {
     });
   }
 
-  return guarded({ login: session.login, request: request, logout: logout, getToken: session.token });
+  return guarded(settings.language, { login: session.login, request: request, logout: logout, getToken: session.token });
 }
 
-/** Public calls never throw: every failure, whatever its origin, rejects with a WxLoginError. */
-function guarded(calls) {
+/**
+ * Public calls never throw: every failure, whatever its origin, rejects with a WxLoginError whose
+ * message is in the client's language.
+ */
+function guarded(language, calls) {
   ASYNC_CALLS.forEach(function (name) {
     var call = calls[name];
     calls[name] = function () {
@@ -106,7 +112,7 @@ function guarded(calls) {
       return new Promise(function (resolve) {
         resolve(call.apply(null, args));
       }).catch(function (error) {
-        throw errors.toWxLoginError(error);
+        throw errors.localized(errors.toWxLoginError(error), language);
       });
     };
   });
@@ -141,17 +147,17 @@ function readSettings(options) {
   var settings = Object.assign({}, DEFAULTS, options);
   settings.retry = Object.assign({}, DEFAULTS.retry, options && options.retry);
   if (!/^https?:\/\//.test(settings.baseUrl)) {
-    throw new WxLoginError('invalid_config', 'wxlogin: baseUrl must be an http(s) URL, e.g. https://your-app.vercel.app');
+    throw errors.clientError('invalid_config', 'baseUrl must be an http(s) URL, e.g. https://your-app.vercel.app');
   }
   settings.baseUrl = settings.baseUrl.replace(/\/+$/, '');
   settings.platform = settings.platform || (typeof wx === 'undefined' ? null : wx);
   if (!settings.platform || typeof settings.platform.request !== 'function') {
-    throw new WxLoginError('invalid_config', 'wxlogin: no wx here; pass the platform API, e.g. { platform: uni } or { platform: Taro }');
+    throw errors.clientError('invalid_config', 'no wx here; pass the platform API, e.g. { platform: uni } or { platform: Taro }');
   }
   settings.trustedOrigins = [].concat(settings.trustedOrigins).map(function (origin) {
     var parts = transport.originAndPath(String(origin));
     if (!parts || parts.path.replace(/\/+$/, '')) {
-      throw new WxLoginError('invalid_config', 'wxlogin: trustedOrigins holds origins only, e.g. https://files.example.com');
+      throw errors.clientError('invalid_config', 'trustedOrigins holds origins only, e.g. https://files.example.com');
     }
     return parts.origin;
   });
@@ -159,10 +165,12 @@ function readSettings(options) {
 }
 
 // The module-level API: configure() once in app.js, then the same calls anywhere.
-var defaultClient = failingClient(new WxLoginError('invalid_config', 'wxlogin: call configure({ baseUrl }) in app.js first'));
+var defaultClient = failingClient(errors.clientError('invalid_config', 'call configure({ baseUrl }) in app.js first'));
 
 module.exports = {
   WxLoginError: WxLoginError,
+  messages: { zh: messages.zh, en: messages.en },
+  messageFor: messages.messageFor,
   createClient: createClient,
   configure: function (options) {
     defaultClient = createClient(options);

@@ -80,7 +80,7 @@ function createSession(settings, api, send, clock) {
     return send({ url: '/api/login', method: 'POST', data: body }, null, transport.NO_RETRY).then(function (response) {
       var result = response.data;
       if (!result || typeof result.token !== 'string') {
-        throw new errors.WxLoginError('invalid_response', 'wxlogin: /api/login answered without a token', {
+        throw errors.clientError('invalid_response', '/api/login answered without a token', {
           status: response.statusCode,
           data: response.data,
         });
@@ -127,7 +127,7 @@ function createSession(settings, api, send, clock) {
 }
 
 function loggedOut() {
-  return new errors.WxLoginError('logged_out', 'wxlogin: logged out while this call was waiting');
+  return errors.clientError('logged_out', 'logout() ran while this call was waiting');
 }
 
 /**

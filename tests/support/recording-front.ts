@@ -10,12 +10,15 @@ export interface Canned {
   body: string;
 }
 
-/** A problem+json answer as the service writes it (Title-Case header names, as some platforms hand them on). */
-export function problem(status: number, code: string, headers: Record<string, string> = {}): Canned {
+/**
+ * A problem+json answer as the service writes it, with `members` beside the standard ones
+ * (Title-Case header names, as some platforms hand them on).
+ */
+export function problem(status: number, code: string, headers: Record<string, string> = {}, members: Record<string, unknown> = {}): Canned {
   return {
     status,
     headers: { 'Content-Type': 'application/problem+json', ...headers },
-    body: JSON.stringify({ type: `urn:wxlogin:problem:${code}`, title: code, status, code, requestId: `front-${status}` }),
+    body: JSON.stringify({ ...members, type: `urn:wxlogin:problem:${code}`, title: code, status, code, requestId: `front-${status}` }),
   };
 }
 
