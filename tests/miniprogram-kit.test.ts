@@ -75,6 +75,9 @@ function loginsSince(start: { wechat: number }) {
   return { wechat: stack.wechat.requestCount() - start.wechat, api: front.count('POST /api/login') };
 }
 
+/** A fresh mainland number nobody else in this run uses. */
+const newNumber = () => `139${String(randomBytes(4).readUInt32BE() % 100_000_000).padStart(8, '0')}`;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function rawCall(method: string, path: string, token: string) {
@@ -565,6 +568,56 @@ describe.each(['wx', 'uni', 'Taro'] as const)('the kit under %s', (platform) => 
     });
   });
 
+  describe('phone binding (the paid getphonenumber button)', () => {
+    const tapped = (code: string) => ({ type: 'getphonenumber', detail: { code, errMsg: 'getPhoneNumber:ok' } });
+
+    it('bindPhone(event) sends the button\'s code once; me() shows the number masked, so a page can skip the button', async () => {
+      const { kit } = miniProgram();
+      expect((await kit.me()).phone).toBeNull();
+      const number = newNumber();
+      const code = stack.wechat.issuePhoneCode(APP.appid, { purePhoneNumber: number });
+      expect(await kit.bindPhone(tapped(code))).toEqual({ status: 'bound', phoneNumber: number, purePhoneNumber: number, countryCode: '86' });
+      expect(front.bodies('POST /api/phone')).toEqual([{ code }]);
+      expect((await kit.me()).phone).toBe(`${number.slice(0, 3)}****${number.slice(7)}`);
+    });
+
+    it('the person declining is an outcome of its own, and sends nothing', async () => {
+      const { api, kit } = miniProgram();
+      const declined = { type: 'getphonenumber', detail: { errMsg: 'getPhoneNumber:fail user deny' } };
+      expect(await kit.bindPhone(declined)).toEqual({ status: 'denied', errMsg: 'getPhoneNumber:fail user deny' });
+      expect({ logins: api.calls.login, requests: api.calls.request }).toEqual({ logins: 0, requests: 0 });
+    });
+
+    it('a button that gave no code for another reason rejects with wx_phone_failed', async () => {
+      const { kit } = miniProgram();
+      const failed = { type: 'getphonenumber', detail: { errMsg: 'getPhoneNumber:fail no permission' } };
+      await expect(kit.bindPhone(failed)).rejects.toMatchObject({ code: 'wx_phone_failed', errMsg: 'getPhoneNumber:fail no permission', message: expect.stringMatching(/手机号/) });
+    });
+
+    it('a 503 is not retried, even with retry on: the caller is told the person must tap again', async () => {
+      const { kit } = miniProgram(undefined, { retry: { attempts: 2, maxWaitSeconds: 5 } });
+      await kit.login();
+      front.answer('POST /api/phone', unavailable('1'), { times: 1 });
+      const code = stack.wechat.issuePhoneCode(APP.appid, { purePhoneNumber: newNumber() });
+      await expect(kit.bindPhone(tapped(code))).rejects.toMatchObject({ code: 'service_unavailable', status: 503, tapAgain: true });
+      expect(front.count('POST /api/phone')).toBe(1);
+    });
+
+    it('a 401 gets no re-login and resend: the token is dropped, the next tap logs in and binds', async () => {
+      const { kit } = miniProgram();
+      const { token } = await kit.login();
+      await rawCall('POST', '/api/logout', token);
+      const first = stack.wechat.issuePhoneCode(APP.appid, { purePhoneNumber: newNumber() });
+      await expect(kit.bindPhone(tapped(first))).rejects.toMatchObject({ code: 'unauthorized', tapAgain: true });
+      expect([front.count('POST /api/phone'), front.count('POST /api/login')]).toEqual([1, 1]);
+      expect(kit.getToken()).toBeNull();
+
+      const second = stack.wechat.issuePhoneCode(APP.appid, { purePhoneNumber: newNumber() });
+      expect(await kit.bindPhone(tapped(second))).toMatchObject({ status: 'bound' });
+      expect(front.bodies('POST /api/phone')).toEqual([{ code: first }, { code: second }]);
+    });
+  });
+
   describe('messages a page can show', () => {
     it('error.message is a short Chinese sentence by default, for the server\'s codes and the kit\'s own', async () => {
       const { kit } = miniProgram();
@@ -649,7 +702,7 @@ it('every error code, the server\'s and the kit\'s, has a short Chinese sentence
   const { messages } = miniprogramRuntime({}).load<typeof Kit>(KIT);
   const server = [...Object.keys(catalog), 'user_suspended', 'claim_refused', 'request_timeout', 'invalid_phone_code'];
   const reasons = ['not_new', 'phone_required', 'phone_already_claimed', 'risk', 'not_started', 'ended', 'inactive'].map((reason) => `claim_refused:${reason}`);
-  const kit = ['network_error', 'aborted', 'wx_login_failed', 'logged_out', 'invalid_response', 'invalid_config', 'invalid_argument', 'client_error', 'unknown'];
+  const kit = ['network_error', 'aborted', 'wx_login_failed', 'logged_out', 'invalid_response', 'invalid_config', 'invalid_argument', 'client_error', 'wx_phone_failed', 'unknown'];
   const codes = [...new Set([...server, ...reasons, ...kit])].sort();
   expect(Object.keys(messages.zh).sort()).toEqual(codes);
   expect(Object.keys(messages.en).sort()).toEqual(codes);
@@ -710,7 +763,7 @@ describe('the example app', () => {
 it('every mini program file is ES2015 script syntax, which base libraries run without enhanced compilation', () => {
   const root = new URL('../miniprogram/', import.meta.url);
   const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.js'));
-  expect(files.sort()).toEqual(['app.js', 'config.js', 'pages/index/index.js', 'wxlogin/errors.js', 'wxlogin/index.js', 'wxlogin/messages.js', 'wxlogin/platform.js', 'wxlogin/session.js', 'wxlogin/transport.js']);
+  expect(files.sort()).toEqual(['app.js', 'config.js', 'pages/index/index.js', 'wxlogin/endpoints.js', 'wxlogin/errors.js', 'wxlogin/index.js', 'wxlogin/messages.js', 'wxlogin/platform.js', 'wxlogin/session.js', 'wxlogin/transport.js']);
   const es2015 = (source: string) => parse(source, { ecmaVersion: 2015, sourceType: 'script' });
   for (const file of files) expect(() => es2015(readFileSync(new URL(file, root), 'utf8')), file).not.toThrow();
   // Lines the check must catch, so the check itself is known to work.

@@ -60,6 +60,36 @@ export interface LoginResult {
   user: { id: string; isNew: boolean };
 }
 
+/** One of the person's accounts: the same person in another of the company's mini programs. */
+export interface Account {
+  appid: string;
+  openid: string;
+  linkedAt: string;
+}
+
+/** GET /api/me's user. */
+export interface User {
+  id: string;
+  /** The mini program this session belongs to. */
+  appid: string;
+  openid: string;
+  unionid: string | null;
+  createdAt: string;
+  /** Masked ("138****0000"), or null: no number bound yet (show the getphonenumber button). */
+  phone: string | null;
+  accounts: Account[];
+}
+
+/** The getphonenumber button's event (bindgetphonenumber). */
+export interface PhoneNumberEvent {
+  detail: { code?: string; errMsg?: string };
+}
+
+export type PhoneBinding =
+  | { status: 'bound'; phoneNumber: string; purePhoneNumber: string; countryCode: string }
+  /** The person declined ("getPhoneNumber:fail user deny"): nothing was sent. */
+  | { status: 'denied'; errMsg: string };
+
 /** The platform's request task (wx.request's RequestTask): abort(), onHeadersReceived(), ... */
 export interface RequestTask {
   abort(): void;
@@ -127,6 +157,8 @@ export interface WxLoginErrorFields {
   errMsg: string | null;
   /** What was thrown, for a client_error. */
   cause: unknown;
+  /** bindPhone() only: a new tap (a new code) may succeed; the code sent is spent or stale. */
+  tapAgain?: boolean;
 }
 
 export type Language = 'zh' | 'en';
@@ -136,7 +168,7 @@ export type Language = 'zh' | 'en';
  * default): `wx.showToast({ title: error.message, icon: 'none' })`. `code` is the server's problem+json code ("unauthorized", "not_found",
  * "wechat_unavailable", ...), "http_<status>" for a non-problem error body, or a client-side code:
  * "network_error", "aborted", "wx_login_failed", "logged_out", "invalid_response",
- * "invalid_config", "invalid_argument", "client_error".
+ * "invalid_config", "invalid_argument", "wx_phone_failed", "client_error".
  */
 export declare class WxLoginError extends Error implements WxLoginErrorFields {
   constructor(code: string, message: string, fields?: Partial<WxLoginErrorFields>);
@@ -149,6 +181,7 @@ export declare class WxLoginError extends Error implements WxLoginErrorFields {
   data: unknown;
   errMsg: string | null;
   cause: unknown;
+  tapAgain?: boolean;
 }
 
 /** Every call answers with a Promise (getToken() excepted); none throws. */
@@ -164,6 +197,14 @@ export interface Client {
   logout(options?: { all?: boolean }): Promise<void>;
   /** The token, or null when logged out or expired. */
   getToken(): string | null;
+  /** GET /api/me: who is logged in, their phone (masked) and their accounts in other mini programs. */
+  me(): Promise<User>;
+  /**
+   * Binds the number from the getphonenumber button's event. The code goes to the server exactly
+   * once (never retried: it is single-use and billed); on failure, `error.tapAgain` says whether
+   * asking the person to tap again may help.
+   */
+  bindPhone(event: PhoneNumberEvent): Promise<PhoneBinding>;
 }
 
 /** Per language, the sentence for each error code ("claim_refused:<reason>" for refused claims; "unknown" for any other). */
@@ -179,3 +220,5 @@ export declare function login(): Promise<LoginResult>;
 export declare function request<T = any>(options: RequestOptions): Promise<Response<T>>;
 export declare function logout(options?: { all?: boolean }): Promise<void>;
 export declare function getToken(): string | null;
+export declare function me(): Promise<User>;
+export declare function bindPhone(event: PhoneNumberEvent): Promise<PhoneBinding>;

@@ -5,6 +5,7 @@
 'use strict';
 var errors = require('./errors.js');
 var messages = require('./messages.js');
+var createEndpoints = require('./endpoints.js').createEndpoints;
 var createSession = require('./session.js').createSession;
 var transport = require('./transport.js');
 
@@ -28,7 +29,7 @@ var DEFAULTS = {
 };
 
 // The calls that answer with a Promise; getToken() is the one synchronous call.
-var ASYNC_CALLS = ['login', 'request', 'logout'];
+var ASYNC_CALLS = ['login', 'request', 'logout', 'me', 'bindPhone'];
 
 /** A client for one backend. A bad configuration gives a client whose every call rejects with it. */
 function createClient(options) {
@@ -47,9 +48,10 @@ function clientFor(settings) {
   /**
    * wx.request with the token attached when the URL is the backend's. Resolves { statusCode, data,
    * header } for 2xx; rejects with a WxLoginError otherwise. `auth: false` sends no token (and
-   * never logs in). At most one login per call.
+   * never logs in). At most one login per call. `once`: never sent twice, not even after a 401
+   * (then the dead token is only dropped).
    */
-  function request(options) {
+  function request(options, once) {
     if (!options || typeof options.url !== 'string') {
       throw errors.clientError('invalid_argument', 'request() needs { url }');
     }
@@ -64,6 +66,10 @@ function clientFor(settings) {
     }
     return send(options, stored, retry).catch(function (error) {
       if (error.status !== 401) throw error;
+      if (once) {
+        session.drop(stored);
+        throw error;
+      }
       // The token died (revoked, expired, store lost): one fresh login, one more try, unless the
       // app logged out meanwhile. A second 401 is surfaced as it is.
       return session.replace(stored, since).then(function (fresh) {
@@ -97,7 +103,15 @@ function clientFor(settings) {
     });
   }
 
-  return guarded(settings.language, { login: session.login, request: request, logout: logout, getToken: session.token });
+  var calls = {
+    login: session.login,
+    request: function (options) {
+      return request(options, false);
+    },
+    logout: logout,
+    getToken: session.token,
+  };
+  return guarded(settings.language, Object.assign(calls, createEndpoints(request)));
 }
 
 /**

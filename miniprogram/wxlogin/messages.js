@@ -43,6 +43,7 @@ var zh = {
   invalid_response: '服务响应异常，请检查网络后重试',
   invalid_config: '小程序配置有误，请联系开发者',
   invalid_argument: '请求有误，请更新小程序后重试',
+  wx_phone_failed: '无法获取手机号，请稍后再试',
   client_error: '出错了，请稍后再试',
   // Any other code (http_<status> from a proxy, a code newer than this table).
   unknown: '出错了，请稍后再试',
@@ -86,6 +87,7 @@ var en = {
   invalid_response: 'The service answered strangely; please check your network and try again',
   invalid_config: 'This mini program is misconfigured; please contact its developer',
   invalid_argument: 'Something is wrong with this request; please update the app and try again',
+  wx_phone_failed: 'Could not get the phone number; please try again later',
   client_error: 'Something went wrong; please try again later',
   unknown: 'Something went wrong; please try again later',
 };
