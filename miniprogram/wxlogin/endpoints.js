@@ -5,7 +5,12 @@ var errors = require('./errors.js');
 // What getphonenumber's errMsg says when the person declined ("getPhoneNumber:fail user deny").
 var DECLINED = /deny|cancel/i;
 
-function createEndpoints(request) {
+/** `generation()` changes on logout: claim keys belong to the person who was logged in. */
+function createEndpoints(request, generation) {
+  // benefit → the Idempotency-Key of its claim, until an answer settles it.
+  var claimKeys = {};
+  var claimKeysGeneration = generation();
+
   /** GET /api/me: the person (phone masked, or null) and their accounts across mini programs. */
   function me() {
     return request({ url: '/api/me' }).then(function (response) {
@@ -34,7 +39,46 @@ function createEndpoints(request) {
     );
   }
 
-  return { me: me, bindPhone: bindPhone };
+  /** GET /api/benefits: every benefit with its state for this person (available, claimed, ineligible). */
+  function benefits() {
+    return request({ url: '/api/benefits' }).then(function (response) {
+      return response.data.benefits;
+    });
+  }
+
+  /**
+   * POST /api/claims with an Idempotency-Key. A claim whose answer was lost (network error, 5xx)
+   * keeps its key, so claiming again, by a retry or a new tap, cannot claim twice.
+   */
+  function claim(key) {
+    if (typeof key !== 'string' || !key) throw errors.clientError('invalid_argument', 'claim() needs a benefit key');
+    if (claimKeysGeneration !== generation()) {
+      claimKeys = {};
+      claimKeysGeneration = generation();
+    }
+    var idempotencyKey = claimKeys[key] || (claimKeys[key] = newKey());
+    var options = { url: '/api/claims', method: 'POST', data: { benefit: key }, header: { 'Idempotency-Key': idempotencyKey } };
+    return request(options).then(
+      function (response) {
+        delete claimKeys[key];
+        return response.data;
+      },
+      function (error) {
+        if (error.status >= 400 && error.status < 500) delete claimKeys[key];
+        throw error;
+      }
+    );
+  }
+
+  return { me: me, bindPhone: bindPhone, benefits: benefits, claim: claim };
+}
+
+/** A random (version 4) UUID: unique enough to tell one claim from another. */
+function newKey() {
+  return 'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, function (c) {
+    var digit = Math.floor(Math.random() * 16);
+    return (c === 'x' ? digit : 8 + (digit % 4)).toString(16);
+  });
 }
 
 /** Failures a new code may get past: no answer, a lost session, a busy service, a stale code. */

@@ -90,6 +90,24 @@ export type PhoneBinding =
   /** The person declined ("getPhoneNumber:fail user deny"): nothing was sent. */
   | { status: 'denied'; errMsg: string };
 
+/** A claimed benefit: which one, in which mini program, when. */
+export interface Claim {
+  benefit: string;
+  appid: string;
+  claimedAt: string;
+}
+
+/** GET /api/benefits's entries: each benefit and its state for the person. */
+export interface Benefit {
+  key: string;
+  title: { zh: string; en: string };
+  status: 'available' | 'claimed' | 'ineligible';
+  /** Where and when, when claimed. */
+  claim?: { appid: string; claimedAt: string };
+  /** Why not, when ineligible: a claim_refused reason (messageFor('claim_refused', reason)). */
+  reason?: string;
+}
+
 /** The platform's request task (wx.request's RequestTask): abort(), onHeadersReceived(), ... */
 export interface RequestTask {
   abort(): void;
@@ -205,6 +223,14 @@ export interface Client {
    * asking the person to tap again may help.
    */
   bindPhone(event: PhoneNumberEvent): Promise<PhoneBinding>;
+  /** GET /api/benefits: every benefit with its state for this person. */
+  benefits(): Promise<Benefit[]>;
+  /**
+   * POST /api/claims with an automatic Idempotency-Key, kept until an answer arrives, so claiming
+   * again after a lost answer cannot claim twice. Rejects with already_claimed (error.data is the
+   * earlier Claim) or claim_refused (error.data.reason says why).
+   */
+  claim(key: string): Promise<Claim>;
 }
 
 /** Per language, the sentence for each error code ("claim_refused:<reason>" for refused claims; "unknown" for any other). */
@@ -222,3 +248,5 @@ export declare function logout(options?: { all?: boolean }): Promise<void>;
 export declare function getToken(): string | null;
 export declare function me(): Promise<User>;
 export declare function bindPhone(event: PhoneNumberEvent): Promise<PhoneBinding>;
+export declare function benefits(): Promise<Benefit[]>;
+export declare function claim(key: string): Promise<Claim>;

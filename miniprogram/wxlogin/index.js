@@ -29,7 +29,7 @@ var DEFAULTS = {
 };
 
 // The calls that answer with a Promise; getToken() is the one synchronous call.
-var ASYNC_CALLS = ['login', 'request', 'logout', 'me', 'bindPhone'];
+var ASYNC_CALLS = ['login', 'request', 'logout', 'me', 'bindPhone', 'benefits', 'claim'];
 
 /** A client for one backend. A bad configuration gives a client whose every call rejects with it. */
 function createClient(options) {
@@ -111,7 +111,7 @@ function clientFor(settings) {
     logout: logout,
     getToken: session.token,
   };
-  return guarded(settings.language, Object.assign(calls, createEndpoints(request)));
+  return guarded(settings.language, Object.assign(calls, createEndpoints(request, session.generation)));
 }
 
 /**
