@@ -78,37 +78,15 @@ function clientFor(settings) {
     });
   }
 
-  /**
-   * Ends the session on the server, then here; `{ all: true }` ends every session of the user. On
-   * failure the token is kept, so that logging out again can end it.
-   */
-  function logout(options) {
-    var all = Boolean(options && options.all);
-    var stored = session.token();
-    var ending = [session.cancelLogins(function (token) {
-      return endSession(token, all);
-    })];
-    if (stored) {
-      ending.push(endSession(stored, all).then(function () {
-        session.drop(stored);
-      }));
-    }
-    return Promise.all(ending).then(function () {});
-  }
-
-  function endSession(token, all) {
-    var data = all ? { all: true } : undefined;
-    return send({ url: '/api/logout', method: 'POST', data: data }, token, transport.NO_RETRY).catch(function (error) {
-      if (error.status !== 401) throw error; // 401: already dead on the server.
-    });
-  }
-
   var calls = {
     login: session.login,
     request: function (options) {
       return request(options, false);
     },
-    logout: logout,
+    /** `{ all: true }` ends every session of the person, on every device and mini program. */
+    logout: function (options) {
+      return session.logout(Boolean(options && options.all));
+    },
     getToken: session.token,
   };
   return guarded(settings.language, Object.assign(calls, createEndpoints(request, session.generation)));
@@ -166,7 +144,7 @@ function readSettings(options) {
   settings.baseUrl = settings.baseUrl.replace(/\/+$/, '');
   settings.platform = settings.platform || (typeof wx === 'undefined' ? null : wx);
   if (!settings.platform || typeof settings.platform.request !== 'function') {
-    throw errors.clientError('invalid_config', 'no wx here; pass the platform API, e.g. { platform: uni } or { platform: Taro }');
+    throw errors.clientError('invalid_config', 'no platform API: wx in WeChat; elsewhere pass { platform: uni } or { platform: Taro }');
   }
   settings.trustedOrigins = [].concat(settings.trustedOrigins).map(function (origin) {
     var parts = transport.originAndPath(String(origin));

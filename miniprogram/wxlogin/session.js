@@ -1,4 +1,5 @@
-// The session: the stored token, and the login that gets one (one at a time, however many ask).
+// The session: the stored token, the login that gets one (one at a time, however many ask), and
+// the logout that ends it.
 'use strict';
 var errors = require('./errors.js');
 var platform = require('./platform.js');
@@ -101,17 +102,39 @@ function createSession(settings, api, send, clock) {
   }
 
   /**
-   * For logout: the login in flight stores nothing, and its token goes to `end` once it arrives
-   * (best effort: it was never stored, so nothing could retry it; unended, it expires).
+   * Ends the session on the server, then here; `all` ends every session of the person. On
+   * failure the token is kept, so that logging out again can end it.
    */
-  function cancelLogins(end) {
+  function logout(all) {
+    var stored = token();
+    var ending = [cancelLogin(all)];
+    if (stored) {
+      ending.push(endSession(stored, all).then(function () {
+        drop(stored);
+      }));
+    }
+    return Promise.all(ending).then(function () {});
+  }
+
+  /**
+   * The login in flight stores nothing, and its session is ended once its token arrives (best
+   * effort: never stored, nothing could retry it; unended, it expires).
+   */
+  function cancelLogin(all) {
     var inFlight = pending;
     generation += 1;
     pending = null;
     if (!inFlight) return Promise.resolve();
     return inFlight.result.then(function (result) {
-      return end(result.token);
+      return endSession(result.token, all);
     }).catch(function () {});
+  }
+
+  function endSession(token, all) {
+    var data = all ? { all: true } : undefined;
+    return send({ url: '/api/logout', method: 'POST', data: data }, token, transport.NO_RETRY).catch(function (error) {
+      if (error.status !== 401) throw error; // 401: already dead on the server.
+    });
   }
 
   return {
@@ -119,7 +142,7 @@ function createSession(settings, api, send, clock) {
     drop: drop,
     login: login,
     replace: replace,
-    cancelLogins: cancelLogins,
+    logout: logout,
     generation: function () {
       return generation;
     },
