@@ -5,35 +5,22 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { startServer } from '../scripts/local/server.js';
-import type { FakeApp } from './support/fake-wechat.js';
-import { startFront, unavailable, type Front } from './support/recording-front.js';
-import { startStack, type Stack } from './support/stack.js';
+import { ownApp, startBackend, type Backend } from './support/miniprogram-backend.js';
+import { unavailable } from './support/recording-front.js';
 import { createWx, miniprogramRuntime } from './support/wx-shim.js';
 
 const ROOT = new URL('../miniprogram/', import.meta.url);
+const [APP, SIBLING] = [ownApp(), ownApp()];
 
-// Apps of this file's own, bound to one Open Platform account: a person is one across both.
-const newApp = (): FakeApp => {
-  const id = randomBytes(7).toString('hex');
-  return { appid: `wxe${id}`, secret: `secret-${id}`, openPlatform: true };
-};
-const [APP, SIBLING] = [newApp(), newApp()];
-
-let stack: Stack;
-let service: Awaited<ReturnType<typeof startServer>>;
-let front: Front;
-
+let backend: Backend;
+let stack: Backend['stack'];
+let service: Backend['service'];
+let front: Backend['front'];
 beforeAll(async () => {
-  stack = await startStack({ apps: [APP, SIBLING] });
-  service = await startServer({ port: 0 });
-  front = await startFront(service.url);
+  backend = await startBackend([APP, SIBLING]);
+  ({ stack, service, front } = backend);
 });
-afterAll(async () => {
-  await front.close();
-  await service.close();
-  await stack.close();
-});
+afterAll(() => backend.close());
 afterEach(() => front.reset());
 
 /** Launches the example as DevTools would, its config pointed at the front, and opens its page. */

@@ -10,39 +10,29 @@ import { parse } from 'acorn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type * as Kit from '../miniprogram/wxlogin/index.js';
 import { catalog } from '../lib/errors.js';
-import { startServer } from '../scripts/local/server.js';
-import type { FakeApp } from './support/fake-wechat.js';
-import { startStack, type Stack } from './support/stack.js';
+import { ownApp, startBackend, type Backend } from './support/miniprogram-backend.js';
 import { problem, startFront, unauthorized, unavailable, type Front } from './support/recording-front.js';
 import { createWx, miniprogramRuntime, platforms, type Platform, type PlatformName, type RuntimeOptions } from './support/wx-shim.js';
 
 const KIT = new URL('../miniprogram/wxlogin/index.js', import.meta.url);
 
-// Apps of this file's own: the server caches WeChat's access_token per appid in the shared Redis,
-// and another file's fake WeChat would not know this one's.
-const newApp = (): FakeApp => {
-  const id = randomBytes(7).toString('hex');
-  return { appid: `wxk${id}`, secret: `secret-${id}`, openPlatform: true };
-};
-const [APP, SIBLING] = [newApp(), newApp()];
+const APP = ownApp();
 
-let stack: Stack;
-let service: Awaited<ReturnType<typeof startServer>>;
-let front: Front;
+let backend: Backend;
+let stack: Backend['stack'];
+let service: Backend['service'];
+let front: Backend['front'];
 /** Another server the mini program calls: not the wxlogin backend. */
 let thirdParty: Front;
 
 beforeAll(async () => {
-  stack = await startStack({ apps: [APP, SIBLING] });
-  service = await startServer({ port: 0 });
-  front = await startFront(service.url);
+  backend = await startBackend([APP]);
+  ({ stack, service, front } = backend);
   thirdParty = await startFront(service.url);
 });
 afterAll(async () => {
   await thirdParty.close();
-  await front.close();
-  await service.close();
-  await stack.close();
+  await backend.close();
 });
 afterEach(() => {
   front.reset();

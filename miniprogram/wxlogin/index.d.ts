@@ -183,24 +183,18 @@ export type Language = 'zh' | 'en';
 
 /**
  * Every rejection. `message` is a short sentence for people, in the client's language (Chinese by
- * default): `wx.showToast({ title: error.message, icon: 'none' })`. `code` is the server's problem+json code ("unauthorized", "not_found",
- * "wechat_unavailable", ...), "http_<status>" for a non-problem error body, or a client-side code:
+ * default): `wx.showToast({ title: error.message, icon: 'none' })`. `code` is the server's
+ * problem+json code ("unauthorized", "not_found", "wechat_unavailable", ...), "http_<status>" for
+ * a non-problem error body, or a client-side code:
  * "network_error", "aborted", "wx_login_failed", "logged_out", "invalid_response",
  * "invalid_config", "invalid_argument", "wx_phone_failed", "client_error".
  */
-export declare class WxLoginError extends Error implements WxLoginErrorFields {
+export declare class WxLoginError extends Error {
   constructor(code: string, message: string, fields?: Partial<WxLoginErrorFields>);
   name: 'WxLoginError';
   code: string;
-  status: number;
-  retryAfter: number | null;
-  requestId: string | null;
-  detail: string | null;
-  data: unknown;
-  errMsg: string | null;
-  cause: unknown;
-  tapAgain?: boolean;
 }
+export interface WxLoginError extends WxLoginErrorFields {}
 
 /** Every call answers with a Promise (getToken() excepted); none throws. */
 export interface Client {
