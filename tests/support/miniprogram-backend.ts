@@ -2,9 +2,10 @@
 // a stack of the test file's own, behind a recording front.
 import { randomBytes } from 'node:crypto';
 import { startServer } from '../../scripts/local/server.js';
-import type { FakeApp } from './fake-wechat.js';
 import { startFront } from './recording-front.js';
-import { startStack } from './stack.js';
+import { startStack, type StackOptions } from './stack.js';
+
+type FakeApp = NonNullable<StackOptions['apps']>[number];
 
 /**
  * A mini program of the test file's own, bound to the Open Platform account all such apps share
