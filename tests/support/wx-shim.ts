@@ -1,33 +1,40 @@
-// The part of the mini program runtime the kit uses, made of real parts: wx.request is real HTTP
-// with WeChat's semantics (success for every HTTP status, fail only when no response came, errMsg
-// "request:fail ..."), wx.login hands out codes the fake WeChat accepts, storage is a Map holding
-// serialized copies as wx storage does. miniprogramRuntime() runs mini program files the way
-// the runtime does: a CommonJS wrapper in a realm with only the standard built-ins, timers,
-// console, `wx`, App/Page/getApp and relative require() (no process, Buffer or fetch).
-import { readFileSync } from 'node:fs';
+// The platform APIs the mini program kit uses, made of real parts and shaped as each platform
+// documents them. wx.request is real HTTP with WeChat's semantics (success for every HTTP status,
+// fail only when no response came, errMsg "request:fail ...", 60 s default timeout, a RequestTask
+// with abort()); wx.login hands out codes the fake WeChat accepts; storage is a Map holding
+// serialized copies, and its sync calls throw when a test makes them (storage full, unavailable).
+// - uni (uni-app): the same calls and results; without success/fail/complete a call returns a Promise.
+// - Taro: request and login return Promises (request's has abort()) resolving with the same results
+//   and rejecting with { errMsg }; this shim calls no callbacks, so the kit must work from the Promise.
+// miniprogramRuntime() runs mini program files the way the runtime does: a CommonJS wrapper in a
+// realm with only the standard built-ins, timers, console, the platform global, App/Page/getApp,
+// relative require() and require('<package>') from miniprogram_npm (no process, Buffer or fetch).
+import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createContext, runInContext } from 'node:vm';
 
-export interface WxShimOptions {
-  /** What wx.getAccountInfoSync().miniProgram.appId answers. */
+export interface ShimOptions {
+  /** What getAccountInfoSync().miniProgram.appId answers. */
   appid: string;
-  /** What wx.login's success hands over: a code from the (fake) WeChat. */
+  /** What login's success hands over: a code from the (fake) WeChat. */
   issueCode: () => string;
 }
 
 type Callbacks<T> = { success?: (result: T) => void; fail?: (result: { errMsg: string }) => void; complete?: (result: unknown) => void };
 
-export interface WxRequestOptions extends Callbacks<WxRequestSuccess> {
+export interface RequestOptions extends Callbacks<RequestSuccess> {
   url: string;
   method?: string;
   data?: unknown;
   header?: Record<string, string>;
   timeout?: number;
   dataType?: string;
+  responseType?: string;
+  [option: string]: unknown;
 }
 
-export interface WxRequestSuccess {
+export interface RequestSuccess {
   data: unknown;
   statusCode: number;
   header: Record<string, string>;
@@ -35,78 +42,175 @@ export interface WxRequestSuccess {
   errMsg: 'request:ok';
 }
 
-export function createWx({ appid, issueCode }: WxShimOptions) {
+type Outcome<T> = { ok: true; result: T } | { ok: false; errMsg: string };
+type Pending<T> = Promise<Outcome<T>>;
+
+/** What every platform shares: storage, account info, and login/request as outcomes. */
+function platformCore({ appid, issueCode }: ShimOptions) {
   const storage = new Map<string, string>();
   const calls = { login: 0, request: 0 };
-
-  const settle = <T>(options: Callbacks<T>, outcome: { ok: true; result: T } | { ok: false; errMsg: string }) => {
-    // wx calls back asynchronously, never inside the call itself.
-    setImmediate(() => {
-      if (outcome.ok) options.success?.(outcome.result);
-      else options.fail?.({ errMsg: outcome.errMsg });
-      options.complete?.(outcome.ok ? outcome.result : { errMsg: outcome.errMsg });
-    });
+  /** The options of every login and request call, callbacks left out. */
+  const logins: Record<string, unknown>[] = [];
+  const requests: Record<string, unknown>[] = [];
+  /** Set by tests: the storage calls throw, or login never answers (not even after its timeout). */
+  const faults = { getStorage: false, setStorage: false, removeStorage: false, loginHangs: false };
+  const failIf = (fault: boolean, call: string) => {
+    if (fault) throw new Error(`${call}:fail storage unavailable`);
   };
+
+  const withoutCallbacks = ({ success, fail, complete, ...rest }: Record<string, unknown>) => rest;
 
   return {
     storage,
     calls,
+    logins,
+    requests,
+    faults,
     getStorageSync(key: string): unknown {
+      failIf(faults.getStorage, 'getStorageSync');
       const saved = storage.get(key);
       return saved === undefined ? '' : JSON.parse(saved);
     },
     setStorageSync(key: string, value: unknown): void {
+      failIf(faults.setStorage, 'setStorageSync');
       storage.set(key, JSON.stringify(value));
     },
     removeStorageSync(key: string): void {
+      failIf(faults.removeStorage, 'removeStorageSync');
       storage.delete(key);
     },
     getAccountInfoSync() {
       return { miniProgram: { appId: appid, envVersion: 'develop', version: '' } };
     },
-    login(options: Callbacks<{ code: string; errMsg: string }>): void {
+    loginOutcome(options: Record<string, unknown>): Pending<{ code: string; errMsg: string }> {
       calls.login += 1;
-      settle(options, { ok: true, result: { code: issueCode(), errMsg: 'login:ok' } });
+      logins.push(withoutCallbacks(options));
+      if (faults.loginHangs) return new Promise(() => {});
+      return Promise.resolve({ ok: true, result: { code: issueCode(), errMsg: 'login:ok' } });
     },
-    request(options: WxRequestOptions) {
+    requestOutcome(options: RequestOptions): { outcome: Pending<RequestSuccess>; abort: () => void } {
       calls.request += 1;
-      const method = (options.method ?? 'GET').toUpperCase();
-      const header: Record<string, string> = { ...options.header };
-      if (!Object.keys(header).some((name) => name.toLowerCase() === 'content-type')) {
-        header['content-type'] = 'application/json';
-      }
-      // WeChat sets the Referer itself; callers cannot.
-      header.Referer = `https://servicewechat.com/${appid}/0/page-frame.html`;
-      const url = new URL(options.url);
-      const body = encodeData(method, url, options.data, header);
-      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const outgoing = send(url, { method, headers: header, timeout: options.timeout ?? 60_000 }, (incoming) => {
-        const chunks: Buffer[] = [];
-        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-        incoming.on('error', (error) => settle(options, { ok: false, errMsg: `request:fail ${reason(error)}` }));
-        incoming.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          settle(options, {
-            ok: true,
-            result: {
-              data: (options.dataType ?? 'json') === 'json' ? parseJson(text) : text,
-              statusCode: incoming.statusCode ?? 0,
-              header: headersAsSent(incoming),
-              cookies: [],
-              errMsg: 'request:ok',
-            },
-          });
-        });
-      });
-      outgoing.on('timeout', () => outgoing.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
-      outgoing.on('error', (error) => settle(options, { ok: false, errMsg: `request:fail ${reason(error)}` }));
-      outgoing.end(body);
-      return { abort: () => outgoing.destroy(Object.assign(new Error('abort'), { code: 'abort' })) };
+      requests.push(withoutCallbacks(options));
+      return httpOutcome(options, appid);
+    },
+  };
+}
+
+/** Real HTTP with the platforms' data rules; the answer as an outcome, never a thrown error. */
+function httpOutcome(options: RequestOptions, appid: string): { outcome: Pending<RequestSuccess>; abort: () => void } {
+  const method = (options.method ?? 'GET').toUpperCase();
+  const header: Record<string, string> = { ...options.header };
+  if (!Object.keys(header).some((name) => name.toLowerCase() === 'content-type')) {
+    header['content-type'] = 'application/json';
+  }
+  // WeChat sets the Referer itself; callers cannot.
+  header.Referer = `https://servicewechat.com/${appid}/0/page-frame.html`;
+  const url = new URL(options.url);
+  const body = encodeData(method, url, options.data, header);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  let settle!: (outcome: Outcome<RequestSuccess>) => void;
+  const outcome = new Promise<Outcome<RequestSuccess>>((resolve) => (settle = resolve));
+  const failed = (error: Error & { code?: string }) => settle({ ok: false, errMsg: `request:fail ${error.code ?? error.message}` });
+  const outgoing = send(url, { method, headers: header, timeout: options.timeout ?? 60_000 }, (incoming) => {
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.on('error', failed);
+    incoming.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const text = raw.toString('utf8');
+      let data: unknown = text;
+      if (options.responseType === 'arraybuffer') data = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
+      else if ((options.dataType ?? 'json') === 'json') data = parseJson(text);
+      settle({ ok: true, result: { data, statusCode: incoming.statusCode ?? 0, header: headersAsSent(incoming), cookies: [], errMsg: 'request:ok' } });
+    });
+  });
+  outgoing.on('timeout', () => outgoing.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
+  outgoing.on('error', failed);
+  outgoing.end(body);
+  return { outcome, abort: () => outgoing.destroy(Object.assign(new Error('abort'), { code: 'abort' })) };
+}
+
+/** Calls back asynchronously, never inside the call itself, as the platforms do. */
+function callBack<T>(options: Callbacks<T>, pending: Pending<T>): void {
+  void pending.then((outcome) =>
+    setImmediate(() => {
+      if (outcome.ok) options.success?.(outcome.result);
+      else options.fail?.({ errMsg: outcome.errMsg });
+      options.complete?.(outcome.ok ? outcome.result : { errMsg: outcome.errMsg });
+    }),
+  );
+}
+
+function asPromise<T>(pending: Pending<T>): Promise<T> {
+  return pending.then((outcome) => (outcome.ok ? outcome.result : Promise.reject({ errMsg: outcome.errMsg })));
+}
+
+const core = ({ loginOutcome, requestOutcome, ...shared }: ReturnType<typeof platformCore>) => shared;
+
+/** wx: callbacks only; request returns its RequestTask. */
+export function createWx(options: ShimOptions) {
+  const platform = platformCore(options);
+  return {
+    ...core(platform),
+    login(login: Callbacks<{ code: string; errMsg: string }> & { timeout?: number }): void {
+      callBack(login, platform.loginOutcome(login));
+    },
+    request(request: RequestOptions) {
+      const { outcome, abort } = platform.requestOutcome(request);
+      callBack(request, outcome);
+      return { abort };
+    },
+  };
+}
+
+/** uni: callbacks when given (request then returns its RequestTask), a Promise otherwise. */
+export function createUni(options: ShimOptions) {
+  const platform = platformCore(options);
+  const hasCallbacks = (given: Callbacks<never>) => Boolean(given.success || given.fail || given.complete);
+  return {
+    ...core(platform),
+    login(login: Callbacks<{ code: string; errMsg: string }> & { provider?: string; timeout?: number }) {
+      const outcome = platform.loginOutcome(login);
+      if (!hasCallbacks(login)) return asPromise(outcome);
+      callBack(login, outcome);
+      return undefined;
+    },
+    request(request: RequestOptions) {
+      const { outcome, abort } = platform.requestOutcome(request);
+      if (!hasCallbacks(request)) return asPromise(outcome);
+      callBack(request, outcome);
+      return { abort };
+    },
+  };
+}
+
+/** Taro: login and request return Promises; request's carries abort(), as Taro's RequestTask does. */
+export function createTaro(options: ShimOptions) {
+  const platform = platformCore(options);
+  return {
+    ...core(platform),
+    login(login: { timeout?: number } = {}) {
+      return asPromise(platform.loginOutcome(login));
+    },
+    request(request: RequestOptions) {
+      const { outcome, abort } = platform.requestOutcome(request);
+      return Object.assign(asPromise(outcome), { abort });
     },
   };
 }
 
 export type Wx = ReturnType<typeof createWx>;
+export type Platform = ReturnType<typeof createWx> | ReturnType<typeof createUni> | ReturnType<typeof createTaro>;
+
+/** Each platform by the name code uses for it, and whether the runtime has it as a global. */
+export const platforms = {
+  wx: { create: createWx, global: 'wx' },
+  uni: { create: createUni, global: 'uni' },
+  // Taro is imported (`import Taro from '@tarojs/taro'`), never a global.
+  Taro: { create: createTaro, global: null },
+} as const;
+
+export type PlatformName = keyof typeof platforms;
 
 /** WeChat's data rules: GET → query string; JSON content type → JSON.stringify; strings as they are. */
 function encodeData(method: string, url: URL, data: unknown, header: Record<string, string>): string | Buffer | undefined {
@@ -144,21 +248,22 @@ function headersAsSent(incoming: IncomingMessage): Record<string, string> {
   return header;
 }
 
-function reason(error: Error & { code?: string }): string {
-  return error.code ?? error.message;
-}
-
 type Definition = Record<string, any>;
+
+export interface RuntimeOptions {
+  /** How far the device's clock is from the real time, in ms (positive: ahead). */
+  deviceClockOffsetMs?: number;
+}
 
 /**
  * The mini program runtime's module system and registries: files load once, in a CommonJS wrapper,
- * with relative require(); App() and Page() record their definitions.
+ * with relative require() and packages from miniprogram_npm; App() and Page() record their definitions.
  */
-export function miniprogramRuntime(wx: Wx) {
+export function miniprogramRuntime(globals: Record<string, unknown>, { deviceClockOffsetMs = 0 }: RuntimeOptions = {}) {
   const registered: { app?: Definition; pages: Map<string, Definition> } = { pages: new Map() };
   let loading = '';
   const realm = createContext({
-    wx,
+    ...globals,
     setTimeout,
     clearTimeout,
     console,
@@ -166,6 +271,7 @@ export function miniprogramRuntime(wx: Wx) {
     Page: (definition: Definition) => registered.pages.set(loading, definition),
     getApp: () => registered.app,
   });
+  if (deviceClockOffsetMs) setDeviceClock(realm, deviceClockOffsetMs);
   const modules = new Map<string, { exports: unknown }>();
 
   function load<T>(file: URL): T {
@@ -176,10 +282,7 @@ export function miniprogramRuntime(wx: Wx) {
     });
     const module = { exports: {} };
     modules.set(file.href, module);
-    const require = (name: string) => {
-      if (!name.startsWith('.')) throw new Error(`${file.pathname}: mini programs without npm build cannot require "${name}"`);
-      return load(new URL(name.endsWith('.js') ? name : `${name}.js`, file));
-    };
+    const require = (name: string) => load(resolve(name, file));
     const outer = loading;
     loading = file.href;
     try {
@@ -206,4 +309,31 @@ export function miniprogramRuntime(wx: Wx) {
   }
 
   return { load, openPage, app: () => registered.app };
+}
+
+/** A relative path, or a package that DevTools' 构建 npm put in a miniprogram_npm folder up the tree. */
+function resolve(name: string, from: URL): URL {
+  const file = (path: string) => (path.endsWith('.js') ? path : `${path}.js`);
+  if (name.startsWith('.')) return new URL(file(name), from);
+  for (let dir = new URL('./', from); dir.pathname !== '/'; dir = new URL('../', dir)) {
+    const entry = new URL(`miniprogram_npm/${name.includes('/') ? file(name) : `${name}/index.js`}`, dir);
+    if (existsSync(entry)) return entry;
+  }
+  throw new Error(`${from.pathname}: "${name}" is neither relative nor in a miniprogram_npm folder (构建 npm)`);
+}
+
+/** The realm's Date runs `offsetMs` off the real clock, as a device whose clock is wrong. */
+function setDeviceClock(realm: object, offsetMs: number): void {
+  const shift = runInContext(
+    `(function (offset) {
+      var RealDate = Date;
+      class DeviceDate extends RealDate {
+        constructor(...args) { if (args.length === 0) super(RealDate.now() + offset); else super(...args); }
+        static now() { return RealDate.now() + offset; }
+      }
+      globalThis.Date = DeviceDate;
+    })`,
+    realm,
+  ) as (offset: number) => void;
+  shift(offsetMs);
 }
