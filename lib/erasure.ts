@@ -21,19 +21,18 @@ export function identityHashes({ unionid, accounts }: Identities): string[] {
 
 /** Deletes the person's account; false if there is no such live person. `actor` as the audit trail records it. */
 export async function deletePerson(personId: string, actor: string): Promise<boolean> {
-  // Sessions end first and stay out, so a login that read the person before the deletion
-  // committed cannot leave one behind.
-  await endAllSessionsOf(personId, { block: true });
   return withConnection((run) =>
     inTransaction(run, async () => {
+      // The person stays locked until the deletion commits: a login waits, then sees it.
       const rows = await run<{ unionid: string | null; appid: string | null; openid: string | null }>(
         'select unionid, appid, openid from lock_identities($1)',
         [personId],
       );
       if (rows.length === 0) return false;
+      // Sessions end now and stay out, so a login that read the person earlier leaves none behind.
+      await endAllSessionsOf(personId, { block: true });
       const accounts = rows.flatMap(({ appid, openid }) => (appid && openid ? [{ appid, openid }] : []));
-      const hashes = identityHashes({ unionid: rows[0]!.unionid, accounts });
-      await run('select delete_person($1, $2, $3)', [personId, actor, hashes]);
+      await run('select delete_person($1, $2, $3)', [personId, actor, identityHashes({ unionid: rows[0]!.unionid, accounts })]);
       return true;
     }),
   );

@@ -1,6 +1,7 @@
 // npm run dev: every api/ function on http://127.0.0.1:3000. Configured cloud services are used
 // as they are; what is missing gets an embedded default: PGlite under .data/ for Postgres, the
 // in-process session store for Upstash, and a loudly announced mock WeChat for the mini program.
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { startPgBridge } from './local/pg-bridge.js';
@@ -51,6 +52,17 @@ if (!hasApp) {
 
 // The local server sets x-forwarded-for / x-real-ip from the socket, as Vercel does: trust them.
 env.TRUST_PROXY_HEADERS ??= '1';
+
+// Local keys for the admin API (and the console) and for services, printed once, unless configured.
+for (const [variable, name, door] of [
+  ['ADMIN_KEYS', 'local-admin', 'Admin key (console at /admin, /api/admin/*)'],
+  ['SERVICE_KEYS', 'local-service', 'Service key (/api/introspect)'],
+] as const) {
+  if (env[variable]) continue;
+  const key = randomBytes(24).toString('base64url');
+  env[variable] = `${name}:${key}`;
+  notes.push(`${door}: ${key}   (local only; set ${variable} to choose your own)`);
+}
 
 try {
   const { redis } = config();

@@ -65,6 +65,17 @@ it('binds a mock phone number and shows it masked, with the access_token in memo
   expect(output()).not.toContain('13912345678');
 });
 
+it('prints local admin and service keys that open the admin API and introspection', async () => {
+  const adminKey = /Admin key [^:]*: (\S+)/.exec(output())?.[1];
+  const serviceKey = /Service key [^:]*: (\S+)/.exec(output())?.[1];
+  expect(adminKey).toMatch(/^[\w-]{32,}$/);
+  const events = await fetch(`${baseUrl}/api/admin/events`, { headers: { authorization: `Bearer ${adminKey}` } });
+  expect(events.status).toBe(200);
+  const introspection = await post('/api/introspect', { token: 'unknown' }, serviceKey);
+  expect(await introspection.json()).toEqual({ active: false });
+  expect((await fetch(`${baseUrl}/api/admin/events`, { headers: { authorization: `Bearer ${serviceKey}` } })).status).toBe(401);
+});
+
 it('answers unknown paths with a problem+json 404', async () => {
   const response = await fetch(`${baseUrl}/api/nope`);
   expect(response.status).toBe(404);

@@ -19,20 +19,32 @@ const allowed = new Map<string, string[]>();
 beforeAll(async () => {
   stack = await startStack({
     isolated: true,
-    env: { RATE_LIMIT_LOGIN_PER_IP: 'off', RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off', RATE_LIMIT_PER_SESSION: 'off' },
+    env: {
+      RATE_LIMIT_LOGIN_PER_IP: 'off',
+      RATE_LIMIT_LOGIN_PER_ACCOUNT: 'off',
+      RATE_LIMIT_PER_SESSION: 'off',
+      RATE_LIMIT_AUTH_FAILURES_PER_IP: 'off',
+      ADMIN_KEYS: `fuzz:${ADMIN_KEY}`,
+      SERVICE_KEYS: `fuzz:${SERVICE_KEY}`,
+    },
   });
   // A real session exists while the fuzzer runs: tampered copies of its token must not reach it.
   liveToken = (await stack.login(stack.person())).body.token;
   for (const name of ENDPOINTS) {
-    const probe = await stack.call(name, 'OPTIONS');
+    const probe = await stack.call(name.replace(/\[\w+\]/g, 'probe'), 'OPTIONS');
     allowed.set(name, probe.headers.get('allow')!.split(', '));
   }
 });
 afterAll(() => stack.close());
 
-const ENDPOINTS = readdirSync(new URL('../api/', import.meta.url))
-  .filter((file) => file.endsWith('.ts'))
-  .map((file) => file.slice(0, -3));
+/** Every api/ function by its route, dynamic segments in brackets (sessions/[handle]). */
+const ENDPOINTS = readdirSync(new URL('../api/', import.meta.url), { recursive: true })
+  .filter((file): file is string => typeof file === 'string' && file.endsWith('.ts'))
+  .map((file) => file.slice(0, -3).replace(/\/index$/, ''));
+const ADMIN_KEY = 'fuzz-admin-key-0123456789-abcdefghij';
+const SERVICE_KEY = 'fuzz-service-key-0123456789-abcdefgh';
+/** Endpoints whose success changes nothing: the fuzzer may reach them with the right key. */
+const READ_ONLY = ['health GET', 'admin/events GET', 'introspect POST', 'cron/prune-events GET'];
 
 async function state() {
   const [counts] = await query<{ people: number; accounts: number }>(
@@ -42,11 +54,12 @@ async function state() {
   return { ...counts, keys };
 }
 
-/** The one success a random request may earn: the health check. */
+/** The only successes a random request may earn: reads that change nothing. */
 function expectDocumentedAnswer(name: string, method: string, result: CallResult) {
   expect(result.status, `${method} /api/${name}`).toBeLessThan(500);
   if (result.status < 400) {
-    expect([name, method, result.status]).toEqual(['health', 'GET', 200]);
+    expect(READ_ONLY).toContain(`${name} ${method}`);
+    expect(result.status).toBe(200);
     return;
   }
   expect(result.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -80,6 +93,7 @@ const headersArb = fc.record(
     ),
     authorization: fc.oneof(
       tokenArb.map((token) => `Bearer ${token}`),
+      fc.constantFrom(ADMIN_KEY, SERVICE_KEY).map((key) => `Bearer ${key}`),
       tokenArb.map((token) => `bearer   ${token}`),
       fc.constantFrom('Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'Token abc'),
       printable(120),
@@ -121,34 +135,52 @@ const invalidUtf8Arb = fc
   .tuple(fc.uint8Array({ maxLength: 64 }), fc.constantFrom([0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80]))
   .map(([random, bad]) => Buffer.concat([Buffer.from('{"code":"'), Buffer.from(random), Buffer.from(bad), Buffer.from('"}')]));
 
+/** What a dynamic segment may hold: ids of nobody, junk, and broken percent-encoding. */
+const segmentArb = fc.oneof(
+  fc.uuid(),
+  fc.stringMatching(/^[A-Za-z0-9_-]{1,60}$/),
+  fc.constantFrom('%', '%zz', '%E0%A4%A', '..', '%2F', 'null', '00000000-0000-0000-0000-000000000000'),
+);
+
+/** A random query string, now and then with the fields the admin endpoints read. */
+const queryArb = fc.oneof(
+  fc.constant(''),
+  fc.dictionary(fc.constantFrom('id', 'appid', 'openid', 'unionid', 'phone', 'reveal', 'person', 'kind', 'after', 'limit', 'x'), printable(40), { maxKeys: 3 }).map(
+    (params) => `?${new URLSearchParams(params)}`,
+  ),
+);
+
 // Mostly the endpoint's own method, so most requests get past method dispatch.
 const requestArb = fc
   .record({
     name: fc.constantFrom(...ENDPOINTS),
+    segment: segmentArb,
+    query: queryArb,
     pick: fc.nat(),
     other: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'),
     ownMethod: fc.nat(4).map((n) => n > 0),
     headers: headersArb,
     body: fc.oneof(bodyTextArb, invalidUtf8Arb),
   })
-  .map(({ name, pick, other, ownMethod, headers, body }) => {
+  .map(({ name, segment, query, pick, other, ownMethod, headers, body }) => {
     const own = allowed.get(name)!;
-    return { name, method: ownMethod ? own[pick % own.length]! : other, headers, body };
+    const path = name.replace(/\[\w+\]/g, segment) + query;
+    return { name, path, method: ownMethod ? own[pick % own.length]! : other, headers, body };
   });
 
 const counts = { requests: 0, byStatus: {} as Record<number, number> };
 
 describe('random requests to every endpoint', () => {
   it('covers every api/ function', () => {
-    expect(ENDPOINTS).toEqual(expect.arrayContaining(['health', 'login', 'logout', 'me']));
+    expect(ENDPOINTS).toEqual(expect.arrayContaining(['health', 'login', 'logout', 'me', 'sessions/[handle]', 'admin/people/[id]/suspend']));
   });
 
   it('never answer 5xx, always a documented problem, and change nothing', async () => {
     const before = await state();
     await fc.assert(
-      fc.asyncProperty(requestArb, async ({ name, method, headers, body }) => {
+      fc.asyncProperty(requestArb, async ({ name, path, method, headers, body }) => {
         const withBody = method !== 'GET' && method !== 'HEAD';
-        const result = await stack.call(name, method, { headers, ...(withBody ? { body } : {}) });
+        const result = await stack.call(path, method, { headers, ...(withBody ? { body } : {}) });
         counts.requests += 1;
         counts.byStatus[result.status] = (counts.byStatus[result.status] ?? 0) + 1;
         expectDocumentedAnswer(name, method, result);

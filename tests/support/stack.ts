@@ -79,8 +79,11 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
     SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     ...env,
   });
-  for (const name of ['DATABASE_URL', 'SESSION_ENCRYPTION_KEY', 'UPSTASH_REDIS_REST_TOKEN', 'LOG_SALT']) {
+  for (const name of ['DATABASE_URL', 'SESSION_ENCRYPTION_KEY', 'UPSTASH_REDIS_REST_TOKEN', 'LOG_SALT', 'CRON_SECRET', 'IDENTITY_HASH_KEY']) {
     if (process.env[name]) credentials.add(process.env[name]!);
+  }
+  for (const name of ['ADMIN_KEYS', 'SERVICE_KEYS']) {
+    for (const pair of process.env[name]?.split(',') ?? []) credentials.add(pair.slice(pair.indexOf(':') + 1));
   }
   for (const app of apps) credentials.add(app.secret);
   if (ownDatabase) await (await import('../../lib/migrations.js')).migrate();
