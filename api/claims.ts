@@ -1,14 +1,19 @@
 import { claimBenefit, listClaims } from '../lib/benefits.js';
 import { bearerToken, endpoint, json } from '../lib/http.js';
-import { benefitKey, readInput } from '../lib/input.js';
+import { benefitKey, readInput, text } from '../lib/input.js';
 import { requireSession } from '../lib/sessions.js';
+
+/** Idempotency-Key (IETF draft): a client-chosen string naming one logical claim across its retries. */
+const idempotencyKey = text(/^[\x21-\x7e]{1,255}$/, '1 to 255 printable ASCII characters');
 
 export default endpoint('/api/claims', {
   async POST(request, context) {
     const token = bearerToken(request);
     const { benefit } = await readInput(request, { benefit: benefitKey });
-    const { session, person } = await requireSession(token, context);
-    return json(201, await claimBenefit(person.id, session.appid, benefit, person.card));
+    const key = request.headers.get('idempotency-key');
+    const retryKey = key === null ? null : idempotencyKey(key, 'Idempotency-Key');
+    const authenticated = await requireSession(token, context);
+    return json(201, await claimBenefit(authenticated, benefit, retryKey, context));
   },
 
   async GET(request, context) {

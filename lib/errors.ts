@@ -10,6 +10,7 @@ export const catalog = {
   unauthorized: { status: 401, title: 'A valid bearer token is required' },
   user_blocked: { status: 403, title: 'WeChat blocked this user as high-risk' },
   user_suspended: { status: 403, title: 'This person is suspended' },
+  claim_refused: { status: 403, title: 'This person may not claim this benefit' },
   not_found: { status: 404, title: 'No such endpoint' },
   person_not_found: { status: 404, title: 'No such person' },
   session_not_found: { status: 404, title: 'No such session of yours' },

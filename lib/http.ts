@@ -35,6 +35,7 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
       let response: Response;
       let failure: unknown;
       try {
+        context.clientAddress = clientAddress(request);
         context.clientIp = clientIp(request);
         const handler = handlers[request.method as Method];
         if (!handler) {
@@ -110,16 +111,18 @@ export function bearerToken(request: Request): string {
   return match[1];
 }
 
-/**
- * The caller's address as the platform saw it, or null when no trusted proxy set the headers.
- * IPv6 is cut to its /64: one subscriber commonly holds a whole /64.
- */
-export function clientIp(request: Request): string | null {
+/** The caller's address as the platform saw it, or null when no trusted proxy set the headers. */
+export function clientAddress(request: Request): string | null {
   if (!config().trustProxyHeaders) return null;
   let ip = (request.headers.get('x-real-ip') ?? request.headers.get('x-forwarded-for')?.split(',')[0] ?? '').trim();
   if (/^::ffff:[\d.]+$/i.test(ip)) ip = ip.slice(7);
-  const version = isIP(ip);
-  return version === 4 ? ip : version === 6 ? ipv6Prefix64(ip) : null;
+  return isIP(ip) ? ip : null;
+}
+
+/** The caller as the per-address limits count it: IPv6 cut to its /64, which one subscriber commonly holds. */
+export function clientIp(request: Request): string | null {
+  const ip = clientAddress(request);
+  return ip === null ? null : isIP(ip) === 6 ? ipv6Prefix64(ip) : ip;
 }
 
 function ipv6Prefix64(ip: string): string {

@@ -12,6 +12,8 @@ export interface RateLimitState {
 export interface RequestContext {
   requestId: string;
   /** The caller's address as a trusted proxy saw it; null when none vouches for it. */
+  clientAddress: string | null;
+  /** The same caller as per-address limits count it (an IPv6 /64). */
   clientIp: string | null;
   /** Safe facts for this request's access-log line (appid, person id): never user data or secrets. */
   log: Record<string, string | number>;
@@ -19,5 +21,5 @@ export interface RequestContext {
 }
 
 export function newRequestContext(requestId: string): RequestContext {
-  return { requestId, clientIp: null, log: {}, rateLimit: null };
+  return { requestId, clientAddress: null, clientIp: null, log: {}, rateLimit: null };
 }

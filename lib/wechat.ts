@@ -124,3 +124,56 @@ function interpretPhoneNumber(body: WechatBody): WechatPhoneNumber {
       throw misconfiguredOr(errcode, logFields);
   }
 }
+
+/** Who the rank is asked for, as WeChat's 安全风控 wants them described. */
+export interface RiskSubject {
+  openid: string;
+  /** The caller's address as the platform saw it. */
+  clientIp: string;
+  /** The person's verified mainland number, when one is bound. */
+  mobileNo?: string | undefined;
+}
+
+/**
+ * WeChat's risk rank for a person in the marketing-fraud scene (安全风控 getuserriskrank, scene 1),
+ * 0-4, higher is riskier; null when WeChat cannot say (busy, or no record of the user: 61010,
+ * which it answers for suspected fraud accounts too). Read-only, so retried like any idempotent call.
+ */
+export async function getUserRiskRank(app: WechatApp, subject: RiskSubject): Promise<number | null> {
+  try {
+    return await withAccessToken(app, (accessToken) =>
+      callWechat(
+        {
+          path: '/wxa/getuserriskrank',
+          query: { access_token: accessToken },
+          json: {
+            appid: app.appid,
+            openid: subject.openid,
+            scene: 1,
+            client_ip: subject.clientIp,
+            ...(subject.mobileNo ? { mobile_no: subject.mobileNo } : {}),
+          },
+          retryDelivered: true,
+        },
+        interpretRiskRank,
+      ),
+    );
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'wechat_unavailable') return null;
+    throw error;
+  }
+}
+
+function interpretRiskRank(body: WechatBody): number | null {
+  rejectStaleAccessToken(body);
+  const errcode = errcodeOf(body);
+  const rank = body.risk_rank;
+  if (errcode === 0) {
+    if (typeof rank !== 'number' || !Number.isInteger(rank) || rank < 0 || rank > 4) throw new TransientFailure('incomplete_success_body', true);
+    return rank;
+  }
+  if (errcode === -1) throw new TransientFailure('errcode_-1', true);
+  if (errcode === 61010) return null;
+  // 48001: the mini program has not been granted the 安全风控 API (开发管理 → 安全中心); 47001: our request.
+  throw new ApiError('server_misconfigured', { detail: 'WeChat refused the risk-rank request', logFields: wechatLogFields(body) });
+}

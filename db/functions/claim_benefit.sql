@@ -1,36 +1,79 @@
--- One claim in one round trip: the first claim of a benefit by a person, from any mini program,
--- wins; so does a claim made before by an identity of a deleted account (p_identity_hashes, see
--- erased_claims). Plain SQL could not return the existing row in the same statement: a row
--- committed by a racing claim after the statement's snapshot is invisible to it. No row: there is
--- no such person.
-create or replace function claim_benefit(p_person uuid, p_benefit text, p_appid text, p_identity_hashes text[])
-returns table (benefit text, appid text, claimed_at timestamptz, created boolean)
+-- One claim in one round trip. outcome:
+--   created     the person's first claim of this benefit, from any mini program;
+--   replayed    the same Idempotency-Key as the claim that won: its original answer, again;
+--   claimed     claimed already (by this person, or by a deleted account of theirs: appid null);
+--   refused     the policy says no (reason: see benefit_refusal, or phone_already_claimed);
+--   unknown_benefit, no_person.
+-- p_risk_rank: WeChat's rank for the person, when the caller knows the benefit wants one; with
+-- p_risk_unavailable, WeChat could not say and the benefit's risk_failure decides.
+create or replace function claim_benefit(
+  p_person uuid, p_benefit text, p_appid text, p_identity_hashes text[], p_idempotency_key text,
+  p_risk_rank integer, p_risk_unavailable boolean, p_hash_key text)
+returns table (outcome text, reason text, claim_id bigint, benefit text, appid text, claimed_at timestamptz)
 language plpgsql as $$
 #variable_conflict use_column
 declare
-  person uuid := live_person(p_person);
+  offered benefits%rowtype;
+  person people%rowtype;
+  existing claims%rowtype;
+  refusal text;
+  made claims%rowtype;
 begin
-  if person is null then
+  select * into offered from benefits b where b.key = p_benefit;
+  if not found then
+    return query select 'unknown_benefit', null::text, null::bigint, p_benefit, null::text, null::timestamptz;
+    return;
+  end if;
+  -- Share-locked by live_person: no merge folds this person before the claim commits.
+  select * into person from people where id = live_person(p_person);
+  if person.id is null then
+    return query select 'no_person', null, null::bigint, p_benefit, null, null::timestamptz;
+    return;
+  end if;
+
+  select * into existing from claims c where c.person_id = person.id and c.benefit = p_benefit;
+  if found then
+    return query select case when existing.idempotency_key = p_idempotency_key then 'replayed' else 'claimed' end,
+                        null, existing.id, existing.benefit, existing.appid, existing.claimed_at;
     return;
   end if;
   return query
-    select e.benefit, null::text, e.erased_at, false from erased_claims e
-     where e.benefit = p_benefit and e.identity_hash = any(p_identity_hashes)
-     limit 1;
+    select 'claimed', null, null::bigint, e.benefit, null, e.erased_at from erased_claims e
+     where e.benefit = p_benefit and e.identity_hash = any(p_identity_hashes) limit 1;
   if found then
     return;
   end if;
-  return query
-    insert into claims as c (person_id, benefit, appid) values (person, p_benefit, p_appid)
-    on conflict (person_id, benefit) do nothing
-    returning c.benefit, c.appid, c.claimed_at, true;
+
+  refusal := benefit_refusal(offered, person, p_risk_rank);
+  if refusal = 'risk_unknown' and p_risk_unavailable then
+    refusal := case when offered.risk_failure = 'allow' then null else 'risk_unavailable' end;
+  end if;
+  if refusal is not null then
+    return query select 'refused', refusal, null::bigint, p_benefit, null, null::timestamptz;
+    return;
+  end if;
+
+  insert into claims as c (person_id, benefit, appid, idempotency_key, phone_key)
+  values (person.id, p_benefit, p_appid, p_idempotency_key,
+          case when offered.one_per_phone then phone_key(p_hash_key, person.phone_country_code, person.phone_pure_number) end)
+  on conflict do nothing
+  returning * into made;
+  if made.id is not null then
+    insert into claim_feed (kind, claim_id, person_id, benefit, appid, claimed_at)
+    values ('claim', made.id, person.id, p_benefit, p_appid, made.claimed_at);
+    perform record_event(person.id, 'benefit_claimed', p_appid, 'self', jsonb_build_object('benefit', p_benefit));
+    return query select 'created', null, made.id, made.benefit, made.appid, made.claimed_at;
+    return;
+  end if;
+
+  -- Lost a race. A new statement, a new snapshot: it sees the claim that won, this person's or
+  -- another's of the same number.
+  select * into existing from claims c where c.person_id = person.id and c.benefit = p_benefit;
   if found then
-    perform record_event(person, 'benefit_claimed', p_appid, 'self', jsonb_build_object('benefit', p_benefit));
+    return query select case when existing.idempotency_key = p_idempotency_key then 'replayed' else 'claimed' end,
+                        null, existing.id, existing.benefit, existing.appid, existing.claimed_at;
   else
-    -- A new statement, a new snapshot: it sees the claim that won the race.
-    return query
-      select c.benefit, c.appid, c.claimed_at, false from claims c
-       where c.person_id = person and c.benefit = p_benefit;
+    return query select 'refused', 'phone_already_claimed', null::bigint, p_benefit, null, null::timestamptz;
   end if;
 end
 $$;

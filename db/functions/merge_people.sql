@@ -33,13 +33,16 @@ begin
   select coalesce(jsonb_agg(to_jsonb(m)), '[]') into moved from m;
 
   -- One claim per benefit and person: the later claim of each benefit claimed on both sides goes
-  -- (a tie keeps the survivor's), and is kept here.
+  -- (a tie keeps the survivor's), is kept here, and reaches the fulfilment feed as a reversal.
   with d as (
     delete from claims c using claims o
      where c.person_id in (p_survivor, p_folded) and o.person_id in (p_survivor, p_folded)
        and o.person_id <> c.person_id and o.benefit = c.benefit
        and (o.claimed_at < c.claimed_at or (o.claimed_at = c.claimed_at and o.person_id = p_survivor))
-    returning c.person_id, c.benefit, c.appid, c.claimed_at
+    returning c.id, c.person_id, c.benefit, c.appid, c.claimed_at
+  ), reversed as (
+    insert into claim_feed (kind, claim_id, person_id, benefit, appid, claimed_at)
+    select 'reversal', id, person_id, benefit, appid, claimed_at from d
   )
   select coalesce(jsonb_agg(to_jsonb(d)), '[]') into dropped from d;
   update claims set person_id = p_survivor where person_id = p_folded;

@@ -10,6 +10,9 @@
 // - APIs taking ?access_token=: 41001 missing, 40014 malformed, 40001 unknown or revoked, 42001 expired.
 // - getuserphonenumber: {code, openid?} → phone_info with a watermark; codes work once and live
 //   5 minutes (40029 otherwise); each success is billed and counted.
+// - getuserriskrank (安全风控): {appid, openid, scene, client_ip, mobile_no?} → risk_rank 0-4 and a
+//   request id spelled unoin_id, as documented; 47001 for a malformed body, 61010 for a user WeChat
+//   has no record of (as it answers for suspected fraud accounts).
 // `npm run dev` uses it as the loudly announced mock WeChat when no app is configured.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -76,6 +79,8 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     used: boolean;
   }>();
   const phoneRequests: { appid: string; code: unknown; openid: unknown }[] = [];
+  const riskRanks = new Map<string, number>();
+  const riskRequests: Record<string, unknown>[] = [];
   let billedPhoneNumbers = 0;
   let latencyMs = options.latencyMs ?? 0;
 
@@ -187,6 +192,22 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     });
   };
 
+  const riskRank = async (request: IncomingMessage, url: URL, response: ServerResponse) => {
+    if (request.method !== 'POST') return error(response, 43002, 'require POST method');
+    const owner = tokenOwner(url);
+    if ('errcode' in owner) return error(response, owner.errcode, owner.errmsg);
+    const body = await readJson(request);
+    if (!body) return error(response, 47001, 'data format error');
+    riskRequests.push(body);
+    const { appid, openid, scene, client_ip: clientIp } = body;
+    if (appid !== owner.appid || typeof openid !== 'string' || ![0, 1, 2].includes(scene as number) || typeof clientIp !== 'string' || !clientIp) {
+      return error(response, 47001, 'data format error');
+    }
+    const rank = options.acceptAnyCode ? 0 : riskRanks.get(openid);
+    if (rank === undefined) return error(response, 61010, 'code is expired');
+    answer(response, { errcode: 0, errmsg: 'getuserriskrank succ', risk_rank: rank, unoin_id: randomBytes(4).readUInt32BE() });
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     requests += 1;
     const url = new URL(request.url ?? '/', 'http://fake');
@@ -207,6 +228,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     if (fault === 'rate_limited') return error(response, 45011, 'api minute-quota reach limit mustslower retry next minute');
     if (url.pathname === '/cgi-bin/stable_token') return stableToken(request, response);
     if (url.pathname === '/wxa/business/getuserphonenumber') return phoneNumber(request, url, response, fault);
+    if (url.pathname === '/wxa/getuserriskrank') return riskRank(request, url, response);
     if (url.pathname !== '/sns/jscode2session') {
       response.writeHead(404, { 'Content-Type': 'text/plain' });
       return response.end('not found');
@@ -304,6 +326,12 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     block(person: string) {
       blocked.add(person);
     },
+    /** What getuserriskrank answers for this openid (0-4); without one, 61010 (no record). */
+    setRiskRank(openid: string, rank: number) {
+      riskRanks.set(openid, rank);
+    },
+    /** What getuserriskrank received since the last reset. */
+    riskRequests: () => [...riskRequests],
     /** The next requests meet these faults, one each, in order. */
     injectFaults(...next: Fault[]) {
       faults.push(...next);
@@ -326,6 +354,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
       faults.length = 0;
       callsByPath.clear();
       phoneRequests.length = 0;
+      riskRequests.length = 0;
       billedPhoneNumbers = 0;
     },
     close: () =>

@@ -1,0 +1,34 @@
+// WeChat's risk rank of a person (安全风控), asked only by claims of benefits with a risk limit,
+// and remembered for a few minutes per person (in Redis, shared by instances; in memory without).
+import { config } from './config.js';
+import { ApiError } from './errors.js';
+import { redisCall, sharedRedis } from './redis.js';
+import { getUserRiskRank } from './wechat.js';
+
+const REMEMBER_SECONDS = 300;
+const remembered = new Map<string, { rank: number; until: number }>();
+
+/** 0-4, or null when WeChat cannot say (the benefit's riskFailure decides). */
+export async function riskRankOf(
+  appid: string,
+  personId: string,
+  subject: { openid: string; clientIp: string | null; mobileNo: string | null },
+): Promise<number | null> {
+  const app = config().apps.get(appid);
+  if (!app) throw new ApiError('unknown_app', { detail: 'This session\'s mini program is no longer configured' });
+  const redis = sharedRedis();
+  const key = `${config().redisKeyPrefix}risk:${personId}`;
+  const known = redis ? await redisCall(() => redis.get<string>(key)) : rememberedRank(key);
+  if (known !== null && known !== undefined) return Number(known);
+  // Without a trusted client address (local development) WeChat gets a placeholder.
+  const rank = await getUserRiskRank(app, { openid: subject.openid, clientIp: subject.clientIp ?? '127.0.0.1', mobileNo: subject.mobileNo ?? undefined });
+  if (rank === null) return null;
+  if (redis) await redisCall(() => redis.set(key, String(rank), { ex: REMEMBER_SECONDS }));
+  else remembered.set(key, { rank, until: Date.now() + REMEMBER_SECONDS * 1000 });
+  return rank;
+}
+
+function rememberedRank(key: string): number | null {
+  const entry = remembered.get(key);
+  return entry && entry.until > Date.now() ? entry.rank : null;
+}
