@@ -6,6 +6,7 @@ export const catalog = {
   unknown_benefit: { status: 400, title: 'No such benefit is offered' },
   invalid_code: { status: 400, title: 'The login code is invalid or expired' },
   code_used: { status: 400, title: 'The login code has already been used' },
+  invalid_phone_code: { status: 400, title: 'The phone number code is invalid, expired or already used' },
   phone_app_mismatch: { status: 400, title: 'The phone number was issued to another mini program' },
   unauthorized: { status: 401, title: 'A valid bearer token is required' },
   user_blocked: { status: 403, title: 'WeChat blocked this user as high-risk' },

@@ -31,6 +31,8 @@ const LEASE_PREFIX = 'wxlogin:access-token-lease:';
 
 /** The consuming API said the token is invalid (40001), expired (42001) or malformed (40014). */
 const STALE_TOKEN_ERRCODES = new Set([40001, 42001, 40014]);
+/** stable_token's errcodes for our appid, secret or server IP. */
+const STABLE_TOKEN_OUR_FAULT = new Set([40013, 40125, 40164, 41002, 41004]);
 
 class AccessTokenRejected extends Error {
   constructor(readonly logFields: Record<string, string | number>) {
@@ -177,7 +179,7 @@ async function fetchStableToken(app: WechatApp): Promise<CachedToken> {
       if (errcode === -1) throw new TransientFailure('errcode_-1', true);
       // 45009/45011: this app's daily or per-minute quota; not the user's doing.
       if (errcode === 45009 || errcode === 45011) throw wechatUnavailable(logFields, 60);
-      throw misconfiguredOr(errcode, logFields);
+      throw misconfiguredOr(STABLE_TOKEN_OUR_FAULT, errcode, logFields);
     },
   );
 }

@@ -79,11 +79,15 @@ export function wechatUnavailable(logFields: Record<string, string | number>, re
   return new ApiError('wechat_unavailable', { retryAfterSeconds, logFields });
 }
 
-/** Errcodes that say our appid, secret or server IP is wrong; anything else unknown is WeChat's trouble. */
-export function misconfiguredOr(errcode: number, logFields: Record<string, string | number>): ApiError {
-  if ([40013, 40125, 40164, 41002, 41004].includes(errcode)) {
+/**
+ * 500 for `ourFault`, the errcodes by which this endpoint says our appid, secret, server IP or
+ * request is wrong (each endpoint has its own: 40013 is a bad appid of ours on stable_token, a
+ * foreign code on the phone lookup); any other unknown errcode is WeChat's trouble.
+ */
+export function misconfiguredOr(ourFault: ReadonlySet<number>, errcode: number, logFields: Record<string, string | number>): ApiError {
+  if (ourFault.has(errcode)) {
     return new ApiError('server_misconfigured', {
-      detail: 'WeChat rejected this mini program\'s appid, secret or server IP',
+      detail: 'WeChat refused this mini program\'s appid, secret, server IP or our request',
       logFields,
     });
   }

@@ -30,6 +30,11 @@ export interface WechatPhoneNumber {
   watermarkAppid: string;
 }
 
+/** jscode2session's errcodes for our appid, secret or server IP, and a grant_type we got wrong. */
+const SESSION_OUR_FAULT = new Set([40002, 40013, 40125, 40164, 41002, 41004]);
+/** getuserphonenumber's errcodes for a request of ours it cannot read (not POST JSON, no access_token). */
+const PHONE_OUR_FAULT = new Set([41001, 43002, 47001]);
+
 export async function code2Session(app: WechatApp, code: string): Promise<WechatSession> {
   return callWechat(
     {
@@ -83,7 +88,7 @@ function interpretSession(body: WechatBody, codeMayBeSpent: boolean): WechatSess
     case 45011:
       throw new ApiError('wechat_rate_limited', { retryAfterSeconds: 60, logFields });
     default:
-      throw misconfiguredOr(errcode, logFields);
+      throw misconfiguredOr(SESSION_OUR_FAULT, errcode, logFields);
   }
 }
 
@@ -117,10 +122,13 @@ function interpretPhoneNumber(body: WechatBody): WechatPhoneNumber {
       // WeChat may or may not have spent the code: the user taps the button again for a new one.
       throw new ApiError('wechat_unavailable', { retryAfterSeconds: 1, logFields });
     case 40029:
-      throw new ApiError('invalid_code', { detail: 'The phone code is invalid, expired or already used', logFields });
+      throw new ApiError('invalid_phone_code', { logFields });
+    case 40013:
+      // Here it means the code was issued to another mini program: the client's mistake.
+      throw new ApiError('phone_app_mismatch', { detail: 'Ask for the number again from this mini program', logFields });
     case 45011:
       throw new ApiError('wechat_rate_limited', { retryAfterSeconds: 60, logFields });
     default:
-      throw misconfiguredOr(errcode, logFields);
+      throw misconfiguredOr(PHONE_OUR_FAULT, errcode, logFields);
   }
 }

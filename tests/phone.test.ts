@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { query } from '../lib/db.js';
 import type { FakeApp } from '../scripts/local/fake-wechat.js';
-import { startStack, type Stack } from './support/stack.js';
+import { accessLog, startStack, type CallResult, type Stack } from './support/stack.js';
 
 // The access_token cache lives in the shared Redis, keyed by appid: apps of this file only.
 const newApp = (openPlatform: boolean): FakeApp => {
@@ -32,6 +32,9 @@ async function loggedIn(person = stack.person(), appid = APP.appid) {
 
 const bind = (token: string, code: string) => stack.call('phone', 'POST', { token, json: { code } });
 const me = async (token: string) => (await stack.call('me', 'GET', { token })).body.user;
+/** The access-log line of a response. */
+const logLineOf = (response: CallResult) =>
+  accessLog.map((line) => JSON.parse(line)).find((line) => line.requestId === response.headers.get('x-request-id'));
 
 describe('binding a phone number', () => {
   it('returns the number, stores it on the person and shows it masked on /me', async () => {
@@ -132,21 +135,33 @@ describe('binding a phone number', () => {
 });
 
 describe('what WeChat refuses', () => {
-  it('a used code: 400 invalid_code, billed once', async () => {
+  it('a used code: 400 invalid_phone_code, worded for phone codes, billed once', async () => {
     const { token } = await loggedIn();
     const code = stack.wechat.issuePhoneCode(APP.appid, { purePhoneNumber: newNumber() });
     expect((await bind(token, code)).status).toBe(200);
     const again = await bind(token, code);
     expect(again.status).toBe(400);
     expect(again.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(again.body.code).toBe('invalid_code');
+    expect(again.body).toMatchObject({
+      code: 'invalid_phone_code',
+      title: 'The phone number code is invalid, expired or already used',
+    });
     expect(stack.wechat.billedPhoneNumbers()).toBe(1);
   });
 
-  it('a code that was never issued, or issued to another app: 400 invalid_code', async () => {
+  it('a code that was never issued: 400 invalid_phone_code', async () => {
     const { token } = await loggedIn();
-    expect((await bind(token, 'f'.repeat(64))).body.code).toBe('invalid_code');
-    expect((await bind(token, stack.wechat.issuePhoneCode(SIBLING.appid))).body.code).toBe('invalid_code');
+    expect((await bind(token, 'f'.repeat(64))).body.code).toBe('invalid_phone_code');
+  });
+
+  it('a code issued to another mini program (WeChat 40013): 400 phone_app_mismatch, the client\'s mistake', async () => {
+    const { token, userId } = await loggedIn();
+    const response = await bind(token, stack.wechat.issuePhoneCode(SIBLING.appid));
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('phone_app_mismatch');
+    expect(logLineOf(response)).toMatchObject({ level: 'info', status: 400, code: 'phone_app_mismatch', wechatErrcode: 40013 });
+    const [row] = await query<{ phone_pure_number: string | null }>('select phone_pure_number from people where id = $1', [userId]);
+    expect(row!.phone_pure_number).toBeNull();
   });
 
   it('a watermark naming another mini program: 400 phone_app_mismatch, nothing stored', async () => {

@@ -9,7 +9,8 @@
 //   most 20 times a day; within 30 s of the previous one it does not refresh.
 // - APIs taking ?access_token=: 41001 missing, 40014 malformed, 40001 unknown or revoked, 42001 expired.
 // - getuserphonenumber: {code, openid?} → phone_info with a watermark; codes work once and live
-//   5 minutes (40029 otherwise); each success is billed and counted.
+//   5 minutes (40029 otherwise); a code issued to another mini program is 40013; each success is
+//   billed and counted.
 // `npm run dev` uses it as the loudly announced mock WeChat when no app is configured.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -166,9 +167,9 @@ export async function startFakeWechat(options: FakeWechatOptions) {
       phone = { purePhoneNumber: code.startsWith('mock:') ? code.slice(5) : '13800000000', watermarkAppid: owner.appid };
     } else {
       const issued = phoneCodes.get(String(body.code));
-      if (!issued || issued.used || issued.appid !== owner.appid || now() - issued.issuedAt > CODE_LIFETIME_MS) {
-        return error(response, 40029, 'invalid code');
-      }
+      if (!issued || issued.used || now() - issued.issuedAt > CODE_LIFETIME_MS) return error(response, 40029, 'invalid code');
+      // This errcode means "issued to another appid" here, unlike on stable_token.
+      if (issued.appid !== owner.appid) return error(response, 40013, 'invalid appid');
       issued.used = true;
       phone = issued;
     }
