@@ -31,8 +31,11 @@ const LEASE_PREFIX = 'wxlogin:access-token-lease:';
 
 /** The consuming API said the token is invalid (40001), expired (42001) or malformed (40014). */
 const STALE_TOKEN_ERRCODES = new Set([40001, 42001, 40014]);
-/** stable_token's errcodes for our appid, secret or server IP. */
-const STABLE_TOKEN_OUR_FAULT = new Set([40013, 40125, 40164, 41002, 41004]);
+/**
+ * stable_token's errcodes for our appid, secret (40243: frozen) or server IP, and for a request of
+ * ours it cannot read (40002 grant_type, 43002 not POST, 47001 not JSON): ours to fix, not WeChat's.
+ */
+const STABLE_TOKEN_OUR_FAULT = new Set([40002, 40013, 40125, 40164, 40243, 41002, 41004, 43002, 47001]);
 
 class AccessTokenRejected extends Error {
   constructor(readonly logFields: Record<string, string | number>) {

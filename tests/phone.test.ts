@@ -12,11 +12,14 @@ const newApp = (openPlatform: boolean): FakeApp => {
   return { appid: `wxp${id}`, secret: `secret-${id}`, openPlatform };
 };
 const [APP, SIBLING, LATE] = [newApp(true), newApp(true), newApp(false)];
+/** Apps whose access_token is still cold, one per test that needs stable_token to be called. */
+const coldApps = Array.from({ length: 8 }, () => newApp(false));
+const takeColdApp = () => coldApps.pop()!;
 const PHONE = '/wxa/business/getuserphonenumber';
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ apps: [APP, SIBLING, LATE] });
+  stack = await startStack({ apps: [APP, SIBLING, LATE, ...coldApps] });
 });
 afterAll(() => stack.close());
 beforeEach(() => stack.wechat.resetCounts());
@@ -206,6 +209,27 @@ describe('what WeChat refuses', () => {
     expect(response.status).toBe(503);
     expect(stack.wechat.callsTo(PHONE)).toBe(1);
     expect(stack.wechat.billedPhoneNumbers()).toBe(1);
+  });
+});
+
+describe('stable_token refusing this mini program', () => {
+  it.each([
+    [40002, 'a grant_type it does not know'],
+    [43002, 'a method other than POST'],
+    [47001, 'a body it cannot parse'],
+    [40164, 'a server IP outside the whitelist'],
+    [40243, 'a frozen AppSecret'],
+  ])('%i (%s): 500 server_misconfigured, the errcode in the log, no lookup', async (errcode) => {
+    const app = takeColdApp();
+    const { token } = await loggedIn(stack.person(), app.appid);
+    stack.wechat.resetCounts();
+    stack.wechat.injectFaults({ errcode });
+    const response = await bind(token, stack.wechat.issuePhoneCode(app.appid));
+    expect(response.status).toBe(500);
+    expect(response.body.code).toBe('server_misconfigured');
+    expect(logLineOf(response)).toMatchObject({ level: 'error', code: 'server_misconfigured', wechatErrcode: errcode });
+    expect(stack.wechat.callsTo('/cgi-bin/stable_token')).toBe(1);
+    expect(stack.wechat.callsTo(PHONE)).toBe(0);
   });
 });
 
