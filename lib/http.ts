@@ -26,7 +26,7 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
       const started = performance.now();
       const context = newRequestContext(requestIdOf(request));
       let response: Response;
-      let failure: unknown;
+      let failure: ApiError | undefined;
       try {
         const handler = handlers[request.method as Method];
         if (!handler) {
@@ -34,8 +34,9 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
         }
         response = await withinBudget(handler(request, context), budgetMs);
       } catch (error) {
-        failure = error;
-        response = problem(toApiError(error), context.requestId);
+        // The log gets what the client got, with its reasons (a ConfigError's variable, say).
+        failure = toApiError(error);
+        response = problem(failure, context.requestId);
       }
       if (context.rateLimit) setRateLimitHeaders(response.headers, context.rateLimit);
       response.headers.set('Cache-Control', 'no-store');
@@ -107,9 +108,10 @@ function ipv6Prefix64(ip: string): string {
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof ConfigError) {
+    // The message names the variable, never its value.
     return new ApiError('server_misconfigured', { logFields: { config: error.message } });
   }
-  return new ApiError('internal_error');
+  return new ApiError('internal_error', { logFields: { error: describeCause(error) } });
 }
 
 export function problem(error: ApiError, requestId: string): Response {
@@ -146,7 +148,7 @@ function logRequest(
   status: number,
   started: number,
   context: RequestContext,
-  failure: unknown,
+  failure: ApiError | undefined,
 ): void {
   const line: Record<string, unknown> = {
     level: status >= 500 ? 'error' : 'info',
@@ -158,10 +160,6 @@ function logRequest(
     durationMs: Math.round((performance.now() - started) * 10) / 10,
     ...context.log,
   };
-  if (failure instanceof ApiError) {
-    Object.assign(line, { code: failure.code }, failure.logFields);
-  } else if (failure !== undefined) {
-    Object.assign(line, { code: 'internal_error', error: describeCause(failure) });
-  }
+  if (failure) Object.assign(line, { code: failure.code }, failure.logFields);
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
