@@ -3,7 +3,7 @@
 // access-log line per request.
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
-import { config, ConfigError } from './config.js';
+import { config, ConfigError, onVercel } from './config.js';
 import { ApiError, describeCause } from './errors.js';
 import { newRequestContext, type RateLimitState, type RequestContext } from './request-context.js';
 
@@ -136,9 +136,9 @@ function setRateLimitHeaders(headers: Headers, state: RateLimitState): void {
   headers.set('RateLimit-Policy', `${state.limit};w=${state.windowSeconds}`);
 }
 
-/** Vercel's id when present, so our logs line up with the platform's. */
+/** Vercel's id on Vercel, so our logs line up with the platform's; elsewhere a client could choose it. */
 function requestIdOf(request: Request): string {
-  const vercelId = request.headers.get('x-vercel-id');
+  const vercelId = onVercel() ? request.headers.get('x-vercel-id') : null;
   return vercelId && /^[\w:-]{1,128}$/.test(vercelId) ? vercelId : randomUUID();
 }
 
