@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { config, ConfigError, onVercel } from './config.js';
-import { ApiError, describeCause } from './errors.js';
+import { ApiError, describeCause, invalid } from './errors.js';
 import { newRequestContext, type RateLimitState, type RequestContext } from './request-context.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -73,9 +73,13 @@ export function noContent(): Response {
   return new Response(null, { status: 204 });
 }
 
-/** The bearer token of the Authorization header; 401 when there is none. */
+/** The bearer token of the Authorization header; 401 when there is none, 400 when there are several. */
 export function bearerToken(request: Request): string {
-  const match = /^Bearer +(\S+) *$/i.exec(request.headers.get('authorization') ?? '');
+  const header = request.headers.get('authorization') ?? '';
+  // Repeated headers arrive joined with ", " and a token never holds a comma: which one is meant is
+  // not ours to guess.
+  if (header.includes(',')) throw invalid('Send one Authorization header with one bearer token');
+  const match = /^Bearer +(\S+) *$/i.exec(header);
   if (!match?.[1]) {
     throw new ApiError('unauthorized', {
       detail: 'Send Authorization: Bearer <token>',

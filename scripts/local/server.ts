@@ -46,9 +46,10 @@ async function serve(functions: Map<string, VercelFunction>, incoming: IncomingM
 }
 
 function toRequest(incoming: IncomingMessage, url: URL): Request {
+  // Every header line as sent, repeats included (incoming.headers keeps only the first Authorization).
   const headers = new Headers();
-  for (const [name, value] of Object.entries(incoming.headers)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  for (const [name, values] of Object.entries(incoming.headersDistinct)) {
+    for (const value of values ?? []) headers.append(name, value);
   }
   // As on Vercel: the client address comes from the connection, never from what the client sent.
   const ip = incoming.socket.remoteAddress ?? '';
