@@ -18,10 +18,14 @@ export type Handler = (request: Request, context: RequestContext) => Promise<Res
  */
 export const REQUEST_BUDGET_MS = 9000;
 
-/** A Vercel function (`export default endpoint(...)`): routes by method, never throws. */
+/**
+ * A Vercel function (`export default endpoint(...)`): routes by method, never throws. `allow`
+ * lists its methods, for servers that must refuse a method before a Request can carry it.
+ */
 export function endpoint(route: string, handlers: Partial<Record<Method, Handler>>, { budgetMs = REQUEST_BUDGET_MS } = {}) {
   const allow = Object.keys(handlers).join(', ');
   return {
+    allow,
     async fetch(request: Request): Promise<Response> {
       const started = performance.now();
       const context = newRequestContext(requestIdOf(request));
@@ -29,9 +33,7 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
       let failure: ApiError | undefined;
       try {
         const handler = handlers[request.method as Method];
-        if (!handler) {
-          throw new ApiError('method_not_allowed', { detail: `Use ${allow}`, headers: { Allow: allow } });
-        }
+        if (!handler) throw methodNotAllowed(allow);
         response = await withinBudget(handler(request, context), budgetMs);
       } catch (error) {
         // The log gets what the client got, with its reasons (a ConfigError's variable, say).
@@ -45,6 +47,10 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
       return response;
     },
   };
+}
+
+export function methodNotAllowed(allow: string): ApiError {
+  return new ApiError('method_not_allowed', { detail: `Use ${allow}`, headers: { Allow: allow } });
 }
 
 async function withinBudget(work: Promise<Response>, budgetMs: number): Promise<Response> {

@@ -1,7 +1,8 @@
 // The edges of HTTP, over a real socket to the local server (which hands requests to the functions
 // as Vercel does): request ids a client must not choose, duplicate credentials, requests Fetch
 // cannot represent, stalled bodies.
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../scripts/local/server.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -52,15 +53,19 @@ function send(
 ): Promise<RawResponse> {
   const { port } = new URL(server.url);
   return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
+    const request = httpRequest({ host: '127.0.0.1', port, method, path, headers, agent: false });
+    const read = (response: IncomingMessage, body: Readable, head: Buffer[] = []) => {
+      const chunks = head;
+      body.on('data', (chunk: Buffer) => chunks.push(chunk));
+      body.on('end', () => {
         request.destroy();
         const text = Buffer.concat(chunks).toString('utf8');
         resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text ? JSON.parse(text) : undefined });
       });
-    });
+    };
+    request.on('response', (response) => read(response, response));
+    // Node's client hands the answer to a CONNECT over as the bare socket.
+    request.on('connect', (response, socket, head) => read(response, socket, [head]));
     request.on('error', reject);
     request.write(body);
     if (!stall) request.end();
@@ -86,5 +91,25 @@ describe('more than one credential', () => {
     expectProblem(await send('GET', '/api/me', { Host: 'localhost', Authorization: credentials(token) }), 400, 'invalid_request');
     // With one credential the same token works.
     expect((await send('GET', '/api/me', { Host: 'localhost', Authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+});
+
+describe('requests the local server must still answer', () => {
+  it('a malformed Host: 400 invalid_request', async () => {
+    expectProblem(await send('GET', '/api/health', { Host: '[bad' }), 400, 'invalid_request');
+  });
+
+  it.each(['TRACE', 'CONNECT'])('%s, which Fetch cannot represent: 405 method_not_allowed with Allow', async (method) => {
+    const response = await send(method, '/api/me', { Host: 'localhost' });
+    expectProblem(response, 405, 'method_not_allowed');
+    expect(response.headers.allow).toBe('GET');
+  });
+
+  it('what Node cannot parse (an unknown method): 400 invalid_request', async () => {
+    expectProblem(await send('TRACK', '/api/me', { Host: 'localhost' }), 400, 'invalid_request');
+  });
+
+  it('an unknown path: 404 not_found with its X-Request-Id', async () => {
+    expectProblem(await send('GET', '/api/nope', { Host: 'localhost' }), 404, 'not_found');
   });
 });
