@@ -2,9 +2,10 @@
 // sessions, mock WeChat, all served over real HTTP by the same functions.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let server: ChildProcess;
 let baseUrl: string;
@@ -44,7 +45,8 @@ const post = (path: string, body?: unknown, token?: string) =>
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 
-it('announces the mock WeChat and the embedded defaults', () => {
+it('announces the mock WeChat loudly, and the embedded defaults', () => {
+  expect(output).toContain('!!! MOCK WECHAT');
   expect(output).toContain('WeChat: MOCK');
   expect(output).toContain('embedded PGlite');
   expect(output).toContain('Sessions: in this process');
@@ -84,4 +86,56 @@ it('answers unknown paths with a problem+json 404', async () => {
   expect(response.status).toBe(404);
   expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(((await response.json()) as { code: string }).code).toBe('not_found');
+});
+
+/** `npm run dev` with only `env` besides PATH and HOME, until it exits or says it is listening (then stopped). */
+function runDev(env: Record<string, string>): Promise<{ output: string; exitCode: number | 'listening' }> {
+  const child = spawn('npm', ['run', 'dev'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let text = '';
+  return new Promise((resolve) => {
+    const collect = (chunk: Buffer) => {
+      text += chunk;
+      if (/listening on/.test(text)) process.kill(-child.pid!, 'SIGTERM');
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    child.once('exit', (code) => resolve({ output: text, exitCode: /listening on/.test(text) ? 'listening' : code ?? -1 }));
+  });
+}
+
+describe('where the mock WeChat must not run', () => {
+  // A database is configured, so that nothing but the WeChat decision is tested (no PGlite).
+  const configured = { PORT: '0', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' };
+  const upstash = { UPSTASH_REDIS_REST_URL: 'https://example.upstash.io', UPSTASH_REDIS_REST_TOKEN: 'token' };
+
+  it.each([
+    ['a preview deployment\'s environment', { VERCEL_ENV: 'preview', ...upstash, SESSION_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') }],
+    ['a pulled development environment', { VERCEL_ENV: 'development' }],
+    ['NODE_ENV=production', { NODE_ENV: 'production' }],
+    ['Upstash variables', upstash],
+    ['Vercel KV variables', { KV_REST_API_URL: 'https://example.upstash.io', KV_REST_API_TOKEN: 'token' }],
+  ])('without a WeChat app, with %s: refuses to start, naming WECHAT_APPS', async (_, env) => {
+    const { output, exitCode } = await runDev({ ...configured, ...env });
+    expect(exitCode).toBe(1);
+    expect(output).toContain('Configuration error: Set WECHAT_APPS');
+    expect(output).not.toContain('MOCK');
+  });
+});
+
+it('a taken port: says so and which variable to set, without a stack trace', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const { port } = taken.address() as { port: number };
+  try {
+    const { output, exitCode } = await runDev({ PORT: String(port), DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' });
+    expect(exitCode).toBe(1);
+    expect(output).toContain(`port ${port} is in use; set PORT`);
+    expect(output).not.toMatch(/^\s+at /m);
+  } finally {
+    taken.close();
+  }
 });
