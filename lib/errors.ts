@@ -12,6 +12,7 @@ export const catalog = {
   user_blocked: { status: 403, title: 'WeChat blocked this user as high-risk' },
   not_found: { status: 404, title: 'No such endpoint' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
+  request_timeout: { status: 408, title: 'The request body arrived too slowly' },
   already_claimed: { status: 409, title: 'This person has already claimed this benefit' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },

@@ -5,7 +5,7 @@ import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage 
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../scripts/local/server.js';
-import { startStack, type Stack } from './support/stack.js';
+import { accessLog, startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;
 let server: Awaited<ReturnType<typeof startServer>>;
@@ -72,6 +72,10 @@ function send(
   });
 }
 
+function logLineOf(requestId: unknown) {
+  return accessLog.map((line) => JSON.parse(line)).find((line) => line.requestId === requestId);
+}
+
 function expectProblem(response: RawResponse, status: number, code: string) {
   expect(response.status).toBe(status);
   expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -111,5 +115,25 @@ describe('requests the local server must still answer', () => {
 
   it('an unknown path: 404 not_found with its X-Request-Id', async () => {
     expectProblem(await send('GET', '/api/nope', { Host: 'localhost' }), 404, 'not_found');
+  });
+});
+
+describe('a stalled request body', () => {
+  it('408 request_timeout once the body is 5 s late, logged as the client\'s, well before the 9 s budget', async () => {
+    stack.wechat.resetCounts();
+    const started = Date.now();
+    // Content-Length: 100, then 10 bytes, and the connection stays open.
+    const response = await send(
+      'POST',
+      '/api/login',
+      { Host: 'localhost', 'Content-Type': 'application/json', 'Content-Length': '100' },
+      { body: '{"code":"a', stall: true },
+    );
+    const elapsed = Date.now() - started;
+    expectProblem(response, 408, 'request_timeout');
+    expect(elapsed).toBeGreaterThanOrEqual(5000);
+    expect(elapsed).toBeLessThan(6500);
+    expect(logLineOf(response.headers['x-request-id'])).toMatchObject({ level: 'info', status: 408, code: 'request_timeout' });
+    expect(stack.wechat.requestCount()).toBe(0);
   });
 });
