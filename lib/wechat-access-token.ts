@@ -3,17 +3,25 @@
 // fetch, so instances refreshing at once break each other). Kept in this instance's memory and in
 // Redis; fetched by one caller per instance and, across instances, by the holder of a short Redis
 // lease while the others poll for its result. force_refresh is never used: it revokes the live token
-// for every instance and WeChat allows it 20 times a day.
+// for every instance and WeChat allows it 20 times a day. In Redis the token is sealed to its app
+// (lib/sealing.ts): a Redis leak, or a preview sharing Redis under its own key, gets no credential.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
 import type { WechatApp } from './config.js';
 import { redisCall, sharedRedis } from './redis.js';
+import { seal, unseal } from './sealing.js';
 import { callWechat, errcodeOf, misconfiguredOr, TransientFailure, wechatLogFields, wechatUnavailable, type WechatBody } from './wechat-http.js';
 
 interface CachedToken {
   token: string;
   /** Epoch ms after which we stop handing it out. */
   usableUntil: number;
+}
+
+/** A token this instance holds, and the sealed value in Redis it was read from or stored as. */
+interface HeldToken extends CachedToken {
+  /** null without Redis. */
+  stored: string | null;
 }
 
 /**
@@ -53,12 +61,12 @@ export function rejectStaleAccessToken(body: WechatBody): void {
  * again (normal mode) and runs `call` once more.
  */
 export async function withAccessToken<T>(app: WechatApp, call: (accessToken: string) => Promise<T>): Promise<T> {
-  const token = await accessToken(app);
+  const rejected = await heldToken(app);
   try {
-    return await call(token);
+    return await call(rejected.token);
   } catch (error) {
     if (!(error instanceof AccessTokenRejected)) throw error;
-    await forget(app.appid, token);
+    await forget(app.appid, rejected);
   }
   try {
     return await call(await accessToken(app));
@@ -68,27 +76,31 @@ export async function withAccessToken<T>(app: WechatApp, call: (accessToken: str
   }
 }
 
-const memory = new Map<string, CachedToken>();
-const inFlight = new Map<string, Promise<CachedToken>>();
+const memory = new Map<string, HeldToken>();
+const inFlight = new Map<string, Promise<HeldToken>>();
 
 /** The app's live token: from memory, else Redis, else one stable_token call across all instances. */
 export async function accessToken(app: WechatApp): Promise<string> {
-  const cached = memory.get(app.appid);
-  if (cached && cached.usableUntil > Date.now()) return cached.token;
+  return (await heldToken(app)).token;
+}
+
+async function heldToken(app: WechatApp): Promise<HeldToken> {
+  const held = memory.get(app.appid);
+  if (held && held.usableUntil > Date.now()) return held;
   let flight = inFlight.get(app.appid);
   if (!flight) {
     flight = obtain(app).finally(() => inFlight.delete(app.appid));
     inFlight.set(app.appid, flight);
   }
-  return (await flight).token;
+  return flight;
 }
 
-async function obtain(app: WechatApp): Promise<CachedToken> {
+async function obtain(app: WechatApp): Promise<HeldToken> {
   const redis = sharedRedis();
   // Without Redis (local development) this process is the only instance.
-  const entry = redis ? await obtainShared(redis, app) : await fetchStableToken(app);
-  memory.set(app.appid, entry);
-  return entry;
+  const held = redis ? await obtainShared(redis, app) : { ...(await fetchStableToken(app)), stored: null };
+  memory.set(app.appid, held);
+  return held;
 }
 
 // One round trip: the cached token if any, else try to take the lease.
@@ -104,16 +116,12 @@ if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1`;
 
-// Drop the cached token only if it is still the rejected one (another instance may have replaced it).
-// An unreadable entry goes too.
+// Drop the cached value only if it is still the one read: another instance may have replaced it.
 const FORGET = `
-local cached = redis.call('GET', KEYS[1])
-if not cached then return 0 end
-local ok, entry = pcall(cjson.decode, cached)
-if ok and type(entry) == 'table' and entry.token ~= ARGV[1] then return 0 end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])`;
 
-async function obtainShared(redis: Redis, app: WechatApp): Promise<CachedToken> {
+async function obtainShared(redis: Redis, app: WechatApp): Promise<HeldToken> {
   const cacheKey = CACHE_PREFIX + app.appid;
   const keys = [cacheKey, LEASE_PREFIX + app.appid];
   const holder = randomUUID();
@@ -121,19 +129,20 @@ async function obtainShared(redis: Redis, app: WechatApp): Promise<CachedToken> 
   for (;;) {
     const [state, cached] = await redisCall(() => redis.eval<string[], [string, string?]>(CLAIM, keys, [holder, String(LEASE_MS)]));
     if (state === 'cached' && cached) {
-      const entry = parseCached(cached);
-      if (entry) return entry;
-      // Unreadable, or past its use by this instance's clock: drop it and claim again.
-      await redisCall(() => redis.del(cacheKey));
+      const entry = openCached(app.appid, cached);
+      if (entry) return { ...entry, stored: cached };
+      // Unreadable, or past its use by this instance's clock: drop it (unless replaced) and claim again.
+      await redisCall(() => redis.eval(FORGET, [cacheKey], [cached]));
     }
     if (state === 'lease') {
-      let entry: CachedToken | undefined;
+      let held: HeldToken | undefined;
       try {
-        entry = await fetchStableToken(app);
-        return entry;
+        const entry = await fetchStableToken(app);
+        held = { ...entry, stored: seal(JSON.stringify(entry), sealedFor(app.appid)) };
+        return held;
       } finally {
-        const ttl = entry ? entry.usableUntil - Date.now() : 0;
-        const value = entry && ttl > 0 ? JSON.stringify(entry) : '';
+        const ttl = held ? held.usableUntil - Date.now() : 0;
+        const value = held && ttl > 0 ? held.stored! : '';
         await redisCall(() => redis.eval(PUBLISH, keys, [holder, value, String(Math.max(ttl, 1))]));
       }
     }
@@ -142,15 +151,22 @@ async function obtainShared(redis: Redis, app: WechatApp): Promise<CachedToken> 
   }
 }
 
-async function forget(appid: string, token: string): Promise<void> {
-  if (memory.get(appid)?.token === token) memory.delete(appid);
+async function forget(appid: string, rejected: HeldToken): Promise<void> {
+  if (memory.get(appid) === rejected) memory.delete(appid);
   const redis = sharedRedis();
-  if (redis) await redisCall(() => redis.eval(FORGET, [CACHE_PREFIX + appid], [token]));
+  if (redis && rejected.stored) await redisCall(() => redis.eval(FORGET, [CACHE_PREFIX + appid], [rejected.stored!]));
 }
 
-function parseCached(raw: string): CachedToken | null {
+/** Associated data of a sealed token: opens only as this app's access_token. */
+function sealedFor(appid: string): string {
+  return JSON.stringify(['wechat-access-token', appid]);
+}
+
+/** The entry, or null when it does not open for this app, is malformed or past its use. */
+function openCached(appid: string, stored: string): CachedToken | null {
+  const opened = unseal(stored, sealedFor(appid));
   try {
-    const entry = JSON.parse(raw) as CachedToken;
+    const entry = JSON.parse(opened ?? '') as CachedToken;
     return typeof entry.token === 'string' && typeof entry.usableUntil === 'number' && entry.usableUntil > Date.now()
       ? entry
       : null;

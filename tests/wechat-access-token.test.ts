@@ -1,6 +1,7 @@
 // lib/wechat-access-token.ts against the fake WeChat and the real Redis: one stable_token call for many
 // cold instances, refresh after WeChat rejects a token, and never force_refresh.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as warm from '../lib/wechat-access-token.js';
 import { getUserPhoneNumber } from '../lib/wechat.js';
@@ -15,7 +16,7 @@ const newApp = (): FakeApp => {
   const id = randomBytes(7).toString('hex');
   return { appid: `wxt${id}`, secret: `secret-${id}`, openPlatform: false };
 };
-const apps = Array.from({ length: 16 }, newApp);
+const apps = Array.from({ length: 32 }, newApp);
 let nextApp = 0;
 const takeApp = () => apps[nextApp++]!;
 
@@ -31,6 +32,7 @@ beforeEach(() => {
 
 const STABLE_TOKEN = '/cgi-bin/stable_token';
 const PHONE = '/wxa/business/getuserphonenumber';
+const cacheKey = (app: FakeApp) => `wxlogin:access-token:${app.appid}`;
 
 /** Fresh module graphs: each has its own memory, Redis client and connection pool, like a cold function instance. */
 async function coldInstances(count: number): Promise<AccessTokenModule[]> {
@@ -77,7 +79,7 @@ describe('one fetch for many instances', () => {
   it('caches the token in Redis until shortly before WeChat\'s expiry', async () => {
     const app = takeApp();
     await warm.accessToken(app);
-    const ttl = await stack.gateway.redis.pttl(`wxlogin:access-token:${app.appid}`);
+    const ttl = await stack.gateway.redis.pttl(cacheKey(app));
     expect(ttl).toBeGreaterThan(7200_000 - 5 * 60_000);
     expect(ttl).toBeLessThan(7200_000);
   });
@@ -93,10 +95,35 @@ describe('one fetch for many instances', () => {
 
   it('replaces a cached entry it cannot read', async () => {
     const app = takeApp();
-    await stack.gateway.redis.set(`wxlogin:access-token:${app.appid}`, 'not json', 'PX', 60_000);
+    await stack.gateway.redis.set(cacheKey(app), 'not json', 'PX', 60_000);
     const [instance] = await coldInstances(1);
     const token = await instance!.accessToken(app);
-    expect(JSON.parse((await stack.gateway.redis.get(`wxlogin:access-token:${app.appid}`))!).token).toBe(token);
+    const [other] = await coldInstances(1);
+    expect(await other!.accessToken(app)).toBe(token);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+  });
+
+  it('drops an entry it cannot read only if it is still the one it read, not a fresh one stored meanwhile', async () => {
+    const app = takeApp();
+    const [writer, reader] = await coldInstances(2);
+    const fresh = await writer!.accessToken(app);
+    const freshValue = (await stack.gateway.redis.get(cacheKey(app)))!;
+    await stack.gateway.redis.set(cacheKey(app), 'unreadable', 'PX', 60_000);
+    stack.gateway.resetCounts();
+    // Every Redis request of the reader now runs 500 ms after it arrives: its read of the unreadable
+    // entry runs at ~500 ms, the removal it then sends at ~1000 ms.
+    stack.gateway.setDelay(500);
+    try {
+      const reading = reader!.accessToken(app);
+      while (stack.gateway.counts().requests === 0) await sleep(5);
+      await sleep(750);
+      // Between the two, the writer's instance stores a fresh token.
+      await stack.gateway.redis.set(cacheKey(app), freshValue, 'PX', 60_000);
+      expect(await reading).toBe(fresh);
+    } finally {
+      stack.gateway.setDelay(0);
+    }
+    expect(await stack.gateway.redis.get(cacheKey(app))).toBe(freshValue);
     expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
   });
 
@@ -117,6 +144,32 @@ describe('one fetch for many instances', () => {
   });
 });
 
+describe('sealed at rest', () => {
+  it('Redis holds no live credential: the token is in no form in the stored value', async () => {
+    const app = takeApp();
+    const token = await warm.accessToken(app);
+    const stored = (await stack.gateway.redis.get(cacheKey(app)))!;
+    for (const form of [token, Buffer.from(token).toString('base64'), Buffer.from(token).toString('base64url')]) {
+      expect(stored).not.toContain(form);
+    }
+    // Yet another instance opens it: one stable_token call for both.
+    const [cold] = await coldInstances(1);
+    expect(await cold!.accessToken(app)).toBe(token);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+  });
+
+  it('a value sealed for another app does not open: that app fetches its own token', async () => {
+    const [one, other] = [takeApp(), takeApp()];
+    const token = await warm.accessToken(one);
+    await stack.gateway.redis.set(cacheKey(other), (await stack.gateway.redis.get(cacheKey(one)))!, 'PX', 60_000);
+    const [cold] = await coldInstances(1);
+    const otherToken = await cold!.accessToken(other);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(2);
+    expect(otherToken).not.toBe(token);
+    expect(await stableToken(other, false)).toMatchObject({ access_token: otherToken });
+  });
+});
+
 describe('a token WeChat rejects', () => {
   it('expired (42001): one refresh, and the call succeeds', async () => {
     const app = takeApp();
@@ -131,7 +184,10 @@ describe('a token WeChat rejects', () => {
     expect(stack.wechat.billedPhoneNumbers()).toBe(1);
     const fresh = await warm.accessToken(app);
     expect(fresh).not.toBe(stale);
-    expect(JSON.parse((await stack.gateway.redis.get(`wxlogin:access-token:${app.appid}`))!).token).toBe(fresh);
+    // Redis holds the fresh one: a cold instance gets it without asking WeChat.
+    const [cold] = await coldInstances(1);
+    expect(await cold!.accessToken(app)).toBe(fresh);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
   });
 
   it('revoked by a force_refresh elsewhere (40001): dropped from Redis too, one refresh, success', async () => {
