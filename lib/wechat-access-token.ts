@@ -5,12 +5,24 @@
 // lease while the others poll for its result. force_refresh is never used: it revokes the live token
 // for every instance and WeChat allows it 20 times a day. In Redis the token is sealed to its app
 // (lib/sealing.ts): a Redis leak, or a preview sharing Redis under its own key, gets no credential.
+// A refusal (quota, wrong secret, IP...) is remembered for a short while, so that neither callers
+// nor lease waiters ask again meanwhile.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
 import type { WechatApp } from './config.js';
+import { ApiError } from './errors.js';
 import { redisCall, sharedRedis } from './redis.js';
 import { seal, unseal } from './sealing.js';
-import { callWechat, errcodeOf, misconfiguredOr, TransientFailure, wechatLogFields, wechatUnavailable, type WechatBody } from './wechat-http.js';
+import {
+  callWechat,
+  errcodeOf,
+  misconfiguredOr,
+  TransientFailure,
+  wechatLogFields,
+  wechatUnavailable,
+  type WechatBody,
+  type WechatLogFields,
+} from './wechat-http.js';
 
 interface CachedToken {
   token: string;
@@ -36,6 +48,9 @@ const WAIT_MS = 4000;
 const POLL_MS = 50;
 const CACHE_PREFIX = 'wxlogin:access-token:';
 const LEASE_PREFIX = 'wxlogin:access-token-lease:';
+const REFUSAL_PREFIX = 'wxlogin:access-token-refused:';
+/** How long a refusal is remembered when its answer names no Retry-After (a configuration error). */
+const REFUSAL_MEMORY_SECONDS = 30;
 
 /** The consuming API said the token is invalid (40001), expired (42001) or malformed (40014). */
 const STALE_TOKEN_ERRCODES = new Set([40001, 42001, 40014]);
@@ -78,6 +93,8 @@ export async function withAccessToken<T>(app: WechatApp, call: (accessToken: str
 
 const memory = new Map<string, HeldToken>();
 const inFlight = new Map<string, Promise<HeldToken>>();
+/** Refusals by appid, when there is no Redis to share them in. */
+const refusals = new Map<string, { logFields: WechatLogFields; until: number }>();
 
 /** The app's live token: from memory, else Redis, else one stable_token call across all instances. */
 export async function accessToken(app: WechatApp): Promise<string> {
@@ -98,21 +115,34 @@ async function heldToken(app: WechatApp): Promise<HeldToken> {
 async function obtain(app: WechatApp): Promise<HeldToken> {
   const redis = sharedRedis();
   // Without Redis (local development) this process is the only instance.
-  const held = redis ? await obtainShared(redis, app) : { ...(await fetchStableToken(app)), stored: null };
+  const held = redis ? await obtainShared(redis, app) : await obtainLocal(app);
   memory.set(app.appid, held);
   return held;
 }
 
-// One round trip: the cached token if any, else try to take the lease.
+async function obtainLocal(app: WechatApp): Promise<HeldToken> {
+  const refused = refusals.get(app.appid);
+  if (refused && refused.until > Date.now()) throw remembered(refused.logFields, refused.until - Date.now());
+  const result = await fetchStableToken(app);
+  if ('token' in result) return { ...result, stored: null };
+  const memoryMs = refusalMemoryMs(result);
+  refusals.set(app.appid, { logFields: result, until: Date.now() + memoryMs });
+  throw remembered(result, memoryMs);
+}
+
+// One round trip: the cached token if any, else a remembered refusal, else try to take the lease.
 const CLAIM = `
 local cached = redis.call('GET', KEYS[1])
 if cached then return {'cached', cached} end
+local refused = redis.call('GET', KEYS[3])
+if refused then return {'refused', refused, redis.call('PTTL', KEYS[3])} end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'lease'} end
 return {'wait'}`;
 
-// Publish the token and give the lease back, if it is still ours.
+// Publish the token or the refusal, and give the lease back if it is still ours.
 const PUBLISH = `
 if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5]) end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1`;
 
@@ -123,32 +153,49 @@ return redis.call('DEL', KEYS[1])`;
 
 async function obtainShared(redis: Redis, app: WechatApp): Promise<HeldToken> {
   const cacheKey = CACHE_PREFIX + app.appid;
-  const keys = [cacheKey, LEASE_PREFIX + app.appid];
+  const keys = [cacheKey, LEASE_PREFIX + app.appid, REFUSAL_PREFIX + app.appid];
   const holder = randomUUID();
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
-    const [state, cached] = await redisCall(() => redis.eval<string[], [string, string?]>(CLAIM, keys, [holder, String(LEASE_MS)]));
-    if (state === 'cached' && cached) {
-      const entry = openCached(app.appid, cached);
-      if (entry) return { ...entry, stored: cached };
+    const [state, value, ttl] = await redisCall(() =>
+      redis.eval<string[], [string, string?, number?]>(CLAIM, keys, [holder, String(LEASE_MS)]),
+    );
+    if (state === 'cached' && value) {
+      const entry = openCached(app.appid, value);
+      if (entry) return { ...entry, stored: value };
       // Unreadable, or past its use by this instance's clock: drop it (unless replaced) and claim again.
-      await redisCall(() => redis.eval(FORGET, [cacheKey], [cached]));
+      await redisCall(() => redis.eval(FORGET, [cacheKey], [value]));
     }
-    if (state === 'lease') {
-      let held: HeldToken | undefined;
-      try {
-        const entry = await fetchStableToken(app);
-        held = { ...entry, stored: seal(JSON.stringify(entry), sealedFor(app.appid)) };
-        return held;
-      } finally {
-        const ttl = held ? held.usableUntil - Date.now() : 0;
-        const value = held && ttl > 0 ? held.stored! : '';
-        await redisCall(() => redis.eval(PUBLISH, keys, [holder, value, String(Math.max(ttl, 1))]));
-      }
-    }
+    if (state === 'refused' && value) throw remembered(JSON.parse(value) as WechatLogFields, ttl ?? 0);
+    if (state === 'lease') return fetchAndPublish(redis, app, keys, holder);
     if (Date.now() + POLL_MS >= deadline) throw wechatUnavailable({ wechat: 'access_token_wait_timeout' });
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+/** As the lease holder: one stable_token call, its token or refusal shared, the lease given back. */
+async function fetchAndPublish(redis: Redis, app: WechatApp, keys: string[], holder: string): Promise<HeldToken> {
+  let token: HeldToken | undefined;
+  let refusal: WechatLogFields | undefined;
+  try {
+    const result = await fetchStableToken(app);
+    if ('token' in result) token = { ...result, stored: seal(JSON.stringify(result), sealedFor(app.appid)) };
+    else refusal = result;
+  } finally {
+    // After a transient failure neither is shared: the next caller tries again.
+    const tokenTtl = token ? token.usableUntil - Date.now() : 0;
+    await redisCall(() =>
+      redis.eval(PUBLISH, keys, [
+        holder,
+        token && tokenTtl > 0 ? token.stored! : '',
+        String(Math.max(tokenTtl, 1)),
+        refusal ? JSON.stringify(refusal) : '',
+        String(refusal ? refusalMemoryMs(refusal) : 1),
+      ]),
+    );
+  }
+  if (token) return token;
+  throw remembered(refusal!, refusalMemoryMs(refusal!));
 }
 
 async function forget(appid: string, rejected: HeldToken): Promise<void> {
@@ -175,9 +222,34 @@ function openCached(appid: string, stored: string): CachedToken | null {
   }
 }
 
-async function fetchStableToken(app: WechatApp): Promise<CachedToken> {
+/**
+ * A stable_token refusal (any errcode but -1, which is retried): what it tells our callers, reissued
+ * with the time it stays remembered as Retry-After.
+ */
+function remembered(refusal: WechatLogFields, leftMs: number): ApiError {
+  const answer = answerTo(refusal);
+  return new ApiError(answer.code, {
+    detail: answer.detail,
+    retryAfterSeconds: Math.max(1, Math.ceil(leftMs / 1000)),
+    logFields: answer.logFields,
+  });
+}
+
+function answerTo(refusal: WechatLogFields): ApiError {
+  // 45009/45011: this app's daily or per-minute quota; not the user's doing.
+  if (refusal.wechatErrcode === 45009 || refusal.wechatErrcode === 45011) return wechatUnavailable(refusal, 60);
+  return misconfiguredOr(STABLE_TOKEN_OUR_FAULT, refusal.wechatErrcode, refusal);
+}
+
+/** As long as the answer asks callers to wait, else (a configuration error) REFUSAL_MEMORY_SECONDS. */
+function refusalMemoryMs(refusal: WechatLogFields): number {
+  return 1000 * (answerTo(refusal).retryAfterSeconds ?? REFUSAL_MEMORY_SECONDS);
+}
+
+/** The token, or WeChat's refusal (its errcode and request id). */
+async function fetchStableToken(app: WechatApp): Promise<CachedToken | WechatLogFields> {
   const requestedAt = Date.now();
-  return callWechat(
+  return callWechat<CachedToken | WechatLogFields>(
     {
       path: '/cgi-bin/stable_token',
       json: { grant_type: 'client_credential', appid: app.appid, secret: app.secret, force_refresh: false },
@@ -194,11 +266,8 @@ async function fetchStableToken(app: WechatApp): Promise<CachedToken> {
         // Counted from before the request: the token may be older than our reply.
         return { token, usableUntil: requestedAt + Math.max(expiresIn * 1000 - SAFETY_MARGIN_MS, POLL_MS) };
       }
-      const logFields = wechatLogFields(body);
       if (errcode === -1) throw new TransientFailure('errcode_-1', true);
-      // 45009/45011: this app's daily or per-minute quota; not the user's doing.
-      if (errcode === 45009 || errcode === 45011) throw wechatUnavailable(logFields, 60);
-      throw misconfiguredOr(STABLE_TOKEN_OUR_FAULT, errcode, logFields);
+      return wechatLogFields(body);
     },
   );
 }

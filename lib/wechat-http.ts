@@ -99,8 +99,11 @@ export function errcodeOf(body: WechatBody): number {
   return body.errcode === undefined ? 0 : Number(body.errcode);
 }
 
+/** A type, not an interface: it must fit ApiError's logFields record. */
+export type WechatLogFields = { wechatErrcode: number; wechatRid?: string };
+
 /** The errcode and WeChat's request id ("rid: ..." in errmsg, in several historical shapes), for support tickets. */
-export function wechatLogFields(body: WechatBody): { wechatErrcode: number; wechatRid?: string } {
+export function wechatLogFields(body: WechatBody): WechatLogFields {
   const match = typeof body.errmsg === 'string' ? /\b(?:rid|req_id)\s*:\s*([A-Za-z0-9-]{1,64})/.exec(body.errmsg) : null;
   return { wechatErrcode: errcodeOf(body), ...(match?.[1] ? { wechatRid: match[1] } : {}) };
 }

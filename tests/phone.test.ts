@@ -13,7 +13,7 @@ const newApp = (openPlatform: boolean): FakeApp => {
 };
 const [APP, SIBLING, LATE] = [newApp(true), newApp(true), newApp(false)];
 /** Apps whose access_token is still cold, one per test that needs stable_token to be called. */
-const coldApps = Array.from({ length: 8 }, () => newApp(false));
+const coldApps = Array.from({ length: 16 }, () => newApp(false));
 const takeColdApp = () => coldApps.pop()!;
 const PHONE = '/wxa/business/getuserphonenumber';
 
@@ -230,6 +230,48 @@ describe('stable_token refusing this mini program', () => {
     expect(logLineOf(response)).toMatchObject({ level: 'error', code: 'server_misconfigured', wechatErrcode: errcode });
     expect(stack.wechat.callsTo('/cgi-bin/stable_token')).toBe(1);
     expect(stack.wechat.callsTo(PHONE)).toBe(0);
+  });
+});
+
+describe('a stable_token refusal, remembered', () => {
+  it.each([
+    [45009, 'the daily quota', 503, 'wechat_unavailable', 60],
+    [45011, 'the minute quota', 503, 'wechat_unavailable', 60],
+    [40125, 'a wrong AppSecret', 500, 'server_misconfigured', 30],
+    [40164, 'a server IP outside the whitelist', 500, 'server_misconfigured', 30],
+    [40243, 'a frozen AppSecret', 500, 'server_misconfigured', 30],
+  ])('%i (%s): the next requests get the same answer with Retry-After, and stable_token is not asked again', async (errcode, _, status, code, seconds) => {
+    const app = takeColdApp();
+    const { token } = await loggedIn(stack.person(), app.appid);
+    stack.wechat.resetCounts();
+    stack.wechat.injectFaults({ errcode });
+    const first = await bind(token, stack.wechat.issuePhoneCode(app.appid));
+    expect(first.status).toBe(status);
+    expect(first.headers.get('retry-after')).toBe(String(seconds));
+    for (let i = 0; i < 3; i++) {
+      const later = await bind(token, stack.wechat.issuePhoneCode(app.appid));
+      expect(later.status).toBe(status);
+      expect(later.body.code).toBe(code);
+      expect(Number(later.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(Number(later.headers.get('retry-after'))).toBeLessThanOrEqual(seconds);
+      expect(logLineOf(later)).toMatchObject({ code, wechatErrcode: errcode });
+    }
+    expect(stack.wechat.callsTo('/cgi-bin/stable_token')).toBe(1);
+    expect(stack.wechat.callsTo(PHONE)).toBe(0);
+    // Shared with every instance through Redis, for a bounded time.
+    const ttl = await stack.gateway.redis.pttl(`wxlogin:access-token-refused:${app.appid}`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(seconds * 1000);
+  });
+
+  it('is forgotten when its time is up: stable_token is asked again', async () => {
+    const app = takeColdApp();
+    const { token } = await loggedIn(stack.person(), app.appid);
+    stack.wechat.injectFaults({ errcode: 45009 });
+    expect((await bind(token, stack.wechat.issuePhoneCode(app.appid))).status).toBe(503);
+    await stack.gateway.redis.pexpire(`wxlogin:access-token-refused:${app.appid}`, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await bind(token, stack.wechat.issuePhoneCode(app.appid, { purePhoneNumber: newNumber() }))).status).toBe(200);
   });
 });
 

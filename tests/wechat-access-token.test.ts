@@ -253,6 +253,42 @@ describe('stable_token failures', () => {
   });
 });
 
+/** What a cold instance threw (its ApiError class is its own module graph's). */
+async function refusalOf(promise: Promise<unknown>) {
+  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  expect(error).toMatchObject({ name: 'ApiError' });
+  return error as { code: string; retryAfterSeconds?: number; logFields: Record<string, unknown> };
+}
+
+describe('a stable_token refusal, remembered', () => {
+  it('instances waiting on the lease take its refusal instead of asking again', async () => {
+    const app = takeApp();
+    stack.wechat.injectFaults(...Array(5).fill({ errcode: 40164 }));
+    const errors = await Promise.all((await coldInstances(5)).map((instance) => refusalOf(instance.accessToken(app))));
+    expect(errors.map((error) => error.code)).toEqual(Array(5).fill('server_misconfigured'));
+    expect(errors.every((error) => error.retryAfterSeconds! > 0 && error.logFields.wechatErrcode === 40164)).toBe(true);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+  });
+
+  it('without Upstash (local development) is remembered in process memory', async () => {
+    const app = takeApp();
+    const saved = { url: process.env.UPSTASH_REDIS_REST_URL, token: process.env.UPSTASH_REDIS_REST_TOKEN };
+    delete process.env.UPSTASH_REDIS_REST_URL;
+    delete process.env.UPSTASH_REDIS_REST_TOKEN;
+    try {
+      const [local] = await coldInstances(1);
+      stack.wechat.injectFaults({ errcode: 45009 }, { errcode: 45009 });
+      expect((await refusalOf(local!.accessToken(app))).retryAfterSeconds).toBe(60);
+      const again = await refusalOf(local!.accessToken(app));
+      expect(again).toMatchObject({ code: 'wechat_unavailable', logFields: { wechatErrcode: 45009 } });
+    } finally {
+      Object.assign(process.env, { UPSTASH_REDIS_REST_URL: saved.url, UPSTASH_REDIS_REST_TOKEN: saved.token });
+    }
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+    expect(stack.gateway.counts().requests).toBe(0);
+  });
+});
+
 describe('the fake stable_token, as documented', () => {
   it('gives the same token while valid, expires_in counting down, and the next one in the last 5 minutes', async () => {
     const app = takeApp();
