@@ -5,7 +5,8 @@ import { databaseConfig } from './config.js';
 import { DependencyError } from './errors.js';
 
 const CONNECT_TIMEOUT_MS = 3000;
-const QUERY_TIMEOUT_MS = 3000;
+/** A statement's bound, once connected: what a write needs left of the request's budget. */
+export const QUERY_TIMEOUT_MS = 3000;
 
 let pool: Pool | undefined;
 

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { config, ConfigError, onVercel } from './config.js';
 import { ApiError, describeCause, invalid } from './errors.js';
-import { newRequestContext, type RateLimitState, type RequestContext } from './request-context.js';
+import { budgetSpent, newRequestContext, type RateLimitState, type RequestContext } from './request-context.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -14,7 +14,7 @@ export type Handler = (request: Request, context: RequestContext) => Promise<Res
 /**
  * Whole-request budget, under vercel.json's maxDuration (10 s): past it the client gets a 503
  * problem instead of the platform's bare timeout. Each dependency has its own shorter bound; this
- * one catches a chain of slow-but-successful steps.
+ * one catches a chain of slow-but-successful steps, and is the handlers' deadline (context.deadline).
  */
 export const REQUEST_BUDGET_MS = 9000;
 
@@ -28,7 +28,7 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
     allow,
     async fetch(request: Request): Promise<Response> {
       const started = performance.now();
-      const context = newRequestContext(requestIdOf(request));
+      const context = newRequestContext(requestIdOf(request), Date.now() + budgetMs);
       let response: Response;
       let failure: ApiError | undefined;
       try {
@@ -56,10 +56,7 @@ export function methodNotAllowed(allow: string): ApiError {
 async function withinBudget(work: Promise<Response>, budgetMs: number): Promise<Response> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ApiError('service_unavailable', { retryAfterSeconds: 5, logFields: { timeout: 'request_budget' } })),
-      budgetMs,
-    );
+    timer = setTimeout(() => reject(budgetSpent()), budgetMs);
   });
   try {
     return await Promise.race([work, expired]);

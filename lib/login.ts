@@ -4,7 +4,9 @@ import { ApiError } from './errors.js';
 import { enforceLimits, type LimitCheck } from './rate-limit.js';
 import { createSession, sessionLogId } from './sessions.js';
 import { recordLogin } from './people.js';
-import type { RequestContext } from './request-context.js';
+import { QUERY_TIMEOUT_MS } from './db.js';
+import { REQUEST_TIMEOUT_MS as REDIS_REQUEST_TIMEOUT_MS } from './redis.js';
+import { requireTimeFor, type RequestContext } from './request-context.js';
 import { code2Session } from './wechat.js';
 
 export interface LoginResult {
@@ -38,7 +40,8 @@ export async function login({ code, appid }: LoginInput, origin: LoginOrigin, co
   if (origin.ip) before.push(['loginPerIp', origin.ip]);
   await enforceLimits(before, 'fail-closed', context);
 
-  const wechat = await code2Session(app, code);
+  const wechat = await code2Session(app, code, context.deadline);
+  requireTimeFor(context.deadline, QUERY_TIMEOUT_MS, 'record_login');
   // The per-user check overlaps the Postgres round trip instead of adding one in sequence.
   const [person] = await Promise.all([
     recordLogin(app.appid, wechat.openid, wechat.unionid),
@@ -46,6 +49,7 @@ export async function login({ code, appid }: LoginInput, origin: LoginOrigin, co
   ]);
   context.log.personId = person.personId;
   if (person.foldedPersonId) context.log.foldedPersonId = person.foldedPersonId;
+  requireTimeFor(context.deadline, REDIS_REQUEST_TIMEOUT_MS, 'session_write');
   const session = await createSession({ person, appid: app.appid, openid: wechat.openid, sessionKey: wechat.sessionKey });
   context.log.session = sessionLogId(session.token);
   return {

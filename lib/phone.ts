@@ -2,7 +2,9 @@
 // → WeChat's verified number → stored on the person → shown masked by every session (/api/me).
 import { config } from './config.js';
 import { ApiError } from './errors.js';
-import type { RequestContext } from './request-context.js';
+import { QUERY_TIMEOUT_MS } from './db.js';
+import { REQUEST_TIMEOUT_MS as REDIS_REQUEST_TIMEOUT_MS } from './redis.js';
+import { requireTimeFor, type RequestContext } from './request-context.js';
 import { refreshCards, requireSessionWithinLimit } from './sessions.js';
 import { assignPhone, type VerifiedPhone } from './people.js';
 import { getUserPhoneNumber } from './wechat.js';
@@ -13,10 +15,15 @@ export async function bindPhone(token: string, code: string, context: RequestCon
   const app = config().apps.get(session.appid);
   if (!app) throw new ApiError('unknown_app', { detail: 'This session\'s mini program is no longer configured' });
 
-  const { watermarkAppid, ...phone } = await getUserPhoneNumber(app, code, session.openid);
+  // Billed: a lookup starts only if the number it buys can still be stored in time.
+  const lookupDeadline = context.deadline - QUERY_TIMEOUT_MS;
+  const { watermarkAppid, ...phone } = await getUserPhoneNumber(app, code, session.openid, lookupDeadline);
   if (watermarkAppid !== app.appid) {
     throw new ApiError('phone_app_mismatch', { detail: 'Ask for the number again from this mini program' });
   }
-  await refreshCards(await assignPhone(session.userId, phone));
+  requireTimeFor(context.deadline, QUERY_TIMEOUT_MS, 'assign_phone');
+  const cards = await assignPhone(session.userId, phone);
+  requireTimeFor(context.deadline, REDIS_REQUEST_TIMEOUT_MS, 'refresh_cards');
+  await refreshCards(cards);
   return phone;
 }

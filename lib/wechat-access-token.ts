@@ -73,10 +73,10 @@ export function rejectStaleAccessToken(body: WechatBody): void {
 
 /**
  * Runs `call` with the app's token. If WeChat rejects the token, drops it everywhere, fetches
- * again (normal mode) and runs `call` once more.
+ * again (normal mode) and runs `call` once more. Fetching stops at `deadline` (epoch ms).
  */
-export async function withAccessToken<T>(app: WechatApp, call: (accessToken: string) => Promise<T>): Promise<T> {
-  const rejected = await heldToken(app);
+export async function withAccessToken<T>(app: WechatApp, deadline: number, call: (accessToken: string) => Promise<T>): Promise<T> {
+  const rejected = await heldToken(app, deadline);
   try {
     return await call(rejected.token);
   } catch (error) {
@@ -84,7 +84,7 @@ export async function withAccessToken<T>(app: WechatApp, call: (accessToken: str
     await forget(app.appid, rejected);
   }
   try {
-    return await call(await accessToken(app));
+    return await call(await accessToken(app, deadline));
   } catch (error) {
     if (!(error instanceof AccessTokenRejected)) throw error;
     throw wechatUnavailable({ wechat: 'access_token_rejected_twice', ...error.logFields });
@@ -96,34 +96,37 @@ const inFlight = new Map<string, Promise<HeldToken>>();
 /** Refusals by appid, when there is no Redis to share them in. */
 const refusals = new Map<string, { logFields: WechatLogFields; until: number }>();
 
-/** The app's live token: from memory, else Redis, else one stable_token call across all instances. */
-export async function accessToken(app: WechatApp): Promise<string> {
-  return (await heldToken(app)).token;
+/**
+ * The app's live token: from memory, else Redis, else one stable_token call across all instances,
+ * waiting and fetching no later than `deadline` (epoch ms; concurrent callers share the first one's).
+ */
+export async function accessToken(app: WechatApp, deadline: number): Promise<string> {
+  return (await heldToken(app, deadline)).token;
 }
 
-async function heldToken(app: WechatApp): Promise<HeldToken> {
+async function heldToken(app: WechatApp, deadline: number): Promise<HeldToken> {
   const held = memory.get(app.appid);
   if (held && held.usableUntil > Date.now()) return held;
   let flight = inFlight.get(app.appid);
   if (!flight) {
-    flight = obtain(app).finally(() => inFlight.delete(app.appid));
+    flight = obtain(app, deadline).finally(() => inFlight.delete(app.appid));
     inFlight.set(app.appid, flight);
   }
   return flight;
 }
 
-async function obtain(app: WechatApp): Promise<HeldToken> {
+async function obtain(app: WechatApp, deadline: number): Promise<HeldToken> {
   const redis = sharedRedis();
   // Without Redis (local development) this process is the only instance.
-  const held = redis ? await obtainShared(redis, app) : await obtainLocal(app);
+  const held = redis ? await obtainShared(redis, app, deadline) : await obtainLocal(app, deadline);
   memory.set(app.appid, held);
   return held;
 }
 
-async function obtainLocal(app: WechatApp): Promise<HeldToken> {
+async function obtainLocal(app: WechatApp, deadline: number): Promise<HeldToken> {
   const refused = refusals.get(app.appid);
   if (refused && refused.until > Date.now()) throw remembered(refused.logFields, refused.until - Date.now());
-  const result = await fetchStableToken(app);
+  const result = await fetchStableToken(app, deadline);
   if ('token' in result) return { ...result, stored: null };
   const memoryMs = refusalMemoryMs(result);
   refusals.set(app.appid, { logFields: result, until: Date.now() + memoryMs });
@@ -151,11 +154,11 @@ const FORGET = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])`;
 
-async function obtainShared(redis: Redis, app: WechatApp): Promise<HeldToken> {
+async function obtainShared(redis: Redis, app: WechatApp, requestDeadline: number): Promise<HeldToken> {
   const cacheKey = CACHE_PREFIX + app.appid;
   const keys = [cacheKey, LEASE_PREFIX + app.appid, REFUSAL_PREFIX + app.appid];
   const holder = randomUUID();
-  const deadline = Date.now() + WAIT_MS;
+  const deadline = Math.min(Date.now() + WAIT_MS, requestDeadline);
   for (;;) {
     const [state, value, ttl] = await redisCall(() =>
       redis.eval<string[], [string, string?, number?]>(CLAIM, keys, [holder, String(LEASE_MS)]),
@@ -167,18 +170,18 @@ async function obtainShared(redis: Redis, app: WechatApp): Promise<HeldToken> {
       await redisCall(() => redis.eval(FORGET, [cacheKey], [value]));
     }
     if (state === 'refused' && value) throw remembered(JSON.parse(value) as WechatLogFields, ttl ?? 0);
-    if (state === 'lease') return fetchAndPublish(redis, app, keys, holder);
+    if (state === 'lease') return fetchAndPublish(redis, app, keys, holder, requestDeadline);
     if (Date.now() + POLL_MS >= deadline) throw wechatUnavailable({ wechat: 'access_token_wait_timeout' });
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
 
 /** As the lease holder: one stable_token call, its token or refusal shared, the lease given back. */
-async function fetchAndPublish(redis: Redis, app: WechatApp, keys: string[], holder: string): Promise<HeldToken> {
+async function fetchAndPublish(redis: Redis, app: WechatApp, keys: string[], holder: string, deadline: number): Promise<HeldToken> {
   let token: HeldToken | undefined;
   let refusal: WechatLogFields | undefined;
   try {
-    const result = await fetchStableToken(app);
+    const result = await fetchStableToken(app, deadline);
     if ('token' in result) token = { ...result, stored: seal(JSON.stringify(result), sealedFor(app.appid)) };
     else refusal = result;
   } finally {
@@ -247,7 +250,7 @@ function refusalMemoryMs(refusal: WechatLogFields): number {
 }
 
 /** The token, or WeChat's refusal (its errcode and request id). */
-async function fetchStableToken(app: WechatApp): Promise<CachedToken | WechatLogFields> {
+async function fetchStableToken(app: WechatApp, deadline: number): Promise<CachedToken | WechatLogFields> {
   const requestedAt = Date.now();
   return callWechat<CachedToken | WechatLogFields>(
     {
@@ -269,5 +272,6 @@ async function fetchStableToken(app: WechatApp): Promise<CachedToken | WechatLog
       if (errcode === -1) throw new TransientFailure('errcode_-1', true);
       return wechatLogFields(body);
     },
+    deadline,
   );
 }

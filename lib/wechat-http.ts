@@ -4,6 +4,7 @@
 import { Agent, request } from 'undici';
 import { config } from './config.js';
 import { ApiError, describeCause } from './errors.js';
+import { budgetSpent } from './request-context.js';
 
 export type WechatBody = Record<string, unknown>;
 
@@ -48,16 +49,24 @@ export class TransientFailure extends Error {
   }
 }
 
-export async function callWechat<T>(call: WechatCall, interpret: Interpret<T>): Promise<T> {
+/** `requestDeadline`: epoch ms past which the request has answered (RequestContext.deadline). */
+export async function callWechat<T>(call: WechatCall, interpret: Interpret<T>, requestDeadline: number): Promise<T> {
   const query = call.query ? `?${new URLSearchParams(call.query)}` : '';
   const url = `${config().wechatApiBase}${call.path}${query}`;
-  const deadline = Date.now() + TOTAL_BUDGET_MS;
+  const deadline = Math.min(Date.now() + TOTAL_BUDGET_MS, requestDeadline);
+  // An attempt that spends something starts only with its whole timeout left: cut short, it could
+  // be spent (billed) with its answer never read.
+  const attemptNeedsMs = call.retryDelivered ? 1 : ATTEMPT_TIMEOUT_MS;
   let mayHaveActed = false;
   let lastReason = 'timeout';
 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const remaining = deadline - Date.now();
-    if (remaining <= 0) break;
+    if (remaining < attemptNeedsMs) {
+      // Not even the first attempt fits: the request's budget is spent, WeChat did nothing wrong.
+      if (attempt === 1) throw budgetSpent(call.path);
+      break;
+    }
     try {
       const body = await fetchOnce(url, call.json, Math.min(remaining, ATTEMPT_TIMEOUT_MS));
       return interpret(body, mayHaveActed);

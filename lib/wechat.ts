@@ -35,7 +35,8 @@ const SESSION_OUR_FAULT = new Set([40002, 40013, 40125, 40164, 41002, 41004]);
 /** getuserphonenumber's errcodes for a request of ours it cannot read (not POST JSON, no access_token). */
 const PHONE_OUR_FAULT = new Set([41001, 43002, 47001]);
 
-export async function code2Session(app: WechatApp, code: string): Promise<WechatSession> {
+/** `deadline` (epoch ms): no attempt outlives it. */
+export async function code2Session(app: WechatApp, code: string, deadline: number): Promise<WechatSession> {
   return callWechat(
     {
       path: '/sns/jscode2session',
@@ -43,15 +44,17 @@ export async function code2Session(app: WechatApp, code: string): Promise<Wechat
       retryDelivered: true,
     },
     interpretSession,
+    deadline,
   );
 }
 
 /**
  * Exchanges a getPhoneNumber code for the number. Each success is billed and each code works once,
  * so an attempt WeChat may have seen is never repeated; an expired access_token is not an attempt.
+ * No lookup starts unless it can end by `deadline` (epoch ms).
  */
-export async function getUserPhoneNumber(app: WechatApp, code: string, openid: string): Promise<WechatPhoneNumber> {
-  return withAccessToken(app, (accessToken) =>
+export async function getUserPhoneNumber(app: WechatApp, code: string, openid: string, deadline: number): Promise<WechatPhoneNumber> {
+  return withAccessToken(app, deadline, (accessToken) =>
     callWechat(
       {
         path: '/wxa/business/getuserphonenumber',
@@ -60,6 +63,7 @@ export async function getUserPhoneNumber(app: WechatApp, code: string, openid: s
         retryDelivered: false,
       },
       interpretPhoneNumber,
+      deadline,
     ),
   );
 }
