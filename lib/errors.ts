@@ -80,7 +80,11 @@ export class DependencyError extends ApiError {
 
 /** A failure's class and code, never its message: messages can carry data or connection strings. */
 export function describeCause(cause: unknown): string {
-  if (!(cause instanceof Error)) return typeof cause;
+  if (!(cause instanceof Error)) {
+    // A WebSocket's ErrorEvent (the Neon driver failing to connect) carries the Error inside.
+    const inner = (cause as { error?: unknown } | null)?.error;
+    return inner instanceof Error ? `WebSocket:${describeCause(inner)}` : typeof cause;
+  }
   const code = (cause as { code?: unknown }).code;
   return typeof code === 'string' ? `${cause.name}:${code}` : cause.name;
 }

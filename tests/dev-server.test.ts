@@ -1,40 +1,65 @@
 // The README's `npm run dev` on a machine with no cloud accounts: embedded PGlite, in-process
 // sessions, mock WeChat, all served over real HTTP by the same functions.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-let server: ChildProcess;
+interface Dev {
+  output(): string;
+  /** Its URL once it listens; null if it exited first. */
+  listening: Promise<string | null>;
+  exitCode: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+/** `npm run dev` with only `env` besides PATH and HOME: what a fresh shell has, plus that. */
+function startDev(env: Record<string, string>): Dev {
+  const child = spawn('npm', ['run', 'dev'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  const exitCode = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const listening = new Promise<string | null>((resolve) => {
+    const collect = (chunk: Buffer) => {
+      output += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) resolve(match[1]!);
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    void exitCode.then(() => resolve(null));
+  });
+  return {
+    output: () => output,
+    listening,
+    exitCode,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
+      await exitCode;
+    },
+  };
+}
+
+let dev: Dev;
 let baseUrl: string;
-let output = '';
 let dataDir: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'wxlogin-dev-'));
-  // Only what a fresh shell has: no cloud or WeChat variables.
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', DATA_DIR: dataDir };
-  server = spawn('npm', ['run', 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  server.stdout!.on('data', (chunk) => (output += chunk));
-  server.stderr!.on('data', (chunk) => (output += chunk));
-  baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm run dev did not start:\n${output}`)), 45_000);
-    server.stdout!.on('data', () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    server.once('exit', () => reject(new Error(`npm run dev exited:\n${output}`)));
-  });
+  // No cloud or WeChat variables.
+  dev = startDev({ PORT: '0', DATA_DIR: dataDir });
+  const url = await dev.listening;
+  if (!url) throw new Error(`npm run dev exited:\n${dev.output()}`);
+  baseUrl = url;
 });
 
 afterAll(async () => {
-  if (server.pid) process.kill(-server.pid, 'SIGTERM');
-  await new Promise((resolve) => server.once('exit', resolve));
+  await dev.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -46,10 +71,10 @@ const post = (path: string, body?: unknown, token?: string) =>
   });
 
 it('announces the mock WeChat loudly, and the embedded defaults', () => {
-  expect(output).toContain('!!! MOCK WECHAT');
-  expect(output).toContain('WeChat: MOCK');
-  expect(output).toContain('embedded PGlite');
-  expect(output).toContain('Sessions: in this process');
+  expect(dev.output()).toContain('!!! MOCK WECHAT');
+  expect(dev.output()).toContain('WeChat: MOCK');
+  expect(dev.output()).toContain('embedded PGlite');
+  expect(dev.output()).toContain('Sessions: in this process');
 });
 
 it('logs in with a mock code, shows the user, logs out', async () => {
@@ -67,7 +92,7 @@ it('logs in with a mock code, shows the user, logs out', async () => {
 
   expect((await post('/api/logout', undefined, token)).status).toBe(204);
   expect((await fetch(`${baseUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
-  expect(output).not.toContain(token);
+  expect(dev.output()).not.toContain(token);
 });
 
 it('binds a mock phone number and shows it masked, with the access_token in memory', async () => {
@@ -78,7 +103,7 @@ it('binds a mock phone number and shows it masked, with the access_token in memo
   expect(await phone.json()).toEqual({ phoneNumber: '13912345678', purePhoneNumber: '13912345678', countryCode: '86' });
   const me = await fetch(`${baseUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } });
   expect(((await me.json()) as { user: { phone: string } }).user.phone).toBe('139****5678');
-  expect(output).not.toContain('13912345678');
+  expect(dev.output()).not.toContain('13912345678');
 });
 
 it('answers unknown paths with a problem+json 404', async () => {
@@ -88,23 +113,12 @@ it('answers unknown paths with a problem+json 404', async () => {
   expect(((await response.json()) as { code: string }).code).toBe('not_found');
 });
 
-/** `npm run dev` with only `env` besides PATH and HOME, until it exits or says it is listening (then stopped). */
-function runDev(env: Record<string, string>): Promise<{ output: string; exitCode: number | 'listening' }> {
-  const child = spawn('npm', ['run', 'dev'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let text = '';
-  return new Promise((resolve) => {
-    const collect = (chunk: Buffer) => {
-      text += chunk;
-      if (/listening on/.test(text)) process.kill(-child.pid!, 'SIGTERM');
-    };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    child.once('exit', (code) => resolve({ output: text, exitCode: /listening on/.test(text) ? 'listening' : code ?? -1 }));
-  });
+/** `npm run dev` until it exits, or says it listens (then stopped). */
+async function runDev(env: Record<string, string>): Promise<{ output: string; exitCode: number | null | 'listening' }> {
+  const started = startDev(env);
+  const url = await started.listening;
+  await started.stop();
+  return { output: started.output(), exitCode: url ? 'listening' : await started.exitCode };
 }
 
 describe('where the mock WeChat must not run', () => {
@@ -137,5 +151,27 @@ it('a taken port: says so and which variable to set, without a stack trace', asy
     expect(output).not.toMatch(/^\s+at /m);
   } finally {
     taken.close();
+  }
+});
+
+it('DATABASE_URL at a plain PostgreSQL, no NEON_WS_PROXY: a login says what is wrong and how to fix it', async () => {
+  const plain = startDev({ PORT: '0', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  try {
+    const url = await plain.listening;
+    expect(url).not.toBeNull();
+    const response = await fetch(`${url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: 'mock:alice' }),
+    });
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { code: string }).code).toBe('server_misconfigured');
+    while (!plain.output().includes('"route":"/api/login"')) await new Promise((resolve) => setTimeout(resolve, 20));
+    const line = JSON.parse(/^\{"level".*"route":"\/api\/login".*$/m.exec(plain.output())![0]);
+    expect(line).toMatchObject({ code: 'server_misconfigured', config: expect.stringContaining('WebSocket') });
+    expect(line.config).toContain('NEON_WS_PROXY');
+    expect(line.config).toContain('npm run db:bridge');
+  } finally {
+    await plain.stop();
   }
 });
