@@ -13,16 +13,8 @@ import type { WechatApp } from './config.js';
 import { ApiError } from './errors.js';
 import { redisCall, sharedRedis } from './redis.js';
 import { seal, unseal } from './sealing.js';
-import {
-  callWechat,
-  errcodeOf,
-  misconfiguredOr,
-  TransientFailure,
-  wechatLogFields,
-  wechatUnavailable,
-  type WechatBody,
-  type WechatLogFields,
-} from './wechat-http.js';
+import { callWechat, errcodeOf, misconfiguredOr, TransientFailure, wechatLogFields, wechatUnavailable } from './wechat-http.js';
+import type { WechatBody, WechatLogFields } from './wechat-http.js';
 
 interface CachedToken {
   token: string;

@@ -48,6 +48,18 @@ async function coldInstances(count: number): Promise<AccessTokenModule[]> {
   return instances;
 }
 
+/** Runs `work` as in a local development process: no Upstash, so nothing leaves process memory. */
+async function withoutUpstash(work: () => Promise<void>): Promise<void> {
+  const saved = { url: process.env.UPSTASH_REDIS_REST_URL, token: process.env.UPSTASH_REDIS_REST_TOKEN };
+  delete process.env.UPSTASH_REDIS_REST_URL;
+  delete process.env.UPSTASH_REDIS_REST_TOKEN;
+  try {
+    await work();
+  } finally {
+    Object.assign(process.env, { UPSTASH_REDIS_REST_URL: saved.url, UPSTASH_REDIS_REST_TOKEN: saved.token });
+  }
+}
+
 async function stableToken(app: FakeApp, forceRefresh: boolean) {
   const response = await fetch(`${stack.wechat.url}${STABLE_TOKEN}`, {
     method: 'POST',
@@ -132,16 +144,11 @@ describe('one fetch for many instances', () => {
 
   it('without Upstash (local development) keeps the token in memory, one fetch per process', async () => {
     const app = takeApp();
-    const saved = { url: process.env.UPSTASH_REDIS_REST_URL, token: process.env.UPSTASH_REDIS_REST_TOKEN };
-    delete process.env.UPSTASH_REDIS_REST_URL;
-    delete process.env.UPSTASH_REDIS_REST_TOKEN;
-    try {
+    await withoutUpstash(async () => {
       const [local] = await coldInstances(1);
-      const tokens = await Promise.all([local!.accessToken(app, inBudget()), local!.accessToken(app, inBudget()), local!.accessToken(app, inBudget())]);
+      const tokens = await Promise.all([1, 2, 3].map(() => local!.accessToken(app, inBudget())));
       expect(new Set(tokens).size).toBe(1);
-    } finally {
-      Object.assign(process.env, { UPSTASH_REDIS_REST_URL: saved.url, UPSTASH_REDIS_REST_TOKEN: saved.token });
-    }
+    });
     expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
     expect(stack.gateway.counts().requests).toBe(0);
   });
@@ -275,18 +282,13 @@ describe('a stable_token refusal, remembered', () => {
 
   it('without Upstash (local development) is remembered in process memory', async () => {
     const app = takeApp();
-    const saved = { url: process.env.UPSTASH_REDIS_REST_URL, token: process.env.UPSTASH_REDIS_REST_TOKEN };
-    delete process.env.UPSTASH_REDIS_REST_URL;
-    delete process.env.UPSTASH_REDIS_REST_TOKEN;
-    try {
+    await withoutUpstash(async () => {
       const [local] = await coldInstances(1);
       stack.wechat.injectFaults({ errcode: 45009 }, { errcode: 45009 });
       expect((await refusalOf(local!.accessToken(app, inBudget()))).retryAfterSeconds).toBe(60);
       const again = await refusalOf(local!.accessToken(app, inBudget()));
       expect(again).toMatchObject({ code: 'wechat_unavailable', logFields: { wechatErrcode: 45009 } });
-    } finally {
-      Object.assign(process.env, { UPSTASH_REDIS_REST_URL: saved.url, UPSTASH_REDIS_REST_TOKEN: saved.token });
-    }
+    });
     expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
     expect(stack.gateway.counts().requests).toBe(0);
   });
