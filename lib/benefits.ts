@@ -107,7 +107,7 @@ export async function claimBenefit(
   const row = await attempt(null);
   if (row.reason !== 'risk_unknown') return outcomeOf(row);
   const mobileNo = person.card.phone === null ? null : await verifiedMainlandNumber(person.id);
-  const rank = await riskRankOf(session.appid, person.id, { openid: session.openid, clientIp: context.clientAddress, mobileNo });
+  const rank = await riskRankOf(session.appid, person.id, { openid: session.openid, clientIp: context.clientAddress, mobileNo }, context.deadline);
   return outcomeOf(await attempt({ rank }));
 }
 

@@ -103,7 +103,7 @@ export function loadConfig(env: Env = process.env): Config {
     benefits: parseBenefits(env),
     rateLimits: parseRateLimits(env),
     // Vercel overwrites both headers with the connecting address; elsewhere a client could choose them.
-    trustProxyHeaders: optional(env, 'VERCEL') !== null || optional(env, 'TRUST_PROXY_HEADERS') === '1',
+    trustProxyHeaders: onVercel(env) || optional(env, 'TRUST_PROXY_HEADERS') === '1',
     logSalt: parseLogSalt(env, sessionKeys[0]!),
     adminKeys: parseNamedKeys(env, 'ADMIN_KEYS'),
     serviceKeys: parseNamedKeys(env, 'SERVICE_KEYS'),
@@ -148,6 +148,15 @@ export function config(): Config {
 export function databaseConfig(): DatabaseConfig {
   currentDatabase ??= current ?? loadDatabaseConfig();
   return currentDatabase;
+}
+
+/**
+ * Running on Vercel, which sets VERCEL and overwrites the headers it owns (x-vercel-id,
+ * x-forwarded-for...). Read from the environment directly: it needs no validation, and request
+ * ids are chosen before the configuration may have loaded.
+ */
+export function onVercel(env: Env = process.env): boolean {
+  return optional(env, 'VERCEL') !== null;
 }
 
 function optional(env: Env, name: string): string | null {

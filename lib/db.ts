@@ -1,11 +1,12 @@
 // The Postgres pool (Neon's driver over WebSockets) and the boundary where its failures become typed.
 import { neonConfig, Pool, type QueryResultRow } from '@neondatabase/serverless';
 import ws from 'ws';
-import { databaseConfig } from './config.js';
+import { ConfigError, databaseConfig } from './config.js';
 import { DependencyError } from './errors.js';
 
 const CONNECT_TIMEOUT_MS = 3000;
-const QUERY_TIMEOUT_MS = 3000;
+/** A statement's bound, once connected: what a write needs left of the request's budget. */
+export const QUERY_TIMEOUT_MS = 3000;
 
 let pool: Pool | undefined;
 
@@ -44,7 +45,7 @@ export async function query<Row extends QueryResultRow>(text: string, values: un
   try {
     return (await database().query<Row>(text, values)).rows;
   } catch (error) {
-    throw isUnavailability(error) ? new DependencyError('postgres', error) : error;
+    throw isUnavailability(error) ? unavailable(error) : error;
   }
 }
 
@@ -54,7 +55,7 @@ export async function withConnection<T>(work: (run: typeof query) => Promise<T>)
   try {
     client = await database().connect();
   } catch (error) {
-    throw new DependencyError('postgres', error);
+    throw unavailable(error);
   }
   try {
     return await work(async (text, values = []) => {
@@ -86,6 +87,32 @@ export async function closeDatabase(): Promise<void> {
   const closing = pool;
   pool = undefined;
   await closing?.end();
+}
+
+/**
+ * A failure to reach the database: DependencyError (503), unless it is the first thing a backend
+ * developer tries, a plain PostgreSQL, which the driver's WebSocket can never reach. Told apart only
+ * once failed: the driver's WebSocket did not open (an ErrorEvent, not an Error), no NEON_WS_PROXY
+ * is set, and the host is not Neon's.
+ */
+function unavailable(error: unknown): DependencyError | ConfigError {
+  const { databaseUrl, neonWsProxy } = databaseConfig();
+  if (error instanceof Error || neonWsProxy || NEON_HOST.test(hostOf(databaseUrl))) return new DependencyError('postgres', error);
+  return new ConfigError(
+    'DATABASE_URL is not reachable by the Neon driver, which speaks WebSocket (wss://<host>/v2) where a plain ' +
+      'PostgreSQL speaks only TCP. For a local PostgreSQL, run npm run db:bridge and set NEON_WS_PROXY to the address it prints.',
+  );
+}
+
+/** Neon's hosts, directly or through Vercel Postgres: a failure there is an outage, not a misconfiguration. */
+const NEON_HOST = /\.(neon\.tech|vercel-storage\.com)$/i;
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
+  }
 }
 
 /** Errors that say "not now" rather than "wrong": no SQLSTATE (network, timeout) or a transient class. */

@@ -6,6 +6,7 @@ export const catalog = {
   unknown_benefit: { status: 400, title: 'No such benefit is offered' },
   invalid_code: { status: 400, title: 'The login code is invalid or expired' },
   code_used: { status: 400, title: 'The login code has already been used' },
+  invalid_phone_code: { status: 400, title: 'The phone number code is invalid, expired or already used' },
   phone_app_mismatch: { status: 400, title: 'The phone number was issued to another mini program' },
   unauthorized: { status: 401, title: 'A valid bearer token is required' },
   user_blocked: { status: 403, title: 'WeChat blocked this user as high-risk' },
@@ -15,6 +16,7 @@ export const catalog = {
   person_not_found: { status: 404, title: 'No such person' },
   session_not_found: { status: 404, title: 'No such session of yours' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
+  request_timeout: { status: 408, title: 'The request body arrived too slowly' },
   already_claimed: { status: 409, title: 'This person has already claimed this benefit' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The request body must be application/json' },
@@ -87,7 +89,11 @@ export class DependencyError extends ApiError {
 
 /** A failure's class and code, never its message: messages can carry data or connection strings. */
 export function describeCause(cause: unknown): string {
-  if (!(cause instanceof Error)) return typeof cause;
+  if (!(cause instanceof Error)) {
+    // A WebSocket's ErrorEvent (the Neon driver failing to connect) carries the Error inside.
+    const inner = (cause as { error?: unknown } | null)?.error;
+    return inner instanceof Error ? `WebSocket:${describeCause(inner)}` : typeof cause;
+  }
   const code = (cause as { code?: unknown }).code;
   return typeof code === 'string' ? `${cause.name}:${code}` : cause.name;
 }

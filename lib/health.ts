@@ -1,10 +1,13 @@
 // Readiness of the backing stores, for uptime monitors: each checked with a short timeout, in
-// parallel. Only the health function imports this module.
+// parallel, at most once a second per instance (the endpoint is public and unlimited: a flood of
+// checks must not become a flood of queries). Only the health function imports this module.
 import { ApiError } from './errors.js';
 import { query } from './db.js';
 import { sharedRedis } from './redis.js';
 
 const CHECK_TIMEOUT_MS = 1000;
+/** How long an instance answers its last result (a 503 too), from when that check started. */
+const RESULT_REUSE_MS = 1000;
 
 type CheckStatus = 'ok' | 'unavailable' | 'not_configured';
 export interface Health {
@@ -12,8 +15,16 @@ export interface Health {
   checks: Record<'redis' | 'postgres', { status: CheckStatus; durationMs?: number }>;
 }
 
+let last: { startedAt: number; result: Promise<Health> } | undefined;
+
 /** 200 body when every configured store answers; otherwise 503 naming the ones that did not. */
-export async function checkHealth(): Promise<Health> {
+export function checkHealth(): Promise<Health> {
+  const now = performance.now();
+  if (!last || now - last.startedAt >= RESULT_REUSE_MS) last = { startedAt: now, result: runChecks() };
+  return last.result;
+}
+
+async function runChecks(): Promise<Health> {
   const redis = sharedRedis();
   const [redisCheck, postgresCheck] = await Promise.all([
     redis ? timed(() => redis.ping()) : { status: 'not_configured' as const },

@@ -3,9 +3,9 @@
 // access-log line per request.
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
-import { config, ConfigError } from './config.js';
-import { ApiError, describeCause } from './errors.js';
-import { newRequestContext, type RateLimitState, type RequestContext } from './request-context.js';
+import { config, ConfigError, onVercel } from './config.js';
+import { ApiError, describeCause, invalid } from './errors.js';
+import { budgetSpent, newRequestContext, type RateLimitState, type RequestContext } from './request-context.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -17,34 +17,35 @@ export type Handler = (request: Request, context: RequestContext, params: RouteP
 /**
  * Whole-request budget, under vercel.json's maxDuration (10 s): past it the client gets a 503
  * problem instead of the platform's bare timeout. Each dependency has its own shorter bound; this
- * one catches a chain of slow-but-successful steps.
+ * one catches a chain of slow-but-successful steps, and is the handlers' deadline (context.deadline).
  */
 export const REQUEST_BUDGET_MS = 9000;
 
 /**
  * A Vercel function (`export default endpoint(...)`): routes by method, never throws. `route` is
  * the file's path as Vercel serves it, dynamic segments in brackets (/api/sessions/[handle]).
+ * `allow` lists its methods, for servers that must refuse a method before a Request can carry it.
  */
 export function endpoint(route: string, handlers: Partial<Record<Method, Handler>>, { budgetMs = REQUEST_BUDGET_MS } = {}) {
   const allow = Object.keys(handlers).join(', ');
   const pattern = routePattern(route);
   return {
+    allow,
     async fetch(request: Request): Promise<Response> {
       const started = performance.now();
-      const context = newRequestContext(requestIdOf(request));
+      const context = newRequestContext(requestIdOf(request), Date.now() + budgetMs);
       let response: Response;
-      let failure: unknown;
+      let failure: ApiError | undefined;
       try {
         context.clientAddress = clientAddress(request);
         context.clientIp = clientIp(request);
         const handler = handlers[request.method as Method];
-        if (!handler) {
-          throw new ApiError('method_not_allowed', { detail: `Use ${allow}`, headers: { Allow: allow } });
-        }
+        if (!handler) throw methodNotAllowed(allow);
         response = await withinBudget(handler(request, context, routeParams(pattern, request)), budgetMs);
       } catch (error) {
-        failure = error;
-        response = problem(toApiError(error), context.requestId);
+        // The log gets what the client got, with its reasons (a ConfigError's variable, say).
+        failure = toApiError(error);
+        response = problem(failure, context.requestId);
       }
       if (context.rateLimit) setRateLimitHeaders(response.headers, context.rateLimit);
       response.headers.set('Cache-Control', 'no-store');
@@ -55,13 +56,14 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
   };
 }
 
+export function methodNotAllowed(allow: string): ApiError {
+  return new ApiError('method_not_allowed', { detail: `Use ${allow}`, headers: { Allow: allow } });
+}
+
 async function withinBudget(work: Promise<Response>, budgetMs: number): Promise<Response> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ApiError('service_unavailable', { retryAfterSeconds: 5, logFields: { timeout: 'request_budget' } })),
-      budgetMs,
-    );
+    timer = setTimeout(() => reject(budgetSpent()), budgetMs);
   });
   try {
     return await Promise.race([work, expired]);
@@ -99,9 +101,13 @@ export function noContent(): Response {
   return new Response(null, { status: 204 });
 }
 
-/** The bearer token of the Authorization header; 401 when there is none. */
+/** The bearer token of the Authorization header; 401 when there is none, 400 when there are several. */
 export function bearerToken(request: Request): string {
-  const match = /^Bearer +(\S+) *$/i.exec(request.headers.get('authorization') ?? '');
+  const header = request.headers.get('authorization') ?? '';
+  // Repeated headers arrive joined with ", " and a token never holds a comma: which one is meant is
+  // not ours to guess.
+  if (header.includes(',')) throw invalid('Send one Authorization header with one bearer token');
+  const match = /^Bearer +(\S+) *$/i.exec(header);
   if (!match?.[1]) {
     throw new ApiError('unauthorized', {
       detail: 'Send Authorization: Bearer <token>',
@@ -136,9 +142,10 @@ function ipv6Prefix64(ip: string): string {
 function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof ConfigError) {
+    // The message names the variable, never its value.
     return new ApiError('server_misconfigured', { logFields: { config: error.message } });
   }
-  return new ApiError('internal_error');
+  return new ApiError('internal_error', { logFields: { error: describeCause(error) } });
 }
 
 export function problem(error: ApiError, requestId: string): Response {
@@ -163,9 +170,9 @@ function setRateLimitHeaders(headers: Headers, state: RateLimitState): void {
   headers.set('RateLimit-Policy', `${state.limit};w=${state.windowSeconds}`);
 }
 
-/** Vercel's id when present, so our logs line up with the platform's. */
+/** Vercel's id on Vercel, so our logs line up with the platform's; elsewhere a client could choose it. */
 function requestIdOf(request: Request): string {
-  const vercelId = request.headers.get('x-vercel-id');
+  const vercelId = onVercel() ? request.headers.get('x-vercel-id') : null;
   return vercelId && /^[\w:-]{1,128}$/.test(vercelId) ? vercelId : randomUUID();
 }
 
@@ -175,7 +182,7 @@ function logRequest(
   status: number,
   started: number,
   context: RequestContext,
-  failure: unknown,
+  failure: ApiError | undefined,
 ): void {
   const line: Record<string, unknown> = {
     level: status >= 500 ? 'error' : 'info',
@@ -187,10 +194,6 @@ function logRequest(
     durationMs: Math.round((performance.now() - started) * 10) / 10,
     ...context.log,
   };
-  if (failure instanceof ApiError) {
-    Object.assign(line, { code: failure.code }, failure.logFields);
-  } else if (failure !== undefined) {
-    Object.assign(line, { code: 'internal_error', error: describeCause(failure) });
-  }
+  if (failure) Object.assign(line, { code: failure.code }, failure.logFields);
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }

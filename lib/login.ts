@@ -1,10 +1,12 @@
 // The login flow: a wx.login code → WeChat's identity → our person record → our session token.
 import { config, type WechatApp } from './config.js';
+import { QUERY_TIMEOUT_MS } from './db.js';
 import { ApiError } from './errors.js';
-import { applyLimit, hitLoginPerIp } from './rate-limit.js';
-import { createSession } from './sessions.js';
 import { recordLogin } from './people.js';
-import type { RequestContext } from './request-context.js';
+import { applyLimit, hitLoginPerIp } from './rate-limit.js';
+import { REDIS_REQUEST_MAX_MS } from './redis.js';
+import { requireTimeFor, type RequestContext } from './request-context.js';
+import { createSession } from './sessions.js';
 import { code2Session } from './wechat.js';
 
 export interface LoginResult {
@@ -19,6 +21,7 @@ export interface LoginInput {
   /** The mini program, when the Referer cannot tell (or several are configured). */
   appid?: string | undefined;
 }
+
 // WeChat sets this Referer on every mini program request.
 const MINIPROGRAM_REFERER = /^https:\/\/servicewechat\.com\/([A-Za-z0-9_-]{1,64})\//;
 
@@ -33,15 +36,17 @@ export async function login({ code, appid }: LoginInput, referer: string | null,
 
   // Fails closed: a limiter that cannot count lets nothing through. The code is spent either way.
   const [wechat, perIp] = await Promise.all([
-    code2Session(app, code),
+    code2Session(app, code, context.deadline),
     context.clientIp === null ? null : hitLoginPerIp(context.clientIp),
   ]);
   applyLimit(perIp, 'loginPerIp', context);
 
+  requireTimeFor(context.deadline, QUERY_TIMEOUT_MS, 'record_login');
   const person = await recordLogin(app.appid, wechat.openid, wechat.unionid);
   context.log.personId = person.personId;
   if (person.suspended) throw new ApiError('user_suspended');
   if (person.foldedPersonId) context.log.foldedPersonId = person.foldedPersonId;
+  requireTimeFor(context.deadline, REDIS_REQUEST_MAX_MS, 'session_write');
   const session = await createSession({ person, appid: app.appid, openid: wechat.openid, sessionKey: wechat.sessionKey }, context);
   return {
     token: session.token,

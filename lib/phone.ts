@@ -1,9 +1,11 @@
 // Phone number binding (手机号快速验证): the one-time code from <button open-type="getPhoneNumber">
 // → WeChat's verified number → stored on the person → shown masked by every session (/api/me).
 import { config } from './config.js';
+import { QUERY_TIMEOUT_MS } from './db.js';
 import { ApiError, unauthorized } from './errors.js';
 import { assignPhone, personExists, type VerifiedPhone } from './people.js';
-import type { RequestContext } from './request-context.js';
+import { REDIS_REQUEST_MAX_MS } from './redis.js';
+import { requireTimeFor, type RequestContext } from './request-context.js';
 import { refreshCards, requireSession } from './sessions.js';
 import { getUserPhoneNumber } from './wechat.js';
 
@@ -14,12 +16,16 @@ export async function bindPhone(token: string, code: string, context: RequestCon
   // The lookup is billed and spends the code: never for a session whose person is gone.
   if (!(await personExists(person.id))) throw unauthorized('The session\'s person no longer exists');
 
-  const { watermarkAppid, ...phone } = await getUserPhoneNumber(app, code, session.openid);
+  // Billed: a lookup starts only if the number it buys can still be stored in time.
+  const lookupDeadline = context.deadline - QUERY_TIMEOUT_MS;
+  const { watermarkAppid, ...phone } = await getUserPhoneNumber(app, code, session.openid, lookupDeadline);
   if (watermarkAppid !== app.appid) {
     throw new ApiError('phone_app_mismatch', { detail: 'Ask for the number again from this mini program' });
   }
+  requireTimeFor(context.deadline, QUERY_TIMEOUT_MS, 'assign_phone');
   const changed = await assignPhone(person.id, phone);
   if (changed.length === 0) throw unauthorized('The session\'s person no longer exists');
+  requireTimeFor(context.deadline, REDIS_REQUEST_MAX_MS, 'refresh_cards');
   await refreshCards(changed);
   return phone;
 }

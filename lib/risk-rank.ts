@@ -13,6 +13,7 @@ export async function riskRankOf(
   appid: string,
   personId: string,
   subject: { openid: string; clientIp: string | null; mobileNo: string | null },
+  deadline: number,
 ): Promise<number | null> {
   const app = config().apps.get(appid);
   if (!app) throw new ApiError('unknown_app', { detail: 'This session\'s mini program is no longer configured' });
@@ -21,7 +22,7 @@ export async function riskRankOf(
   const known = redis ? await redisCall(() => redis.get<string>(key)) : rememberedRank(key);
   if (known !== null && known !== undefined) return Number(known);
   // Without a trusted client address (local development) WeChat gets a placeholder.
-  const rank = await getUserRiskRank(app, { openid: subject.openid, clientIp: subject.clientIp ?? '127.0.0.1', mobileNo: subject.mobileNo ?? undefined });
+  const rank = await getUserRiskRank(app, { openid: subject.openid, clientIp: subject.clientIp ?? '127.0.0.1', mobileNo: subject.mobileNo ?? undefined }, deadline);
   if (rank === null) return null;
   if (redis) await redisCall(() => redis.set(key, String(rank), { ex: REMEMBER_SECONDS }));
   else remembered.set(key, { rank, until: Date.now() + REMEMBER_SECONDS * 1000 });

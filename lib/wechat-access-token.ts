@@ -3,17 +3,29 @@
 // fetch, so instances refreshing at once break each other). Kept in this instance's memory and in
 // Redis; fetched by one caller per instance and, across instances, by the holder of a short Redis
 // lease while the others poll for its result. force_refresh is never used: it revokes the live token
-// for every instance and WeChat allows it 20 times a day.
+// for every instance and WeChat allows it 20 times a day. In Redis the token is sealed to its app
+// (lib/sealing.ts): a Redis leak, or a preview sharing Redis under its own key, gets no credential.
+// A refusal (quota, wrong secret, IP...) is remembered for a short while, so that neither callers
+// nor lease waiters ask again meanwhile.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
 import type { WechatApp } from './config.js';
+import { ApiError } from './errors.js';
 import { redisCall, sharedRedis } from './redis.js';
-import { callWechat, errcodeOf, misconfiguredOr, TransientFailure, wechatLogFields, wechatUnavailable, type WechatBody } from './wechat-http.js';
+import { seal, unseal } from './sealing.js';
+import { callWechat, errcodeOf, misconfiguredOr, TransientFailure, wechatLogFields, wechatUnavailable } from './wechat-http.js';
+import type { WechatBody, WechatLogFields } from './wechat-http.js';
 
 interface CachedToken {
   token: string;
   /** Epoch ms after which we stop handing it out. */
   usableUntil: number;
+}
+
+/** A token this instance holds, and the sealed value in Redis it was read from or stored as. */
+interface HeldToken extends CachedToken {
+  /** null without Redis. */
+  stored: string | null;
 }
 
 /**
@@ -28,9 +40,17 @@ const WAIT_MS = 4000;
 const POLL_MS = 50;
 const CACHE_PREFIX = 'wxlogin:access-token:';
 const LEASE_PREFIX = 'wxlogin:access-token-lease:';
+const REFUSAL_PREFIX = 'wxlogin:access-token-refused:';
+/** How long a refusal is remembered when its answer names no Retry-After (a configuration error). */
+const REFUSAL_MEMORY_SECONDS = 30;
 
 /** The consuming API said the token is invalid (40001), expired (42001) or malformed (40014). */
 const STALE_TOKEN_ERRCODES = new Set([40001, 42001, 40014]);
+/**
+ * stable_token's errcodes for our appid, secret (40243: frozen) or server IP, and for a request of
+ * ours it cannot read (40002 grant_type, 43002 not POST, 47001 not JSON): ours to fix, not WeChat's.
+ */
+const STABLE_TOKEN_OUR_FAULT = new Set([40002, 40013, 40125, 40164, 40243, 41002, 41004, 43002, 47001]);
 
 class AccessTokenRejected extends Error {
   constructor(readonly logFields: Record<string, string | number>) {
@@ -45,107 +65,150 @@ export function rejectStaleAccessToken(body: WechatBody): void {
 
 /**
  * Runs `call` with the app's token. If WeChat rejects the token, drops it everywhere, fetches
- * again (normal mode) and runs `call` once more.
+ * again (normal mode) and runs `call` once more. Fetching stops at `deadline` (epoch ms).
  */
-export async function withAccessToken<T>(app: WechatApp, call: (accessToken: string) => Promise<T>): Promise<T> {
-  const token = await accessToken(app);
+export async function withAccessToken<T>(app: WechatApp, deadline: number, call: (accessToken: string) => Promise<T>): Promise<T> {
+  const rejected = await heldToken(app, deadline);
   try {
-    return await call(token);
+    return await call(rejected.token);
   } catch (error) {
     if (!(error instanceof AccessTokenRejected)) throw error;
-    await forget(app.appid, token);
+    await forget(app.appid, rejected);
   }
   try {
-    return await call(await accessToken(app));
+    return await call(await accessToken(app, deadline));
   } catch (error) {
     if (!(error instanceof AccessTokenRejected)) throw error;
     throw wechatUnavailable({ wechat: 'access_token_rejected_twice', ...error.logFields });
   }
 }
 
-const memory = new Map<string, CachedToken>();
-const inFlight = new Map<string, Promise<CachedToken>>();
+const memory = new Map<string, HeldToken>();
+const inFlight = new Map<string, Promise<HeldToken>>();
+/** Refusals by appid, when there is no Redis to share them in. */
+const refusals = new Map<string, { logFields: WechatLogFields; until: number }>();
 
-/** The app's live token: from memory, else Redis, else one stable_token call across all instances. */
-export async function accessToken(app: WechatApp): Promise<string> {
-  const cached = memory.get(app.appid);
-  if (cached && cached.usableUntil > Date.now()) return cached.token;
+/**
+ * The app's live token: from memory, else Redis, else one stable_token call across all instances,
+ * waiting and fetching no later than `deadline` (epoch ms; concurrent callers share the first one's).
+ */
+export async function accessToken(app: WechatApp, deadline: number): Promise<string> {
+  return (await heldToken(app, deadline)).token;
+}
+
+async function heldToken(app: WechatApp, deadline: number): Promise<HeldToken> {
+  const held = memory.get(app.appid);
+  if (held && held.usableUntil > Date.now()) return held;
   let flight = inFlight.get(app.appid);
   if (!flight) {
-    flight = obtain(app).finally(() => inFlight.delete(app.appid));
+    flight = obtain(app, deadline).finally(() => inFlight.delete(app.appid));
     inFlight.set(app.appid, flight);
   }
-  return (await flight).token;
+  return flight;
 }
 
-async function obtain(app: WechatApp): Promise<CachedToken> {
+async function obtain(app: WechatApp, deadline: number): Promise<HeldToken> {
   const redis = sharedRedis();
   // Without Redis (local development) this process is the only instance.
-  const entry = redis ? await obtainShared(redis, app) : await fetchStableToken(app);
-  memory.set(app.appid, entry);
-  return entry;
+  const held = redis ? await obtainShared(redis, app, deadline) : await obtainLocal(app, deadline);
+  memory.set(app.appid, held);
+  return held;
 }
 
-// One round trip: the cached token if any, else try to take the lease.
+async function obtainLocal(app: WechatApp, deadline: number): Promise<HeldToken> {
+  const refused = refusals.get(app.appid);
+  if (refused && refused.until > Date.now()) throw remembered(refused.logFields, refused.until - Date.now());
+  const result = await fetchStableToken(app, deadline);
+  if ('token' in result) return { ...result, stored: null };
+  const memoryMs = refusalMemoryMs(result);
+  refusals.set(app.appid, { logFields: result, until: Date.now() + memoryMs });
+  throw remembered(result, memoryMs);
+}
+
+// One round trip: the cached token if any, else a remembered refusal, else try to take the lease.
 const CLAIM = `
 local cached = redis.call('GET', KEYS[1])
 if cached then return {'cached', cached} end
+local refused = redis.call('GET', KEYS[3])
+if refused then return {'refused', refused, redis.call('PTTL', KEYS[3])} end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'lease'} end
 return {'wait'}`;
 
-// Publish the token and give the lease back, if it is still ours.
+// Publish the token or the refusal, and give the lease back if it is still ours.
 const PUBLISH = `
 if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5]) end
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1`;
 
-// Drop the cached token only if it is still the rejected one (another instance may have replaced it).
-// An unreadable entry goes too.
+// Drop the cached value only if it is still the one read: another instance may have replaced it.
 const FORGET = `
-local cached = redis.call('GET', KEYS[1])
-if not cached then return 0 end
-local ok, entry = pcall(cjson.decode, cached)
-if ok and type(entry) == 'table' and entry.token ~= ARGV[1] then return 0 end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])`;
 
-async function obtainShared(redis: Redis, app: WechatApp): Promise<CachedToken> {
+async function obtainShared(redis: Redis, app: WechatApp, requestDeadline: number): Promise<HeldToken> {
   const cacheKey = CACHE_PREFIX + app.appid;
-  const keys = [cacheKey, LEASE_PREFIX + app.appid];
+  const keys = [cacheKey, LEASE_PREFIX + app.appid, REFUSAL_PREFIX + app.appid];
   const holder = randomUUID();
-  const deadline = Date.now() + WAIT_MS;
+  const deadline = Math.min(Date.now() + WAIT_MS, requestDeadline);
   for (;;) {
-    const [state, cached] = await redisCall(() => redis.eval<string[], [string, string?]>(CLAIM, keys, [holder, String(LEASE_MS)]));
-    if (state === 'cached' && cached) {
-      const entry = parseCached(cached);
-      if (entry) return entry;
-      // Unreadable, or past its use by this instance's clock: drop it and claim again.
-      await redisCall(() => redis.del(cacheKey));
+    const [state, value, ttl] = await redisCall(() =>
+      redis.eval<string[], [string, string?, number?]>(CLAIM, keys, [holder, String(LEASE_MS)]),
+    );
+    if (state === 'cached' && value) {
+      const entry = openCached(app.appid, value);
+      if (entry) return { ...entry, stored: value };
+      // Unreadable, or past its use by this instance's clock: drop it (unless replaced) and claim again.
+      await redisCall(() => redis.eval(FORGET, [cacheKey], [value]));
     }
-    if (state === 'lease') {
-      let entry: CachedToken | undefined;
-      try {
-        entry = await fetchStableToken(app);
-        return entry;
-      } finally {
-        const ttl = entry ? entry.usableUntil - Date.now() : 0;
-        const value = entry && ttl > 0 ? JSON.stringify(entry) : '';
-        await redisCall(() => redis.eval(PUBLISH, keys, [holder, value, String(Math.max(ttl, 1))]));
-      }
-    }
+    if (state === 'refused' && value) throw remembered(JSON.parse(value) as WechatLogFields, ttl ?? 0);
+    if (state === 'lease') return fetchAndPublish(redis, app, keys, holder, requestDeadline);
     if (Date.now() + POLL_MS >= deadline) throw wechatUnavailable({ wechat: 'access_token_wait_timeout' });
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
 
-async function forget(appid: string, token: string): Promise<void> {
-  if (memory.get(appid)?.token === token) memory.delete(appid);
-  const redis = sharedRedis();
-  if (redis) await redisCall(() => redis.eval(FORGET, [CACHE_PREFIX + appid], [token]));
+/** As the lease holder: one stable_token call, its token or refusal shared, the lease given back. */
+async function fetchAndPublish(redis: Redis, app: WechatApp, keys: string[], holder: string, deadline: number): Promise<HeldToken> {
+  let token: HeldToken | undefined;
+  let refusal: WechatLogFields | undefined;
+  try {
+    const result = await fetchStableToken(app, deadline);
+    if ('token' in result) token = { ...result, stored: seal(JSON.stringify(result), sealedFor(app.appid)) };
+    else refusal = result;
+  } finally {
+    // After a transient failure neither is shared: the next caller tries again.
+    const tokenTtl = token ? token.usableUntil - Date.now() : 0;
+    await redisCall(() =>
+      redis.eval(PUBLISH, keys, [
+        holder,
+        token && tokenTtl > 0 ? token.stored! : '',
+        String(Math.max(tokenTtl, 1)),
+        refusal ? JSON.stringify(refusal) : '',
+        String(refusal ? refusalMemoryMs(refusal) : 1),
+      ]),
+    );
+  }
+  if (token) return token;
+  throw remembered(refusal!, refusalMemoryMs(refusal!));
 }
 
-function parseCached(raw: string): CachedToken | null {
+async function forget(appid: string, rejected: HeldToken): Promise<void> {
+  if (memory.get(appid) === rejected) memory.delete(appid);
+  const redis = sharedRedis();
+  if (redis && rejected.stored) await redisCall(() => redis.eval(FORGET, [CACHE_PREFIX + appid], [rejected.stored!]));
+}
+
+/** Associated data of a sealed token: opens only as this app's access_token. */
+function sealedFor(appid: string): string {
+  return JSON.stringify(['wechat-access-token', appid]);
+}
+
+/** The entry, or null when it does not open for this app, is malformed or past its use. */
+function openCached(appid: string, stored: string): CachedToken | null {
+  const opened = unseal(stored, sealedFor(appid));
   try {
-    const entry = JSON.parse(raw) as CachedToken;
+    const entry = JSON.parse(opened ?? '') as CachedToken;
     return typeof entry.token === 'string' && typeof entry.usableUntil === 'number' && entry.usableUntil > Date.now()
       ? entry
       : null;
@@ -154,9 +217,34 @@ function parseCached(raw: string): CachedToken | null {
   }
 }
 
-async function fetchStableToken(app: WechatApp): Promise<CachedToken> {
+/**
+ * A stable_token refusal (any errcode but -1, which is retried): what it tells our callers, reissued
+ * with the time it stays remembered as Retry-After.
+ */
+function remembered(refusal: WechatLogFields, leftMs: number): ApiError {
+  const answer = answerTo(refusal);
+  return new ApiError(answer.code, {
+    detail: answer.detail,
+    retryAfterSeconds: Math.max(1, Math.ceil(leftMs / 1000)),
+    logFields: answer.logFields,
+  });
+}
+
+function answerTo(refusal: WechatLogFields): ApiError {
+  // 45009/45011: this app's daily or per-minute quota; not the user's doing.
+  if (refusal.wechatErrcode === 45009 || refusal.wechatErrcode === 45011) return wechatUnavailable(refusal, 60);
+  return misconfiguredOr(STABLE_TOKEN_OUR_FAULT, refusal.wechatErrcode, refusal);
+}
+
+/** As long as the answer asks callers to wait, else (a configuration error) REFUSAL_MEMORY_SECONDS. */
+function refusalMemoryMs(refusal: WechatLogFields): number {
+  return 1000 * (answerTo(refusal).retryAfterSeconds ?? REFUSAL_MEMORY_SECONDS);
+}
+
+/** The token, or WeChat's refusal (its errcode and request id). */
+async function fetchStableToken(app: WechatApp, deadline: number): Promise<CachedToken | WechatLogFields> {
   const requestedAt = Date.now();
-  return callWechat(
+  return callWechat<CachedToken | WechatLogFields>(
     {
       path: '/cgi-bin/stable_token',
       json: { grant_type: 'client_credential', appid: app.appid, secret: app.secret, force_refresh: false },
@@ -173,11 +261,9 @@ async function fetchStableToken(app: WechatApp): Promise<CachedToken> {
         // Counted from before the request: the token may be older than our reply.
         return { token, usableUntil: requestedAt + Math.max(expiresIn * 1000 - SAFETY_MARGIN_MS, POLL_MS) };
       }
-      const logFields = wechatLogFields(body);
       if (errcode === -1) throw new TransientFailure('errcode_-1', true);
-      // 45009/45011: this app's daily or per-minute quota; not the user's doing.
-      if (errcode === 45009 || errcode === 45011) throw wechatUnavailable(logFields, 60);
-      throw misconfiguredOr(errcode, logFields);
+      return wechatLogFields(body);
     },
+    deadline,
   );
 }

@@ -4,6 +4,7 @@
 import { Agent, request } from 'undici';
 import { config } from './config.js';
 import { ApiError, describeCause } from './errors.js';
+import { budgetSpent } from './request-context.js';
 
 export type WechatBody = Record<string, unknown>;
 
@@ -48,16 +49,24 @@ export class TransientFailure extends Error {
   }
 }
 
-export async function callWechat<T>(call: WechatCall, interpret: Interpret<T>): Promise<T> {
+/** `requestDeadline`: epoch ms past which the request has answered (RequestContext.deadline). */
+export async function callWechat<T>(call: WechatCall, interpret: Interpret<T>, requestDeadline: number): Promise<T> {
   const query = call.query ? `?${new URLSearchParams(call.query)}` : '';
   const url = `${config().wechatApiBase}${call.path}${query}`;
-  const deadline = Date.now() + TOTAL_BUDGET_MS;
+  const deadline = Math.min(Date.now() + TOTAL_BUDGET_MS, requestDeadline);
+  // An attempt that spends something starts only with its whole timeout left: cut short, it could
+  // be spent (billed) with its answer never read.
+  const attemptNeedsMs = call.retryDelivered ? 1 : ATTEMPT_TIMEOUT_MS;
   let mayHaveActed = false;
   let lastReason = 'timeout';
 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const remaining = deadline - Date.now();
-    if (remaining <= 0) break;
+    if (remaining < attemptNeedsMs) {
+      // Not even the first attempt fits: the request's budget is spent, WeChat did nothing wrong.
+      if (attempt === 1) throw budgetSpent(call.path);
+      break;
+    }
     try {
       const body = await fetchOnce(url, call.json, Math.min(remaining, ATTEMPT_TIMEOUT_MS));
       return interpret(body, mayHaveActed);
@@ -79,11 +88,15 @@ export function wechatUnavailable(logFields: Record<string, string | number>, re
   return new ApiError('wechat_unavailable', { retryAfterSeconds, logFields });
 }
 
-/** Errcodes that say our appid, secret or server IP is wrong; anything else unknown is WeChat's trouble. */
-export function misconfiguredOr(errcode: number, logFields: Record<string, string | number>): ApiError {
-  if ([40013, 40125, 40164, 41002, 41004].includes(errcode)) {
+/**
+ * 500 for `ourFault`, the errcodes by which this endpoint says our appid, secret, server IP or
+ * request is wrong (each endpoint has its own: 40013 is a bad appid of ours on stable_token, a
+ * foreign code on the phone lookup); any other unknown errcode is WeChat's trouble.
+ */
+export function misconfiguredOr(ourFault: ReadonlySet<number>, errcode: number, logFields: Record<string, string | number>): ApiError {
+  if (ourFault.has(errcode)) {
     return new ApiError('server_misconfigured', {
-      detail: 'WeChat rejected this mini program\'s appid, secret or server IP',
+      detail: 'WeChat refused this mini program\'s appid, secret, server IP or our request',
       logFields,
     });
   }
@@ -95,8 +108,11 @@ export function errcodeOf(body: WechatBody): number {
   return body.errcode === undefined ? 0 : Number(body.errcode);
 }
 
+/** A type, not an interface: it must fit ApiError's logFields record. */
+export type WechatLogFields = { wechatErrcode: number; wechatRid?: string };
+
 /** The errcode and WeChat's request id ("rid: ..." in errmsg, in several historical shapes), for support tickets. */
-export function wechatLogFields(body: WechatBody): { wechatErrcode: number; wechatRid?: string } {
+export function wechatLogFields(body: WechatBody): WechatLogFields {
   const match = typeof body.errmsg === 'string' ? /\b(?:rid|req_id)\s*:\s*([A-Za-z0-9-]{1,64})/.exec(body.errmsg) : null;
   return { wechatErrcode: errcodeOf(body), ...(match?.[1] ? { wechatRid: match[1] } : {}) };
 }

@@ -30,7 +30,13 @@ export interface WechatPhoneNumber {
   watermarkAppid: string;
 }
 
-export async function code2Session(app: WechatApp, code: string): Promise<WechatSession> {
+/** jscode2session's errcodes for our appid, secret or server IP, and a grant_type we got wrong. */
+const SESSION_OUR_FAULT = new Set([40002, 40013, 40125, 40164, 41002, 41004]);
+/** getuserphonenumber's errcodes for a request of ours it cannot read (not POST JSON, no access_token). */
+const PHONE_OUR_FAULT = new Set([41001, 43002, 47001]);
+
+/** `deadline` (epoch ms): no attempt outlives it. */
+export async function code2Session(app: WechatApp, code: string, deadline: number): Promise<WechatSession> {
   return callWechat(
     {
       path: '/sns/jscode2session',
@@ -38,15 +44,17 @@ export async function code2Session(app: WechatApp, code: string): Promise<Wechat
       retryDelivered: true,
     },
     interpretSession,
+    deadline,
   );
 }
 
 /**
  * Exchanges a getPhoneNumber code for the number. Each success is billed and each code works once,
  * so an attempt WeChat may have seen is never repeated; an expired access_token is not an attempt.
+ * No lookup starts unless it can end by `deadline` (epoch ms).
  */
-export async function getUserPhoneNumber(app: WechatApp, code: string, openid: string): Promise<WechatPhoneNumber> {
-  return withAccessToken(app, (accessToken) =>
+export async function getUserPhoneNumber(app: WechatApp, code: string, openid: string, deadline: number): Promise<WechatPhoneNumber> {
+  return withAccessToken(app, deadline, (accessToken) =>
     callWechat(
       {
         path: '/wxa/business/getuserphonenumber',
@@ -55,6 +63,7 @@ export async function getUserPhoneNumber(app: WechatApp, code: string, openid: s
         retryDelivered: false,
       },
       interpretPhoneNumber,
+      deadline,
     ),
   );
 }
@@ -83,7 +92,7 @@ function interpretSession(body: WechatBody, codeMayBeSpent: boolean): WechatSess
     case 45011:
       throw new ApiError('wechat_rate_limited', { retryAfterSeconds: 60, logFields });
     default:
-      throw misconfiguredOr(errcode, logFields);
+      throw misconfiguredOr(SESSION_OUR_FAULT, errcode, logFields);
   }
 }
 
@@ -117,11 +126,14 @@ function interpretPhoneNumber(body: WechatBody): WechatPhoneNumber {
       // WeChat may or may not have spent the code: the user taps the button again for a new one.
       throw new ApiError('wechat_unavailable', { retryAfterSeconds: 1, logFields });
     case 40029:
-      throw new ApiError('invalid_code', { detail: 'The phone code is invalid, expired or already used', logFields });
+      throw new ApiError('invalid_phone_code', { logFields });
+    case 40013:
+      // Here it means the code was issued to another mini program: the client's mistake.
+      throw new ApiError('phone_app_mismatch', { detail: 'Ask for the number again from this mini program', logFields });
     case 45011:
       throw new ApiError('wechat_rate_limited', { retryAfterSeconds: 60, logFields });
     default:
-      throw misconfiguredOr(errcode, logFields);
+      throw misconfiguredOr(PHONE_OUR_FAULT, errcode, logFields);
   }
 }
 
@@ -139,9 +151,9 @@ export interface RiskSubject {
  * 0-4, higher is riskier; null when WeChat cannot say (busy, or no record of the user: 61010,
  * which it answers for suspected fraud accounts too). Read-only, so retried like any idempotent call.
  */
-export async function getUserRiskRank(app: WechatApp, subject: RiskSubject): Promise<number | null> {
+export async function getUserRiskRank(app: WechatApp, subject: RiskSubject, deadline: number): Promise<number | null> {
   try {
-    return await withAccessToken(app, (accessToken) =>
+    return await withAccessToken(app, deadline, (accessToken) =>
       callWechat(
         {
           path: '/wxa/getuserriskrank',
@@ -156,6 +168,7 @@ export async function getUserRiskRank(app: WechatApp, subject: RiskSubject): Pro
           retryDelivered: true,
         },
         interpretRiskRank,
+        deadline,
       ),
     );
   } catch (error) {

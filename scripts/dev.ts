@@ -1,6 +1,7 @@
 // npm run dev: every api/ function on http://127.0.0.1:3000. Configured cloud services are used
 // as they are; what is missing gets an embedded default: PGlite under .data/ for Postgres, the
-// in-process session store for Upstash, and a loudly announced mock WeChat for the mini program.
+// in-process session store for Upstash, and a loudly announced mock WeChat for the mini program,
+// the last only where the process is plainly local.
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -13,14 +14,91 @@ import { migrate } from '../lib/migrations.js';
 
 const env = process.env;
 const notes: string[] = [];
+const port = Number(env.PORT ?? 3000);
 
 if (env.VERCEL_ENV === 'production') {
   console.error('npm run dev is for local development; it refuses to run with VERCEL_ENV=production.');
   process.exit(1);
 }
 
-const embeddedDatabase = !env.DATABASE_URL;
-if (embeddedDatabase) {
+try {
+  await useWechat();
+  await useDatabase();
+  useLocalKeys();
+  // The local server sets x-forwarded-for / x-real-ip from the socket, as Vercel does: trust them.
+  env.TRUST_PROXY_HEADERS ??= '1';
+  const { redis } = config();
+  notes.push(redis ? 'Sessions: Upstash Redis' : 'Sessions: in this process (set UPSTASH_REDIS_REST_URL/TOKEN to use Upstash)');
+  const server = await startServer({ port, host: env.HOST ?? '127.0.0.1' });
+  console.log(['', `wxlogin is listening on ${server.url}`, ...notes.map((note) => `  ${note}`), `  Routes: ${server.routes.join(' ')}`, ''].join('\n'));
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`Configuration error: ${error.message}`);
+  } else if ((error as { code?: unknown }).code === 'EADDRINUSE') {
+    console.error(`port ${port} is in use; set PORT`);
+  } else {
+    throw error;
+  }
+  process.exit(1);
+}
+
+/** The configured WeChat apps, else the mock, which lets any code log in as anyone it names. */
+async function useWechat(): Promise<void> {
+  if (env.WECHAT_APPS || env.WECHAT_SECRET) {
+    notes.push('WeChat: real code2Session for the configured apps');
+    return;
+  }
+  if (!plainlyLocal()) {
+    throw new ConfigError(
+      'Set WECHAT_APPS (appid:secret pairs, comma separated) or WECHAT_APPID and WECHAT_SECRET. The mock WeChat runs only ' +
+        'where the process is plainly local: no VERCEL_ENV, NODE_ENV not production, no Upstash variables.',
+    );
+  }
+  // Keep the mini program's own appid working if the developer gave it, so its Referer matches.
+  const appid = env.WECHAT_APPID ?? 'wx0000000000000000';
+  const mock = await startFakeWechat({ apps: [{ appid, secret: 'mock-secret', openPlatform: true }], acceptAnyCode: true });
+  env.WECHAT_APPID = appid;
+  env.WECHAT_SECRET = 'mock-secret';
+  env.WECHAT_API_BASE = mock.url;
+  console.warn(
+    [
+      '',
+      '!!! MOCK WECHAT: every code logs in, and "mock:<name>" as whoever it names. Local development only. !!!',
+      '!!! Set WECHAT_APPID and WECHAT_SECRET (or WECHAT_APPS) to use the real WeChat.                     !!!',
+    ].join('\n'),
+  );
+  notes.push(
+    `WeChat: MOCK for appid ${appid}. Every code logs in; "mock:<name>" picks a person, anything else is "developer".`,
+    '        Phone codes: "mock:<digits>" picks the number, anything else is 13800000000.',
+  );
+}
+
+/** A deployment's environment (pulled, or set by hand) is never plainly local. */
+function plainlyLocal(): boolean {
+  const upstash = ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'KV_REST_API_URL', 'KV_REST_API_TOKEN'].some((name) => env[name]);
+  return env.VERCEL_ENV === undefined && env.NODE_ENV !== 'production' && !upstash;
+}
+
+/** Keys for the admin API (and the console) and for services, made up and printed when plainly local and not configured. */
+function useLocalKeys(): void {
+  if (!plainlyLocal()) return;
+  for (const [variable, name, door] of [
+    ['ADMIN_KEYS', 'local-admin', 'Admin key (console at /admin, /api/admin/*)'],
+    ['SERVICE_KEYS', 'local-service', 'Service key (/api/introspect)'],
+  ] as const) {
+    if (env[variable]) continue;
+    const key = randomBytes(24).toString('base64url');
+    env[variable] = `${name}:${key}`;
+    notes.push(`${door}: ${key}   (local only; set ${variable} to choose your own)`);
+  }
+}
+
+/** DATABASE_URL as given (migrated by hand), else PGlite under .data/, migrated here. */
+async function useDatabase(): Promise<void> {
+  if (env.DATABASE_URL) {
+    notes.push('Postgres: DATABASE_URL', 'Schema: run npm run db:migrate against DATABASE_URL yourself');
+    return;
+  }
   const dataDir = resolve(env.DATA_DIR ?? new URL('../.data/', import.meta.url).pathname, 'pglite');
   await mkdir(dataDir, { recursive: true });
   const postgres = await startPglite(dataDir);
@@ -29,55 +107,7 @@ if (embeddedDatabase) {
   env.NEON_WS_PROXY = bridge.address;
   env.DATABASE_POOL_MAX = '1';
   notes.push(`Postgres: embedded PGlite in ${dataDir} (set DATABASE_URL to use your own)`);
-} else {
-  notes.push('Postgres: DATABASE_URL');
-}
-
-const hasApp = env.WECHAT_APPS || env.WECHAT_SECRET;
-if (!hasApp) {
-  // Keep the mini program's own appid working if the developer gave it, so its Referer matches.
-  const appid = env.WECHAT_APPID ?? 'wx0000000000000000';
-  const mock = await startFakeWechat({ apps: [{ appid, secret: 'mock-secret', openPlatform: true }], acceptAnyCode: true });
-  env.WECHAT_APPID = appid;
-  env.WECHAT_SECRET = 'mock-secret';
-  env.WECHAT_API_BASE = mock.url;
-  notes.push(
-    `WeChat: MOCK for appid ${appid}. Every code logs in; "mock:<name>" picks a person, anything else is "developer".`,
-    '        Phone codes: "mock:<digits>" picks the number, anything else is 13800000000.',
-    '        Set WECHAT_APPID and WECHAT_SECRET (or WECHAT_APPS) to use the real WeChat.',
-  );
-} else {
-  notes.push('WeChat: real code2Session for the configured apps');
-}
-
-// The local server sets x-forwarded-for / x-real-ip from the socket, as Vercel does: trust them.
-env.TRUST_PROXY_HEADERS ??= '1';
-
-// Local keys for the admin API (and the console) and for services, printed once, unless configured.
-for (const [variable, name, door] of [
-  ['ADMIN_KEYS', 'local-admin', 'Admin key (console at /admin, /api/admin/*)'],
-  ['SERVICE_KEYS', 'local-service', 'Service key (/api/introspect)'],
-] as const) {
-  if (env[variable]) continue;
-  const key = randomBytes(24).toString('base64url');
-  env[variable] = `${name}:${key}`;
-  notes.push(`${door}: ${key}   (local only; set ${variable} to choose your own)`);
-}
-
-try {
-  const { redis } = config();
-  notes.push(redis ? 'Sessions: Upstash Redis' : 'Sessions: in this process (set UPSTASH_REDIS_REST_URL/TOKEN to use Upstash)');
-  if (embeddedDatabase) {
-    const { migrations, functions } = await migrate();
-    if (migrations.length) notes.push(`Schema: applied ${migrations.join(', ')}`);
-    if (functions.length) notes.push(`Schema: created ${functions.length} functions from db/functions`);
-  } else {
-    notes.push('Schema: run npm run db:migrate against DATABASE_URL yourself');
-  }
-  const server = await startServer({ port: Number(env.PORT ?? 3000), host: env.HOST ?? '127.0.0.1' });
-  console.log(['', `wxlogin is listening on ${server.url}`, ...notes.map((note) => `  ${note}`), `  Routes: ${server.routes.join(' ')}`, ''].join('\n'));
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(`Configuration error: ${error.message}`);
-  process.exit(1);
+  const { migrations, functions } = await migrate();
+  if (migrations.length) notes.push(`Schema: applied ${migrations.join(', ')}`);
+  if (functions.length) notes.push(`Schema: created ${functions.length} functions from db/functions`);
 }

@@ -1,6 +1,7 @@
 // Start-up validation: each mistake names the variable and never prints a secret.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../lib/config.js';
+import { divertAccessLog } from '../scripts/local/access-log.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 const base = { WECHAT_APPS: 'wx01:s3cr3t-one', DATABASE_URL: 'postgres://u:pw-xyz@db/x' };
@@ -111,5 +112,36 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base, SESSION_ENCRYPTION_KEY: KEY }).logSalt).toEqual(derived);
     expect(derived).not.toEqual(Buffer.from(KEY, 'base64'));
     expect(loadConfig({ ...base, SESSION_ENCRYPTION_KEY: KEY, LOG_SALT: 'pepper' }).logSalt).toEqual(Buffer.from('pepper'));
+  });
+});
+
+describe('a configuration error met by a request', () => {
+  it('answers 500 server_misconfigured and logs the variable it names, never a value', async () => {
+    // On Vercel the configuration loads at the first request: here, one with no WeChat app.
+    const saved = { ...process.env };
+    for (const name of ['WECHAT_APPS', 'WECHAT_APPID', 'WECHAT_SECRET']) delete process.env[name];
+    process.env.DATABASE_URL = base.DATABASE_URL;
+    const lines: string[] = [];
+    const release = divertAccessLog((line) => lines.push(line));
+    try {
+      const { default: login } = await import('../api/login.js');
+      const response = await login.fetch(
+        new Request('http://localhost/api/login', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ code: 'abc' }),
+        }),
+      );
+      expect(response.status).toBe(500);
+      expect(((await response.json()) as { code: string }).code).toBe('server_misconfigured');
+    } finally {
+      release();
+      process.env = saved;
+    }
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0]!);
+    expect(line).toMatchObject({ level: 'error', status: 500, code: 'server_misconfigured', config: expect.stringContaining('WECHAT_APPS') });
+    expect(line).not.toHaveProperty('error');
+    expect(lines[0]).not.toMatch(/pw-xyz/);
   });
 });

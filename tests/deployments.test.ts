@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { dropDatabase, migrateDatabase, recreateDatabase } from '../scripts/local/postgres.js';
-import { startDevProcess, type DevProcess } from './support/dev-process.js';
+import { startListening } from './support/dev-process.js';
 import { APP_A, defaultApps, startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;
@@ -26,10 +26,11 @@ async function ownDatabase(): Promise<string> {
   return url;
 }
 
+type DevProcess = Awaited<ReturnType<typeof startListening>>;
+
 async function deployment(env: Record<string, string>): Promise<DevProcess> {
-  const started = await startDevProcess({
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
+  const started = await startListening({
+    PORT: '0',
     WECHAT_APPS: defaultApps().map((app) => `${app.appid}:${app.secret}`).join(','),
     WECHAT_API_BASE: stack.wechat.url,
     UPSTASH_REDIS_REST_URL: stack.gateway.url,

@@ -1,25 +1,26 @@
 // The README's `npm run dev` on a machine with no cloud accounts: embedded PGlite, in-process
 // sessions, mock WeChat, all served over real HTTP by the same functions.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startDevProcess, type DevProcess } from './support/dev-process.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDev, startListening, type Dev } from './support/dev-process.js';
 
-let server: DevProcess;
+let dev: Dev;
 let baseUrl: string;
 let dataDir: string;
-const output = () => server.output();
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'wxlogin-dev-'));
-  // Only what a fresh shell has: no cloud or WeChat variables.
-  server = await startDevProcess({ PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir });
-  baseUrl = server.url;
+  // No cloud or WeChat variables.
+  const listening = await startListening({ PORT: '0', DATA_DIR: dataDir });
+  dev = listening;
+  baseUrl = listening.url;
 });
 
 afterAll(async () => {
-  await server.stop();
+  await dev.stop();
   await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -30,10 +31,11 @@ const post = (path: string, body?: unknown, token?: string) =>
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 
-it('announces the mock WeChat and the embedded defaults', () => {
-  expect(output()).toContain('WeChat: MOCK');
-  expect(output()).toContain('embedded PGlite');
-  expect(output()).toContain('Sessions: in this process');
+it('announces the mock WeChat loudly, and the embedded defaults', () => {
+  expect(dev.output()).toContain('!!! MOCK WECHAT');
+  expect(dev.output()).toContain('WeChat: MOCK');
+  expect(dev.output()).toContain('embedded PGlite');
+  expect(dev.output()).toContain('Sessions: in this process');
 });
 
 it('logs in with a mock code, shows the user, logs out', async () => {
@@ -51,7 +53,7 @@ it('logs in with a mock code, shows the user, logs out', async () => {
 
   expect((await post('/api/logout', undefined, token)).status).toBe(204);
   expect((await fetch(`${baseUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
-  expect(output()).not.toContain(token);
+  expect(dev.output()).not.toContain(token);
 });
 
 it('binds a mock phone number and shows it masked, with the access_token in memory', async () => {
@@ -62,12 +64,12 @@ it('binds a mock phone number and shows it masked, with the access_token in memo
   expect(await phone.json()).toEqual({ phoneNumber: '13912345678', purePhoneNumber: '13912345678', countryCode: '86' });
   const me = await fetch(`${baseUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } });
   expect(((await me.json()) as { user: { phone: string } }).user.phone).toBe('139****5678');
-  expect(output()).not.toContain('13912345678');
+  expect(dev.output()).not.toContain('13912345678');
 });
 
-it('prints local admin and service keys that open the admin API and introspection', async () => {
-  const adminKey = /Admin key [^:]*: (\S+)/.exec(output())?.[1];
-  const serviceKey = /Service key [^:]*: (\S+)/.exec(output())?.[1];
+it('prints local admin and service keys that open the admin API and introspection, and nothing else', async () => {
+  const adminKey = /Admin key [^:]*: (\S+)/.exec(dev.output())?.[1];
+  const serviceKey = /Service key [^:]*: (\S+)/.exec(dev.output())?.[1];
   expect(adminKey).toMatch(/^[\w-]{32,}$/);
   const events = await fetch(`${baseUrl}/api/admin/events`, { headers: { authorization: `Bearer ${adminKey}` } });
   expect(events.status).toBe(200);
@@ -81,4 +83,67 @@ it('answers unknown paths with a problem+json 404', async () => {
   expect(response.status).toBe(404);
   expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(((await response.json()) as { code: string }).code).toBe('not_found');
+});
+
+/** `npm run dev` until it exits, or says it listens (then stopped). */
+async function runDev(env: Record<string, string>): Promise<{ output: string; exitCode: number | null | 'listening' }> {
+  const started = startDev(env);
+  const url = await started.listening;
+  await started.stop();
+  return { output: started.output(), exitCode: url ? 'listening' : await started.exitCode };
+}
+
+describe('where the mock WeChat must not run', () => {
+  // A database is configured, so that nothing but the WeChat decision is tested (no PGlite).
+  const configured = { PORT: '0', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' };
+  const upstash = { UPSTASH_REDIS_REST_URL: 'https://example.upstash.io', UPSTASH_REDIS_REST_TOKEN: 'token' };
+
+  it.each([
+    ['a preview deployment\'s environment', { VERCEL_ENV: 'preview', ...upstash, SESSION_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') }],
+    ['a pulled development environment', { VERCEL_ENV: 'development' }],
+    ['NODE_ENV=production', { NODE_ENV: 'production' }],
+    ['Upstash variables', upstash],
+    ['Vercel KV variables', { KV_REST_API_URL: 'https://example.upstash.io', KV_REST_API_TOKEN: 'token' }],
+  ])('without a WeChat app, with %s: refuses to start, naming WECHAT_APPS', async (_, env) => {
+    const { output, exitCode } = await runDev({ ...configured, ...env });
+    expect(exitCode).toBe(1);
+    expect(output).toContain('Configuration error: Set WECHAT_APPS');
+    expect(output).not.toContain('MOCK');
+  });
+});
+
+it('a taken port: says so and which variable to set, without a stack trace', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const { port } = taken.address() as { port: number };
+  try {
+    const { output, exitCode } = await runDev({ PORT: String(port), DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' });
+    expect(exitCode).toBe(1);
+    expect(output).toContain(`port ${port} is in use; set PORT`);
+    expect(output).not.toMatch(/^\s+at /m);
+  } finally {
+    taken.close();
+  }
+});
+
+it('DATABASE_URL at a plain PostgreSQL, no NEON_WS_PROXY: a login says what is wrong and how to fix it', async () => {
+  const plain = startDev({ PORT: '0', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  try {
+    const url = await plain.listening;
+    expect(url).not.toBeNull();
+    const response = await fetch(`${url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: 'mock:alice' }),
+    });
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { code: string }).code).toBe('server_misconfigured');
+    while (!plain.output().includes('"route":"/api/login"')) await new Promise((resolve) => setTimeout(resolve, 20));
+    const line = JSON.parse(/^\{"level".*"route":"\/api\/login".*$/m.exec(plain.output())![0]);
+    expect(line).toMatchObject({ code: 'server_misconfigured', config: expect.stringContaining('WebSocket') });
+    expect(line.config).toContain('NEON_WS_PROXY');
+    expect(line.config).toContain('npm run db:bridge');
+  } finally {
+    await plain.stop();
+  }
 });

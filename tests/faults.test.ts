@@ -4,6 +4,7 @@
 // and the next login with a fresh code succeeds with one person and no orphan session.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../lib/db.js';
 import { endpoint, REQUEST_BUDGET_MS } from '../lib/http.js';
@@ -134,6 +135,9 @@ describe('the request budget', () => {
 });
 
 describe('GET /api/health', () => {
+  /** Past the second for which an instance answers its last result. */
+  const nextWindow = () => sleep(1100);
+
   it('200 with each dependency ok', async () => {
     const health = await stack.call('health', 'GET');
     expect(health.status).toBe(200);
@@ -159,6 +163,7 @@ describe('GET /api/health', () => {
     let result: CallResult;
     let elapsed: number;
     try {
+      await nextWindow();
       [result, elapsed] = await timed(() => stack.call('health', 'GET'));
     } finally {
       await start();
@@ -171,11 +176,26 @@ describe('GET /api/health', () => {
     expect(elapsed).toBeLessThan(2500);
     const text = JSON.stringify(result.body);
     for (const secret of secretsOf()) expect(text).not.toContain(secret);
+    await nextWindow();
     expect((await stack.call('health', 'GET')).status).toBe(200);
+  });
+
+  it('answers a flood from one check per second: one Postgres query and one Redis ping', async () => {
+    await nextWindow();
+    stack.bridge.resetCounts();
+    stack.gateway.resetCounts();
+    const flood = await Promise.all(Array.from({ length: 20 }, () => stack.call('health', 'GET')));
+    for (let i = 0; i < 10; i++) flood.push(await stack.call('health', 'GET'));
+    expect(flood.map((result) => result.status)).toEqual(Array(30).fill(200));
+    expect({ postgres: stack.bridge.roundTrips(), redis: stack.gateway.counts().requests }).toEqual({ postgres: 1, redis: 1 });
+    await nextWindow();
+    expect((await stack.call('health', 'GET')).status).toBe(200);
+    expect({ postgres: stack.bridge.roundTrips(), redis: stack.gateway.counts().requests }).toEqual({ postgres: 2, redis: 2 });
   });
 
   it('answers within its bound when Redis hangs', async () => {
     stack.gateway.setDelay(5000);
+    await nextWindow();
     const [result, elapsed] = await timed(() => stack.call('health', 'GET'));
     expect(result.body.detail).toBe('Unavailable: redis');
     expect(elapsed).toBeLessThan(2500);

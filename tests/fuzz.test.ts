@@ -216,14 +216,14 @@ describe('tokens and sealed session keys', () => {
     await fc.assert(
       fc.asyncProperty(tokenArb, async (token) => {
         fc.pre(token !== liveToken);
-        await expect(requireSession(token, newRequestContext('fuzz'))).rejects.toMatchObject({ code: 'unauthorized' });
+        await expect(requireSession(token, newRequestContext('fuzz', Date.now() + 9000))).rejects.toMatchObject({ code: 'unauthorized' });
       }),
       { numRuns: 500 },
     );
   });
 
   it('any change to the sealed session_key envelope is rejected', async () => {
-    const { session } = await requireSession(liveToken, newRequestContext('fuzz'));
+    const { session } = await requireSession(liveToken, newRequestContext('fuzz', Date.now() + 9000));
     const original = openSessionKey(session);
     const envelope = session.sealedSessionKey;
     await fc.assert(

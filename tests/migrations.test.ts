@@ -1,7 +1,9 @@
 // The migrator against a real PostgreSQL database of this file's own: tables by versioned
 // migrations, functions re-created from db/functions only when they changed, in call order.
+import { execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../lib/db.js';
 import { dependencyOrder, migrate } from '../lib/migrations.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -48,4 +50,51 @@ it('re-creates the functions when they changed, and drops the ones whose file is
   expect(names.map((row) => row.proname)).toEqual([...functionFiles.keys()].sort());
   // And the re-created functions work: a login goes through record_login, merge_people and person_facts.
   expect((await stack.login(stack.person())).status).toBe(200);
+});
+
+describe('DATABASE_URL at a plain PostgreSQL', () => {
+  /** An npm script with this file's database and `env`; its exit code and output. */
+  async function npmRun(script: string, env: Record<string, string>) {
+    try {
+      const { stdout, stderr } = await promisify(execFile)('npm', ['run', '--silent', script], {
+        env: { ...process.env, DATABASE_URL: process.env.DATABASE_URL, ...env },
+      });
+      return { code: 0, output: stdout + stderr };
+    } catch (error) {
+      const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string };
+      return { code, output: stdout + stderr };
+    }
+  }
+
+  it('npm run db:migrate without NEON_WS_PROXY says the Neon driver speaks WebSocket, and how to bridge', async () => {
+    const { code, output } = await npmRun('db:migrate', { NEON_WS_PROXY: '' });
+    expect(code).toBe(1);
+    expect(output).toMatch(/WebSocket/);
+    expect(output).toContain('NEON_WS_PROXY');
+    expect(output).toContain('npm run db:bridge');
+    expect(output).not.toContain(process.env.DATABASE_URL);
+  });
+
+  it('npm run db:bridge prints the NEON_WS_PROXY that makes it work', async () => {
+    const bridge = spawn('npm', ['run', '--silent', 'db:bridge'], {
+      env: { ...process.env, BRIDGE_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
+    try {
+      const address = await new Promise<string>((resolve, reject) => {
+        let printed = '';
+        bridge.stdout!.on('data', (chunk) => {
+          printed += chunk;
+          const match = /NEON_WS_PROXY=(\S+)/.exec(printed);
+          if (match) resolve(match[1]!);
+        });
+        bridge.once('close', () => reject(new Error(`db:bridge exited: ${printed}`)));
+      });
+      const { code, output } = await npmRun('db:migrate', { NEON_WS_PROXY: address });
+      expect({ code, output: output.trim() }).toEqual({ code: 0, output: 'Database schema is up to date' });
+    } finally {
+      if (bridge.exitCode === null) process.kill(-bridge.pid!, 'SIGTERM');
+    }
+  });
 });

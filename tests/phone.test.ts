@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { query } from '../lib/db.js';
 import type { FakeApp } from '../scripts/local/fake-wechat.js';
-import { startStack, type Stack } from './support/stack.js';
+import { accessLog, startStack, type CallResult, type Stack } from './support/stack.js';
 
 // The access_token cache lives in the shared Redis, keyed by appid: apps of this file only.
 const newApp = (openPlatform: boolean): FakeApp => {
@@ -12,11 +12,14 @@ const newApp = (openPlatform: boolean): FakeApp => {
   return { appid: `wxp${id}`, secret: `secret-${id}`, openPlatform };
 };
 const [APP, SIBLING, LATE] = [newApp(true), newApp(true), newApp(false)];
+/** Apps whose access_token is still cold, one per test that needs stable_token to be called. */
+const coldApps = Array.from({ length: 16 }, () => newApp(false));
+const takeColdApp = () => coldApps.pop()!;
 const PHONE = '/wxa/business/getuserphonenumber';
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ apps: [APP, SIBLING, LATE] });
+  stack = await startStack({ apps: [APP, SIBLING, LATE, ...coldApps] });
 });
 afterAll(() => stack.close());
 beforeEach(() => stack.wechat.resetCounts());
@@ -32,6 +35,9 @@ async function loggedIn(person = stack.person(), appid = APP.appid) {
 
 const bind = (token: string, code: string) => stack.call('phone', 'POST', { token, json: { code } });
 const me = async (token: string) => (await stack.call('me', 'GET', { token })).body.user;
+/** The access-log line of a response. */
+const logLineOf = (response: CallResult) =>
+  accessLog.map((line) => JSON.parse(line)).find((line) => line.requestId === response.headers.get('x-request-id'));
 
 describe('binding a phone number', () => {
   it('returns the number, stores it on the person and shows it masked on /me', async () => {
@@ -132,21 +138,33 @@ describe('binding a phone number', () => {
 });
 
 describe('what WeChat refuses', () => {
-  it('a used code: 400 invalid_code, billed once', async () => {
+  it('a used code: 400 invalid_phone_code, worded for phone codes, billed once', async () => {
     const { token } = await loggedIn();
     const code = stack.wechat.issuePhoneCode(APP.appid, { purePhoneNumber: newNumber() });
     expect((await bind(token, code)).status).toBe(200);
     const again = await bind(token, code);
     expect(again.status).toBe(400);
     expect(again.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(again.body.code).toBe('invalid_code');
+    expect(again.body).toMatchObject({
+      code: 'invalid_phone_code',
+      title: 'The phone number code is invalid, expired or already used',
+    });
     expect(stack.wechat.billedPhoneNumbers()).toBe(1);
   });
 
-  it('a code that was never issued, or issued to another app: 400 invalid_code', async () => {
+  it('a code that was never issued: 400 invalid_phone_code', async () => {
     const { token } = await loggedIn();
-    expect((await bind(token, 'f'.repeat(64))).body.code).toBe('invalid_code');
-    expect((await bind(token, stack.wechat.issuePhoneCode(SIBLING.appid))).body.code).toBe('invalid_code');
+    expect((await bind(token, 'f'.repeat(64))).body.code).toBe('invalid_phone_code');
+  });
+
+  it('a code issued to another mini program (WeChat 40013): 400 phone_app_mismatch, the client\'s mistake', async () => {
+    const { token, userId } = await loggedIn();
+    const response = await bind(token, stack.wechat.issuePhoneCode(SIBLING.appid));
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('phone_app_mismatch');
+    expect(logLineOf(response)).toMatchObject({ level: 'info', status: 400, code: 'phone_app_mismatch', wechatErrcode: 40013 });
+    const [row] = await query<{ phone_pure_number: string | null }>('select phone_pure_number from people where id = $1', [userId]);
+    expect(row!.phone_pure_number).toBeNull();
   });
 
   it('a watermark naming another mini program: 400 phone_app_mismatch, nothing stored', async () => {
@@ -191,6 +209,69 @@ describe('what WeChat refuses', () => {
     expect(response.status).toBe(503);
     expect(stack.wechat.callsTo(PHONE)).toBe(1);
     expect(stack.wechat.billedPhoneNumbers()).toBe(1);
+  });
+});
+
+describe('stable_token refusing this mini program', () => {
+  it.each([
+    [40002, 'a grant_type it does not know'],
+    [43002, 'a method other than POST'],
+    [47001, 'a body it cannot parse'],
+    [40164, 'a server IP outside the whitelist'],
+    [40243, 'a frozen AppSecret'],
+  ])('%i (%s): 500 server_misconfigured, the errcode in the log, no lookup', async (errcode) => {
+    const app = takeColdApp();
+    const { token } = await loggedIn(stack.person(), app.appid);
+    stack.wechat.resetCounts();
+    stack.wechat.injectFaults({ errcode });
+    const response = await bind(token, stack.wechat.issuePhoneCode(app.appid));
+    expect(response.status).toBe(500);
+    expect(response.body.code).toBe('server_misconfigured');
+    expect(logLineOf(response)).toMatchObject({ level: 'error', code: 'server_misconfigured', wechatErrcode: errcode });
+    expect(stack.wechat.callsTo('/cgi-bin/stable_token')).toBe(1);
+    expect(stack.wechat.callsTo(PHONE)).toBe(0);
+  });
+});
+
+describe('a stable_token refusal, remembered', () => {
+  it.each([
+    [45009, 'the daily quota', 503, 'wechat_unavailable', 60],
+    [45011, 'the minute quota', 503, 'wechat_unavailable', 60],
+    [40125, 'a wrong AppSecret', 500, 'server_misconfigured', 30],
+    [40164, 'a server IP outside the whitelist', 500, 'server_misconfigured', 30],
+    [40243, 'a frozen AppSecret', 500, 'server_misconfigured', 30],
+  ])('%i (%s): the next requests get the same answer with Retry-After, and stable_token is not asked again', async (errcode, _, status, code, seconds) => {
+    const app = takeColdApp();
+    const { token } = await loggedIn(stack.person(), app.appid);
+    stack.wechat.resetCounts();
+    stack.wechat.injectFaults({ errcode });
+    const first = await bind(token, stack.wechat.issuePhoneCode(app.appid));
+    expect(first.status).toBe(status);
+    expect(first.headers.get('retry-after')).toBe(String(seconds));
+    for (let i = 0; i < 3; i++) {
+      const later = await bind(token, stack.wechat.issuePhoneCode(app.appid));
+      expect(later.status).toBe(status);
+      expect(later.body.code).toBe(code);
+      expect(Number(later.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(Number(later.headers.get('retry-after'))).toBeLessThanOrEqual(seconds);
+      expect(logLineOf(later)).toMatchObject({ code, wechatErrcode: errcode });
+    }
+    expect(stack.wechat.callsTo('/cgi-bin/stable_token')).toBe(1);
+    expect(stack.wechat.callsTo(PHONE)).toBe(0);
+    // Shared with every instance through Redis, for a bounded time.
+    const ttl = await stack.gateway.redis.pttl(`wxlogin:access-token-refused:${app.appid}`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(seconds * 1000);
+  });
+
+  it('is forgotten when its time is up: stable_token is asked again', async () => {
+    const app = takeColdApp();
+    const { token } = await loggedIn(stack.person(), app.appid);
+    stack.wechat.injectFaults({ errcode: 45009 });
+    expect((await bind(token, stack.wechat.issuePhoneCode(app.appid))).status).toBe(503);
+    await stack.gateway.redis.pexpire(`wxlogin:access-token-refused:${app.appid}`, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await bind(token, stack.wechat.issuePhoneCode(app.appid, { purePhoneNumber: newNumber() }))).status).toBe(200);
   });
 });
 

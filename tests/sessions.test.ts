@@ -28,7 +28,7 @@ afterEach(() => {
 
 const HOUR = 3600_000;
 const PREFIX = 'wxlogin:local:';
-const context = () => newRequestContext('test');
+const context = () => newRequestContext('test', Date.now() + 9000);
 const newSession = (overrides: Partial<NewSession> = {}): NewSession => ({
   person: {
     personId: randomUUID(),

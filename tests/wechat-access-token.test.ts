@@ -1,7 +1,9 @@
 // lib/wechat-access-token.ts against the fake WeChat and the real Redis: one stable_token call for many
 // cold instances, refresh after WeChat rejects a token, and never force_refresh.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { REQUEST_BUDGET_MS } from '../lib/http.js';
 import * as warm from '../lib/wechat-access-token.js';
 import { getUserPhoneNumber } from '../lib/wechat.js';
 import type { FakeApp } from '../scripts/local/fake-wechat.js';
@@ -15,7 +17,7 @@ const newApp = (): FakeApp => {
   const id = randomBytes(7).toString('hex');
   return { appid: `wxt${id}`, secret: `secret-${id}`, openPlatform: false };
 };
-const apps = Array.from({ length: 16 }, newApp);
+const apps = Array.from({ length: 32 }, newApp);
 let nextApp = 0;
 const takeApp = () => apps[nextApp++]!;
 
@@ -31,6 +33,9 @@ beforeEach(() => {
 
 const STABLE_TOKEN = '/cgi-bin/stable_token';
 const PHONE = '/wxa/business/getuserphonenumber';
+/** A request's deadline, as the endpoint sets it. */
+const inBudget = () => Date.now() + REQUEST_BUDGET_MS;
+const cacheKey = (app: FakeApp) => `wxlogin:access-token:${app.appid}`;
 
 /** Fresh module graphs: each has its own memory, Redis client and connection pool, like a cold function instance. */
 async function coldInstances(count: number): Promise<AccessTokenModule[]> {
@@ -41,6 +46,18 @@ async function coldInstances(count: number): Promise<AccessTokenModule[]> {
   }
   vi.resetModules();
   return instances;
+}
+
+/** Runs `work` as in a local development process: no Upstash, so nothing leaves process memory. */
+async function withoutUpstash(work: () => Promise<void>): Promise<void> {
+  const saved = { url: process.env.UPSTASH_REDIS_REST_URL, token: process.env.UPSTASH_REDIS_REST_TOKEN };
+  delete process.env.UPSTASH_REDIS_REST_URL;
+  delete process.env.UPSTASH_REDIS_REST_TOKEN;
+  try {
+    await work();
+  } finally {
+    Object.assign(process.env, { UPSTASH_REDIS_REST_URL: saved.url, UPSTASH_REDIS_REST_TOKEN: saved.token });
+  }
 }
 
 async function stableToken(app: FakeApp, forceRefresh: boolean) {
@@ -56,7 +73,7 @@ describe('one fetch for many instances', () => {
     const app = takeApp();
     const instances = await coldInstances(20);
     expect(new Set(instances).size).toBe(20);
-    const tokens = await Promise.all(instances.map((instance) => instance.accessToken(app)));
+    const tokens = await Promise.all(instances.map((instance) => instance.accessToken(app, inBudget())));
     expect(new Set(tokens).size).toBe(1);
     expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
     expect(stack.wechat.requestCount()).toBe(1);
@@ -65,19 +82,19 @@ describe('one fetch for many instances', () => {
   it('a warm instance answers from memory; a cold one from Redis in one round trip', async () => {
     const app = takeApp();
     const [first, second] = await coldInstances(2);
-    const token = await first!.accessToken(app);
+    const token = await first!.accessToken(app, inBudget());
     stack.gateway.resetCounts();
-    expect(await first!.accessToken(app)).toBe(token);
+    expect(await first!.accessToken(app, inBudget())).toBe(token);
     expect(stack.gateway.counts().requests).toBe(0);
-    expect(await second!.accessToken(app)).toBe(token);
+    expect(await second!.accessToken(app, inBudget())).toBe(token);
     expect(stack.gateway.counts().requests).toBe(1);
     expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
   });
 
   it('caches the token in Redis until shortly before WeChat\'s expiry', async () => {
     const app = takeApp();
-    await warm.accessToken(app);
-    const ttl = await stack.gateway.redis.pttl(`wxlogin:access-token:${app.appid}`);
+    await warm.accessToken(app, inBudget());
+    const ttl = await stack.gateway.redis.pttl(cacheKey(app));
     expect(ttl).toBeGreaterThan(7200_000 - 5 * 60_000);
     expect(ttl).toBeLessThan(7200_000);
   });
@@ -86,61 +103,110 @@ describe('one fetch for many instances', () => {
     const app = takeApp();
     await stack.gateway.redis.set(`wxlogin:access-token-lease:${app.appid}`, 'crashed-instance', 'PX', 300);
     const instances = await coldInstances(3);
-    const tokens = await Promise.all(instances.map((instance) => instance.accessToken(app)));
+    const tokens = await Promise.all(instances.map((instance) => instance.accessToken(app, inBudget())));
     expect(new Set(tokens).size).toBe(1);
     expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
   });
 
   it('replaces a cached entry it cannot read', async () => {
     const app = takeApp();
-    await stack.gateway.redis.set(`wxlogin:access-token:${app.appid}`, 'not json', 'PX', 60_000);
+    await stack.gateway.redis.set(cacheKey(app), 'not json', 'PX', 60_000);
     const [instance] = await coldInstances(1);
-    const token = await instance!.accessToken(app);
-    expect(JSON.parse((await stack.gateway.redis.get(`wxlogin:access-token:${app.appid}`))!).token).toBe(token);
+    const token = await instance!.accessToken(app, inBudget());
+    const [other] = await coldInstances(1);
+    expect(await other!.accessToken(app, inBudget())).toBe(token);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+  });
+
+  it('drops an entry it cannot read only if it is still the one it read, not a fresh one stored meanwhile', async () => {
+    const app = takeApp();
+    const [writer, reader] = await coldInstances(2);
+    const fresh = await writer!.accessToken(app, inBudget());
+    const freshValue = (await stack.gateway.redis.get(cacheKey(app)))!;
+    await stack.gateway.redis.set(cacheKey(app), 'unreadable', 'PX', 60_000);
+    stack.gateway.resetCounts();
+    // Every Redis request of the reader now runs 500 ms after it arrives: its read of the unreadable
+    // entry runs at ~500 ms, the removal it then sends at ~1000 ms.
+    stack.gateway.setDelay(500);
+    try {
+      const reading = reader!.accessToken(app, inBudget());
+      while (stack.gateway.counts().requests === 0) await sleep(5);
+      await sleep(750);
+      // Between the two, the writer's instance stores a fresh token.
+      await stack.gateway.redis.set(cacheKey(app), freshValue, 'PX', 60_000);
+      expect(await reading).toBe(fresh);
+    } finally {
+      stack.gateway.setDelay(0);
+    }
+    expect(await stack.gateway.redis.get(cacheKey(app))).toBe(freshValue);
     expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
   });
 
   it('without Upstash (local development) keeps the token in memory, one fetch per process', async () => {
     const app = takeApp();
-    const saved = { url: process.env.UPSTASH_REDIS_REST_URL, token: process.env.UPSTASH_REDIS_REST_TOKEN };
-    delete process.env.UPSTASH_REDIS_REST_URL;
-    delete process.env.UPSTASH_REDIS_REST_TOKEN;
-    try {
+    await withoutUpstash(async () => {
       const [local] = await coldInstances(1);
-      const tokens = await Promise.all([local!.accessToken(app), local!.accessToken(app), local!.accessToken(app)]);
+      const tokens = await Promise.all([1, 2, 3].map(() => local!.accessToken(app, inBudget())));
       expect(new Set(tokens).size).toBe(1);
-    } finally {
-      Object.assign(process.env, { UPSTASH_REDIS_REST_URL: saved.url, UPSTASH_REDIS_REST_TOKEN: saved.token });
-    }
+    });
     expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
     expect(stack.gateway.counts().requests).toBe(0);
+  });
+});
+
+describe('sealed at rest', () => {
+  it('Redis holds no live credential: the token is in no form in the stored value', async () => {
+    const app = takeApp();
+    const token = await warm.accessToken(app, inBudget());
+    const stored = (await stack.gateway.redis.get(cacheKey(app)))!;
+    for (const form of [token, Buffer.from(token).toString('base64'), Buffer.from(token).toString('base64url')]) {
+      expect(stored).not.toContain(form);
+    }
+    // Yet another instance opens it: one stable_token call for both.
+    const [cold] = await coldInstances(1);
+    expect(await cold!.accessToken(app, inBudget())).toBe(token);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+  });
+
+  it('a value sealed for another app does not open: that app fetches its own token', async () => {
+    const [one, other] = [takeApp(), takeApp()];
+    const token = await warm.accessToken(one, inBudget());
+    await stack.gateway.redis.set(cacheKey(other), (await stack.gateway.redis.get(cacheKey(one)))!, 'PX', 60_000);
+    const [cold] = await coldInstances(1);
+    const otherToken = await cold!.accessToken(other, inBudget());
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(2);
+    expect(otherToken).not.toBe(token);
+    expect(await stableToken(other, false)).toMatchObject({ access_token: otherToken });
   });
 });
 
 describe('a token WeChat rejects', () => {
   it('expired (42001): one refresh, and the call succeeds', async () => {
     const app = takeApp();
-    const stale = await warm.accessToken(app);
+    const stale = await warm.accessToken(app, inBudget());
     stack.wechat.advanceClock(7200_000 + 1000);
     const code = stack.wechat.issuePhoneCode(app.appid, { purePhoneNumber: '13912345678' });
     stack.wechat.resetCounts();
-    const phone = await getUserPhoneNumber(app, code, 'o-someone');
+    const phone = await getUserPhoneNumber(app, code, 'o-someone', inBudget());
     expect(phone.purePhoneNumber).toBe('13912345678');
     expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
     expect(stack.wechat.callsTo(PHONE)).toBe(2);
     expect(stack.wechat.billedPhoneNumbers()).toBe(1);
-    const fresh = await warm.accessToken(app);
+    const fresh = await warm.accessToken(app, inBudget());
     expect(fresh).not.toBe(stale);
-    expect(JSON.parse((await stack.gateway.redis.get(`wxlogin:access-token:${app.appid}`))!).token).toBe(fresh);
+    // Redis holds the fresh one: a cold instance gets it without asking WeChat.
+    const [cold] = await coldInstances(1);
+    expect(await cold!.accessToken(app, inBudget())).toBe(fresh);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
   });
 
   it('revoked by a force_refresh elsewhere (40001): dropped from Redis too, one refresh, success', async () => {
     const app = takeApp();
     const [instance] = await coldInstances(1);
-    const revoked = await instance!.accessToken(app);
+    const revoked = await instance!.accessToken(app, inBudget());
     expect((await stableToken(app, true)).access_token).not.toBe(revoked); // an operator, after a leak
     stack.wechat.resetCounts();
-    const token = await instance!.withAccessToken(app, async (accessToken) => {
+    const token = await instance!.withAccessToken(app, inBudget(), async (accessToken) => {
       const reply = await fetch(`${stack.wechat.url}${PHONE}?access_token=${accessToken}`, {
         method: 'POST',
         body: JSON.stringify({ code: stack.wechat.issuePhoneCode(app.appid) }),
@@ -153,16 +219,16 @@ describe('a token WeChat rejects', () => {
     expect(stack.wechat.callsTo(PHONE)).toBe(2);
     // Another cold instance gets the new token from Redis, not the revoked one.
     const [other] = await coldInstances(1);
-    expect(await other!.accessToken(app)).toBe(token);
+    expect(await other!.accessToken(app, inBudget())).toBe(token);
     expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
   });
 
   it('retries once, then gives up with 503 and never force-refreshes', async () => {
     const app = takeApp();
-    const token = await warm.accessToken(app);
+    const token = await warm.accessToken(app, inBudget());
     let calls = 0;
     const error = await apiErrorOf(
-      warm.withAccessToken(app, async () => {
+      warm.withAccessToken(app, inBudget(), async () => {
         calls += 1;
         warm.rejectStaleAccessToken({ errcode: 40001, errmsg: 'invalid credential, rid: 0123456789ab' });
       }),
@@ -173,7 +239,7 @@ describe('a token WeChat rejects', () => {
     // The first fetch and one refetch in normal mode, which hands back the same live token:
     // nothing was force-refreshed.
     expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(2);
-    expect(await warm.accessToken(app)).toBe(token);
+    expect(await warm.accessToken(app, inBudget())).toBe(token);
     expect((await stableToken(app, false)).access_token).toBe(token);
   });
 });
@@ -182,18 +248,49 @@ describe('stable_token failures', () => {
   it('retries WeChat being busy (-1): the call is idempotent', async () => {
     const app = takeApp();
     stack.wechat.injectFaults('busy');
-    expect(await warm.accessToken(app)).toMatch(/\S{32,}/);
+    expect(await warm.accessToken(app, inBudget())).toMatch(/\S{32,}/);
     expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(2);
   });
 
   it('reports a secret WeChat rejects as server_misconfigured, without retrying, and keeps it out of the error', async () => {
     const app = { ...takeApp() };
     app.secret = 'not-the-secret';
-    const error = await apiErrorOf(warm.accessToken(app));
+    const error = await apiErrorOf(warm.accessToken(app, inBudget()));
     expect(error.code).toBe('server_misconfigured');
     expect(error.logFields).toMatchObject({ wechatErrcode: 40125 });
     expect(JSON.stringify(error.logFields) + error.message + (error.detail ?? '')).not.toContain(app.secret);
     expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+  });
+});
+
+/** What a cold instance threw (its ApiError class is its own module graph's). */
+async function refusalOf(promise: Promise<unknown>) {
+  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  expect(error).toMatchObject({ name: 'ApiError' });
+  return error as { code: string; retryAfterSeconds?: number; logFields: Record<string, unknown> };
+}
+
+describe('a stable_token refusal, remembered', () => {
+  it('instances waiting on the lease take its refusal instead of asking again', async () => {
+    const app = takeApp();
+    stack.wechat.injectFaults(...Array(5).fill({ errcode: 40164 }));
+    const errors = await Promise.all((await coldInstances(5)).map((instance) => refusalOf(instance.accessToken(app, inBudget()))));
+    expect(errors.map((error) => error.code)).toEqual(Array(5).fill('server_misconfigured'));
+    expect(errors.every((error) => error.retryAfterSeconds! > 0 && error.logFields.wechatErrcode === 40164)).toBe(true);
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+  });
+
+  it('without Upstash (local development) is remembered in process memory', async () => {
+    const app = takeApp();
+    await withoutUpstash(async () => {
+      const [local] = await coldInstances(1);
+      stack.wechat.injectFaults({ errcode: 45009 }, { errcode: 45009 });
+      expect((await refusalOf(local!.accessToken(app, inBudget()))).retryAfterSeconds).toBe(60);
+      const again = await refusalOf(local!.accessToken(app, inBudget()));
+      expect(again).toMatchObject({ code: 'wechat_unavailable', logFields: { wechatErrcode: 45009 } });
+    });
+    expect(stack.wechat.callsTo(STABLE_TOKEN)).toBe(1);
+    expect(stack.gateway.counts().requests).toBe(0);
   });
 });
 

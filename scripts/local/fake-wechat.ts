@@ -9,10 +9,13 @@
 //   most 20 times a day; within 30 s of the previous one it does not refresh.
 // - APIs taking ?access_token=: 41001 missing, 40014 malformed, 40001 unknown or revoked, 42001 expired.
 // - getuserphonenumber: {code, openid?} → phone_info with a watermark; codes work once and live
-//   5 minutes (40029 otherwise); each success is billed and counted.
+//   5 minutes (40029 otherwise); a code issued to another mini program is 40013; each success is
+//   billed and counted.
 // - getuserriskrank (安全风控): {appid, openid, scene, client_ip, mobile_no?} → risk_rank 0-4 and a
 //   request id spelled unoin_id, as documented; 47001 for a malformed body, 61010 for a user WeChat
 //   has no record of (as it answers for suspected fraud accounts).
+// - Faults stage the errcodes no local condition produces (stable_token's 40164 server IP not
+//   whitelisted, 40243 AppSecret frozen, 45009 daily quota...), with WeChat's errmsg, after a delay.
 // `npm run dev` uses it as the loudly announced mock WeChat when no app is configured.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -26,8 +29,28 @@ export interface FakeApp {
 }
 
 /** reset: the connection drops before WeChat reads the request; lost_reply: after it spent the code. */
-/** busy: errcode -1; rate_limited: errcode 45011. */
-export type Fault = 'busy' | 'rate_limited' | 'http_502' | 'non_json' | 'reset' | 'lost_reply' | { delayMs: number };
+/**
+ * busy: errcode -1; rate_limited: errcode 45011; an object: wait `delayMs`, then answer `errcode`
+ * (with WeChat's errmsg for it) instead of serving the request, or serve it if there is none.
+ */
+export type Fault = 'busy' | 'rate_limited' | 'http_502' | 'non_json' | 'reset' | 'lost_reply' | { delayMs?: number; errcode?: number };
+
+/** WeChat's errmsg for the errcodes it answers or a test stages (a request id is appended, as WeChat does). */
+const ERRMSGS: Record<number, string> = {
+  [-1]: 'system error',
+  40001: 'invalid credential, access_token is invalid or not latest',
+  40002: 'invalid grant_type',
+  40013: 'invalid appid',
+  40125: 'invalid appsecret',
+  40164: 'invalid ip 203.0.113.7 ipv6 ::ffff:203.0.113.7, not in whitelist',
+  40243: 'AppSecret已被冻结，请登录小程序平台解冻后再次调用',
+  41002: 'appid missing',
+  41004: 'appsecret missing',
+  43002: 'require POST method',
+  45009: 'reach max api daily quota limit',
+  45011: 'api minute-quota reach limit mustslower retry next minute',
+  47001: 'data format error',
+};
 
 export interface PhoneCodeOptions {
   purePhoneNumber?: string;
@@ -94,7 +117,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     response.writeHead(200, { 'Content-Type': 'text/plain' });
     response.end(JSON.stringify(body));
   };
-  const error = (response: ServerResponse, errcode: number, errmsg: string) =>
+  const error = (response: ServerResponse, errcode: number, errmsg = ERRMSGS[errcode] ?? 'error') =>
     answer(response, { errcode, errmsg: `${errmsg}, rid: ${randomBytes(12).toString('hex')}` });
 
   const readJson = async (request: IncomingMessage): Promise<Record<string, unknown> | null> => {
@@ -120,21 +143,21 @@ export async function startFakeWechat(options: FakeWechatOptions) {
   });
 
   const stableToken = async (request: IncomingMessage, response: ServerResponse) => {
-    if (request.method !== 'POST') return error(response, 43002, 'require POST method');
+    if (request.method !== 'POST') return error(response, 43002);
     const body = await readJson(request);
-    if (!body) return error(response, 47001, 'data format error');
-    if (body.grant_type !== 'client_credential') return error(response, 40002, 'invalid grant_type');
-    if (!body.appid) return error(response, 41002, 'appid missing');
+    if (!body) return error(response, 47001);
+    if (body.grant_type !== 'client_credential') return error(response, 40002);
+    if (!body.appid) return error(response, 41002);
     const app = apps.get(String(body.appid));
-    if (!app) return error(response, 40013, 'invalid appid');
-    if (!body.secret) return error(response, 41004, 'appsecret missing');
-    if (body.secret !== app.secret) return error(response, 40125, 'invalid appsecret');
+    if (!app) return error(response, 40013);
+    if (!body.secret) return error(response, 41004);
+    if (body.secret !== app.secret) return error(response, 40125);
 
     const current = currentToken.get(app.appid);
     const live = current === undefined ? undefined : accessTokens.get(current);
     if (body.force_refresh === true) {
       const today = (forceRefreshes.get(app.appid) ?? []).filter((at) => now() - at < 24 * 3600_000);
-      if (today.length >= FORCE_REFRESH_PER_DAY) return error(response, 45009, 'reach max api daily quota limit');
+      if (today.length >= FORCE_REFRESH_PER_DAY) return error(response, 45009);
       const last = today[today.length - 1];
       if (current && live && live.expiresAt > now() && last !== undefined && now() - last < FORCE_REFRESH_SPACING_MS) {
         return answer(response, tokenReply(current));
@@ -159,11 +182,11 @@ export async function startFakeWechat(options: FakeWechatOptions) {
   };
 
   const phoneNumber = async (request: IncomingMessage, url: URL, response: ServerResponse, fault: Fault | undefined) => {
-    if (request.method !== 'POST') return error(response, 43002, 'require POST method');
+    if (request.method !== 'POST') return error(response, 43002);
     const owner = tokenOwner(url);
     if ('errcode' in owner) return error(response, owner.errcode, owner.errmsg);
     const body = await readJson(request);
-    if (!body) return error(response, 47001, 'data format error');
+    if (!body) return error(response, 47001);
     phoneRequests.push({ appid: owner.appid, code: body.code, openid: body.openid });
     let phone: Omit<PhoneCodeOptions, 'watermarkAppid'> & { watermarkAppid: string };
     if (options.acceptAnyCode) {
@@ -171,9 +194,9 @@ export async function startFakeWechat(options: FakeWechatOptions) {
       phone = { purePhoneNumber: code.startsWith('mock:') ? code.slice(5) : '13800000000', watermarkAppid: owner.appid };
     } else {
       const issued = phoneCodes.get(String(body.code));
-      if (!issued || issued.used || issued.appid !== owner.appid || now() - issued.issuedAt > CODE_LIFETIME_MS) {
-        return error(response, 40029, 'invalid code');
-      }
+      if (!issued || issued.used || now() - issued.issuedAt > CODE_LIFETIME_MS) return error(response, 40029, 'invalid code');
+      // This errcode means "issued to another appid" here, unlike on stable_token.
+      if (issued.appid !== owner.appid) return error(response, 40013);
       issued.used = true;
       phone = issued;
     }
@@ -223,9 +246,12 @@ export async function startFakeWechat(options: FakeWechatOptions) {
       response.writeHead(200, { 'Content-Type': 'text/html' });
       return response.end('<html>系统繁忙</html>');
     }
-    if (typeof fault === 'object') await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-    if (fault === 'busy') return error(response, -1, 'system error');
-    if (fault === 'rate_limited') return error(response, 45011, 'api minute-quota reach limit mustslower retry next minute');
+    if (typeof fault === 'object') {
+      await new Promise((resolve) => setTimeout(resolve, fault.delayMs ?? 0));
+      if (fault.errcode !== undefined) return error(response, fault.errcode);
+    }
+    if (fault === 'busy') return error(response, -1);
+    if (fault === 'rate_limited') return error(response, 45011);
     if (url.pathname === '/cgi-bin/stable_token') return stableToken(request, response);
     if (url.pathname === '/wxa/business/getuserphonenumber') return phoneNumber(request, url, response, fault);
     if (url.pathname === '/wxa/getuserriskrank') return riskRank(request, url, response);
@@ -236,11 +262,11 @@ export async function startFakeWechat(options: FakeWechatOptions) {
 
     const q = url.searchParams;
     const appid = q.get('appid');
-    if (!appid) return error(response, 41002, 'appid missing');
+    if (!appid) return error(response, 41002);
     const app = apps.get(appid);
-    if (!app) return error(response, 40013, 'invalid appid');
-    if (q.get('secret') !== app.secret) return error(response, 40125, 'invalid appsecret');
-    if (q.get('grant_type') !== 'authorization_code') return error(response, 40002, 'invalid grant_type');
+    if (!app) return error(response, 40013);
+    if (q.get('secret') !== app.secret) return error(response, 40125);
+    if (q.get('grant_type') !== 'authorization_code') return error(response, 40002);
     const code = q.get('js_code') ?? '';
 
     let person: string;

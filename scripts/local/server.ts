@@ -1,17 +1,20 @@
 // Serves every function under api/ on one local port, routed as Vercel's filesystem routing does:
 // api/a/b.ts at /api/a/b, api/a/index.ts at /api/a, api/a/[id].ts at /api/a/<one segment>, static
 // paths before dynamic ones. The handlers are the deployed ones; only the Node ↔ Fetch plumbing
-// lives here.
+// lives here, and the answers to what no function can be handed (no such path, a malformed
+// request): problem+json too.
 import { readdir } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Readable, type Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import { ApiError } from '../../lib/errors.js';
-import { problem, routePattern } from '../../lib/http.js';
+import { ApiError, invalid } from '../../lib/errors.js';
+import { methodNotAllowed, problem, routePattern } from '../../lib/http.js';
 
-type VercelFunction = { fetch(request: Request): Promise<Response> };
+type VercelFunction = { allow: string; fetch(request: Request): Promise<Response> };
 
 const API_DIR = new URL('../../api/', import.meta.url);
+/** Methods Node parses that a Fetch Request cannot carry: no function can be handed one. */
+const UNREPRESENTABLE_METHODS = new Set(['CONNECT', 'TRACE']);
 
 export interface Functions {
   /** Routes as Vercel names them (/api/sessions/[handle]), static ones first. */
@@ -41,7 +44,19 @@ export async function loadFunctions(): Promise<Functions> {
 export async function startServer({ port = 3000, host = '127.0.0.1' } = {}) {
   const functions = await loadFunctions();
   const server = createServer((incoming, outgoing) => {
-    serve(functions, incoming, outgoing).catch(() => outgoing.destroy());
+    answer(functions, incoming)
+      .catch(() => localProblem(new ApiError('internal_error')))
+      .then((response) => send(response, outgoing))
+      .catch(() => outgoing.destroy());
+  });
+  // Node hands over CONNECT as a bare socket, and would answer what it cannot parse with a bare
+  // 400 or not at all: these get a problem+json too.
+  server.on('connect', (incoming: IncomingMessage, socket: Duplex) => {
+    answer(functions, incoming).then(rawHttp).then((bytes) => socket.end(bytes), () => socket.destroy());
+  });
+  server.on('clientError', (_error, socket: Duplex) => {
+    if (!socket.writable) return void socket.destroy();
+    rawHttp(localProblem(invalid('The request is not valid HTTP/1.1'))).then((bytes) => socket.end(bytes), () => socket.destroy());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -55,18 +70,30 @@ export async function startServer({ port = 3000, host = '127.0.0.1' } = {}) {
   };
 }
 
-async function serve(functions: Functions, incoming: IncomingMessage, outgoing: ServerResponse) {
-  const url = new URL(incoming.url ?? '/', `http://${incoming.headers.host ?? 'localhost'}`);
+/** The function's answer, or the local server's own when no function can be handed the request. */
+async function answer(functions: Functions, incoming: IncomingMessage): Promise<Response> {
+  let url: URL;
+  try {
+    url = new URL(incoming.url ?? '/', `http://${incoming.headers.host ?? 'localhost'}`);
+  } catch {
+    return localProblem(invalid('The Host header or the request target is malformed'));
+  }
   const fn = functions.match(url.pathname);
-  const response = fn ? await fn.fetch(toRequest(incoming, url)) : notFound();
+  if (!fn) return localProblem(new ApiError('not_found'));
+  if (UNREPRESENTABLE_METHODS.has(incoming.method ?? '')) return localProblem(methodNotAllowed(fn.allow));
+  return fn.fetch(toRequest(incoming, url));
+}
+
+async function send(response: Response, outgoing: ServerResponse): Promise<void> {
   outgoing.writeHead(response.status, Object.fromEntries(response.headers));
   outgoing.end(Buffer.from(await response.arrayBuffer()));
 }
 
 function toRequest(incoming: IncomingMessage, url: URL): Request {
+  // Every header line as sent, repeats included (incoming.headers keeps only the first Authorization).
   const headers = new Headers();
-  for (const [name, value] of Object.entries(incoming.headers)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  for (const [name, values] of Object.entries(incoming.headersDistinct)) {
+    for (const value of values ?? []) headers.append(name, value);
   }
   // As on Vercel: the client address comes from the connection, never from what the client sent.
   const ip = incoming.socket.remoteAddress ?? '';
@@ -81,8 +108,23 @@ function toRequest(incoming: IncomingMessage, url: URL): Request {
   } as RequestInit);
 }
 
-function notFound(): Response {
-  const response = problem(new ApiError('not_found'), randomUUID());
+/** A problem the local server answers itself, with the headers every response carries. */
+function localProblem(error: ApiError): Response {
+  const requestId = randomUUID();
+  const response = problem(error, requestId);
   response.headers.set('Cache-Control', 'no-store');
+  response.headers.set('X-Request-Id', requestId);
   return response;
+}
+
+/** A whole HTTP/1.1 response, for a socket Node did not wrap in a ServerResponse. */
+async function rawHttp(response: Response): Promise<Buffer> {
+  const body = Buffer.from(await response.arrayBuffer());
+  const head = [
+    `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status]}`,
+    ...[...response.headers].map(([name, value]) => `${name}: ${value}`),
+    `Content-Length: ${body.length}`,
+    'Connection: close',
+  ];
+  return Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`), body]);
 }

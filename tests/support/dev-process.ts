@@ -1,37 +1,49 @@
 // `npm run dev` as a child process with an environment of the caller's choosing: a deployment of
-// its own, served over real HTTP on a free port.
+// its own, served over real HTTP, or a start-up that must fail.
 import { spawn } from 'node:child_process';
 
-export interface DevProcess {
-  url: string;
-  /** Everything it printed so far. */
+export interface Dev {
   output(): string;
+  /** Its URL once it listens; null if it exited first. */
+  listening: Promise<string | null>;
+  exitCode: Promise<number | null>;
   stop(): Promise<void>;
 }
 
-export async function startDevProcess(env: Record<string, string | undefined>): Promise<DevProcess> {
+/** `npm run dev` with only `env` besides PATH and HOME: what a fresh shell has, plus that. */
+export function startDev(env: Record<string, string>): Dev {
+  const child = spawn('npm', ['run', 'dev'], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
-  const child = spawn('npm', ['run', 'dev'], { env: { PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm run dev did not start:\n${output}`)), 45_000);
-    child.stdout!.on('data', () => {
+  const exitCode = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const listening = new Promise<string | null>((resolve) => {
+    const collect = (chunk: Buffer) => {
+      output += chunk;
       const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    void exited.then(() => reject(new Error(`npm run dev exited:\n${output}`)));
+      if (match) resolve(match[1]!);
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    void exitCode.then(() => resolve(null));
   });
   return {
-    url,
     output: () => output,
+    listening,
+    exitCode,
     async stop() {
-      if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGTERM');
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
+      await exitCode;
     },
   };
+}
+
+/** startDev, for a process that must come up: its URL, or the reason it did not start. */
+export async function startListening(env: Record<string, string>): Promise<Dev & { url: string }> {
+  const dev = startDev(env);
+  const url = await dev.listening;
+  if (!url) throw new Error(`npm run dev exited:\n${dev.output()}`);
+  return { ...dev, url };
 }
