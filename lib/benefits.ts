@@ -4,7 +4,7 @@
 import { config } from './config.js';
 import { query } from './db.js';
 import { identityHashes } from './erasure.js';
-import { ApiError, unauthorized } from './errors.js';
+import { ApiError, invalid, unauthorized } from './errors.js';
 import { verifiedMainlandNumber } from './people.js';
 import type { RequestContext } from './request-context.js';
 import { riskRankOf } from './risk-rank.js';
@@ -80,6 +80,9 @@ export async function allBenefits(): Promise<Benefit[]> {
 
 /** Creates or changes a benefit (operators). */
 export async function saveBenefit(key: string, benefit: Omit<Benefit, 'key'>): Promise<Benefit> {
+  if (benefit.startsAt !== null && benefit.endsAt !== null && benefit.endsAt <= benefit.startsAt) {
+    throw invalid('"endsAt" must come after "startsAt"');
+  }
   const [row] = await query<BenefitRow>(`select * from save_benefit(${params(11)})`, saveArguments(key, benefit));
   return toBenefit(row!);
 }

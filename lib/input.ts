@@ -41,6 +41,37 @@ export const timestamp: Field<Date> = (value, name) => {
   return time;
 };
 
+/** A whole number from `min` to `max`. */
+export function integer(min: number, max: number): Field<number> {
+  return (value, name) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw invalid(`"${name}" must be a whole number from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+/** One of these strings. */
+export function oneOf<T extends string>(...choices: T[]): Field<T> {
+  return (value, name) => {
+    if (!choices.includes(value as T)) throw invalid(`"${name}" must be one of: ${choices.join(', ')}`);
+    return value as T;
+  };
+}
+
+/** A JSON object holding only `fields`, each of its type (names in errors are dotted: title.zh). */
+export function object<F extends Fields>(fields: F): Field<InputOf<F>> {
+  return (value, name) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`"${name}" must be an object`);
+    return typed(value as Record<string, unknown>, fields, `${name}.`);
+  };
+}
+
+/** The field may be null (to clear it) as well as of `field`'s type. */
+export function nullable<T>(field: Field<T>): Field<T | null> {
+  return (value, name) => (value === null ? null : field(value, name));
+}
+
 /** Exactly this string: a confirmation the client must type. */
 export function literal<T extends string>(expected: T): Field<T> {
   return (value, name) => {
@@ -81,11 +112,11 @@ export function readQuery<F extends Fields>(request: Request, fields: F): InputO
   return typed(singleValues(new URL(request.url).searchParams), fields);
 }
 
-function typed<F extends Fields>(values: Record<string, unknown>, fields: F): InputOf<F> {
+function typed<F extends Fields>(values: Record<string, unknown>, fields: F, path = ''): InputOf<F> {
   const unknown = Object.keys(values).find((key) => !Object.hasOwn(fields, key));
-  if (unknown !== undefined) throw invalid(`Unknown field: ${unknown.slice(0, 40)}`);
+  if (unknown !== undefined) throw invalid(`Unknown field: ${path}${unknown.slice(0, 40)}`);
   const input: Record<string, unknown> = {};
-  for (const [name, field] of Object.entries(fields)) input[name] = field(values[name], name);
+  for (const [name, field] of Object.entries(fields)) input[name] = field(values[name], path + name);
   return input as InputOf<F>;
 }
 

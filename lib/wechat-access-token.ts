@@ -9,7 +9,7 @@
 // nor lease waiters ask again meanwhile.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
-import type { WechatApp } from './config.js';
+import { config, type WechatApp } from './config.js';
 import { ApiError } from './errors.js';
 import { redisCall, sharedRedis } from './redis.js';
 import { seal, unseal } from './sealing.js';
@@ -38,9 +38,10 @@ const LEASE_MS = 4000;
 /** How long the others wait for its result: bounded so the consuming call still fits in a 10 s function. */
 const WAIT_MS = 4000;
 const POLL_MS = 50;
-const CACHE_PREFIX = 'wxlogin:access-token:';
-const LEASE_PREFIX = 'wxlogin:access-token-lease:';
-const REFUSAL_PREFIX = 'wxlogin:access-token-refused:';
+/** Each key is under the environment's namespace (REDIS_KEY_PREFIX), then one of these, then the appid. */
+const CACHE = 'access-token:';
+const LEASE = 'access-token-lease:';
+const REFUSAL = 'access-token-refused:';
 /** How long a refusal is remembered when its answer names no Retry-After (a configuration error). */
 const REFUSAL_MEMORY_SECONDS = 30;
 
@@ -147,8 +148,9 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])`;
 
 async function obtainShared(redis: Redis, app: WechatApp, requestDeadline: number): Promise<HeldToken> {
-  const cacheKey = CACHE_PREFIX + app.appid;
-  const keys = [cacheKey, LEASE_PREFIX + app.appid, REFUSAL_PREFIX + app.appid];
+  const prefix = config().redisKeyPrefix;
+  const cacheKey = prefix + CACHE + app.appid;
+  const keys = [cacheKey, prefix + LEASE + app.appid, prefix + REFUSAL + app.appid];
   const holder = randomUUID();
   const deadline = Math.min(Date.now() + WAIT_MS, requestDeadline);
   for (;;) {
@@ -196,7 +198,7 @@ async function fetchAndPublish(redis: Redis, app: WechatApp, keys: string[], hol
 async function forget(appid: string, rejected: HeldToken): Promise<void> {
   if (memory.get(appid) === rejected) memory.delete(appid);
   const redis = sharedRedis();
-  if (redis && rejected.stored) await redisCall(() => redis.eval(FORGET, [CACHE_PREFIX + appid], [rejected.stored!]));
+  if (redis && rejected.stored) await redisCall(() => redis.eval(FORGET, [config().redisKeyPrefix + CACHE + appid], [rejected.stored!]));
 }
 
 /** Associated data of a sealed token: opens only as this app's access_token. */

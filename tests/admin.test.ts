@@ -210,7 +210,7 @@ describe('operators: suspend, lift, end sessions', () => {
       expect((await me(result)).status).toBe(401);
     }
     for (const result of results) expect([200, 403]).toContain(result.status);
-    expect(await stack.gateway.redis.zcard(`wxlogin:local:ps:${id}`)).toBe(0);
+    expect(await stack.gateway.redis.zcard(`${stack.keyPrefix}ps:${id}`)).toBe(0);
     console.info(`suspension race: ${results.filter((r) => r.status === 200).length} logins answered before, ${results.filter((r) => r.status === 403).length} refused`);
 
     expectProblem(await stack.login(person, APP_B), 403, 'user_suspended');

@@ -45,7 +45,7 @@ async function expectCleanRetry(person: string) {
   expect(retry.status).toBe(200);
   const accounts = await accountsOf(person);
   expect(accounts).toEqual([{ person_id: retry.body.user.id }]);
-  expect(await stack.gateway.redis.zcard(`wxlogin:local:ps:${retry.body.user.id}`)).toBe(1);
+  expect(await stack.gateway.redis.zcard(`${stack.keyPrefix}ps:${retry.body.user.id}`)).toBe(1);
   expect((await stack.call('me', 'GET', { token: retry.body.token })).status).toBe(200);
   return retry;
 }

@@ -44,13 +44,13 @@ const ENDPOINTS = readdirSync(new URL('../api/', import.meta.url), { recursive: 
 const ADMIN_KEY = 'fuzz-admin-key-0123456789-abcdefghij';
 const SERVICE_KEY = 'fuzz-service-key-0123456789-abcdefgh';
 /** Endpoints whose success changes nothing: the fuzzer may reach them with the right key. */
-const READ_ONLY = ['health GET', 'admin/events GET', 'introspect POST', 'cron/prune-events GET'];
+const READ_ONLY = ['health GET', 'admin/events GET', 'admin/benefits GET', 'service/claims GET', 'introspect POST', 'cron/prune-events GET'];
 
 async function state() {
   const [counts] = await query<{ people: number; accounts: number }>(
     'select (select count(*) from people)::int as people, (select count(*) from accounts)::int as accounts',
   );
-  const keys = (await stack.gateway.redis.keys('*')).filter((key) => !key.startsWith('wxlogin:local:rl:')).sort();
+  const keys = (await stack.redisKeys()).filter((key) => !key.startsWith(`${stack.keyPrefix}rl:`));
   return { ...counts, keys };
 }
 

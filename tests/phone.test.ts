@@ -259,7 +259,7 @@ describe('a stable_token refusal, remembered', () => {
     expect(stack.wechat.callsTo('/cgi-bin/stable_token')).toBe(1);
     expect(stack.wechat.callsTo(PHONE)).toBe(0);
     // Shared with every instance through Redis, for a bounded time.
-    const ttl = await stack.gateway.redis.pttl(`wxlogin:access-token-refused:${app.appid}`);
+    const ttl = await stack.gateway.redis.pttl(`${stack.keyPrefix}access-token-refused:${app.appid}`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(seconds * 1000);
   });
@@ -269,7 +269,7 @@ describe('a stable_token refusal, remembered', () => {
     const { token } = await loggedIn(stack.person(), app.appid);
     stack.wechat.injectFaults({ errcode: 45009 });
     expect((await bind(token, stack.wechat.issuePhoneCode(app.appid))).status).toBe(503);
-    await stack.gateway.redis.pexpire(`wxlogin:access-token-refused:${app.appid}`, 1);
+    await stack.gateway.redis.pexpire(`${stack.keyPrefix}access-token-refused:${app.appid}`, 1);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await bind(token, stack.wechat.issuePhoneCode(app.appid, { purePhoneNumber: newNumber() }))).status).toBe(200);
   });

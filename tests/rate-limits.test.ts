@@ -57,7 +57,7 @@ function expectLimited(result: CallResult, limit: number, windowSeconds: number)
 }
 
 async function sessionsOf(personId: string): Promise<number> {
-  return stack.gateway.redis.zcard(`wxlogin:local:ps:${personId}`);
+  return stack.gateway.redis.zcard(`${stack.keyPrefix}ps:${personId}`);
 }
 
 /** Whether the login wrote the account to Postgres. */

@@ -33,5 +33,5 @@ it('a login drops the ids that lapsed from the person\'s index', async () => {
   await sleep(2100);
   const { token } = (await stack.login(person)).body;
   const { person: owner } = await requireSession(token, newRequestContext('test', Date.now() + 9000));
-  expect(await stack.gateway.redis.zcard(`wxlogin:local:ps:${owner.id}`)).toBe(1);
+  expect(await stack.gateway.redis.zcard(`${stack.keyPrefix}ps:${owner.id}`)).toBe(1);
 });

@@ -27,7 +27,6 @@ afterEach(() => {
 });
 
 const HOUR = 3600_000;
-const PREFIX = 'wxlogin:local:';
 const context = () => newRequestContext('test', Date.now() + 9000);
 const newSession = (overrides: Partial<NewSession> = {}): NewSession => ({
   person: {
@@ -59,7 +58,7 @@ describe('what is stored', () => {
   it('keeps neither the token nor its plain hash nor the session_key: Redis holds nothing usable', async () => {
     const input = newSession();
     const { token } = await createSession(input, context());
-    const keys = await stack.gateway.redis.keys(`${PREFIX}s:*`);
+    const keys = await stack.gateway.redis.keys(`${stack.keyPrefix}s:*`);
     const values = await Promise.all(keys.map((key) => stack.gateway.redis.hgetall(key)));
     const everything = keys.join('\n') + JSON.stringify(values);
     for (const secret of [token, token.slice(4), createHash('sha256').update(token).digest('hex'), input.sessionKey]) {
@@ -94,8 +93,9 @@ describe('a token is valid only where it was issued', () => {
       createHmac('sha256', randomBytes(32)).update(token).digest('base64url'),
     ];
     for (const guess of guesses) {
-      await stack.gateway.redis.hset(`${PREFIX}s:${guess}`, forged);
-      await stack.gateway.redis.set(`wxlogin:session:${guess}`, JSON.stringify({ v: 2, uid: person.id, app: APP_A, oid: 'x', iat: 0, exp: Date.now() + HOUR, rnw: 0, sk: '' }));
+      await stack.gateway.redis.hset(`${stack.keyPrefix}s:${guess}`, forged);
+      await stack.gateway.redis.expire(`${stack.keyPrefix}s:${guess}`, 60);
+      await stack.gateway.redis.set(`wxlogin:session:${guess}`, JSON.stringify({ v: 2, uid: person.id, app: APP_A, oid: 'x', iat: 0, exp: Date.now() + HOUR, rnw: 0, sk: '' }), 'EX', 60);
     }
     expect((await me(token)).status).toBe(401);
     expect((await stack.call('claims', 'GET', { token })).status).toBe(401);
@@ -121,14 +121,14 @@ describe('bounded sessions', () => {
     expect((await me(tokens[0]!)).status).toBe(401);
     for (const token of tokens.slice(1)) expect((await me(token)).status).toBe(200);
     const { person: owner } = await requireSession(tokens[1]!, context());
-    expect(await stack.gateway.redis.zcard(`${PREFIX}ps:${owner.id}`)).toBe(10);
+    expect(await stack.gateway.redis.zcard(`${stack.keyPrefix}ps:${owner.id}`)).toBe(10);
   });
 });
 
 describe('refusing is free', () => {
   it('1,000 random tokens write nothing to Redis, cost one request each at most, and end in 429 from one address', async () => {
     const client = address();
-    const keysBefore = await stack.gateway.redis.dbsize();
+    const keysBefore = await stack.redisKeys();
     stack.gateway.resetCounts();
     const statuses: Record<number, number> = {};
     for (let i = 0; i < 1000; i++) {
@@ -136,7 +136,7 @@ describe('refusing is free', () => {
       statuses[status] = (statuses[status] ?? 0) + 1;
     }
     expect(statuses).toEqual({ 401: 50, 429: 950 });
-    expect(await stack.gateway.redis.dbsize()).toBe(keysBefore);
+    expect(await stack.redisKeys()).toEqual(keysBefore);
     expect(stack.gateway.counts().requests).toBeLessThanOrEqual(1000);
     // Another address, and a real session at the flooded one, are untouched.
     expect((await me(`wxl_${randomBytes(32).toString('base64url')}`, from(address()))).status).toBe(401);
@@ -164,7 +164,7 @@ describe('expiry', () => {
     const { session } = await requireSession(token, context());
     moveClock(30 * 24 * HOUR - 2 * HOUR);
     await requireSession(token, context());
-    const ttl = await stack.gateway.redis.ttl(`${PREFIX}s:${session.id}`);
+    const ttl = await stack.gateway.redis.ttl(`${stack.keyPrefix}s:${session.id}`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(2 * 3600);
   });

@@ -35,7 +35,7 @@ const STABLE_TOKEN = '/cgi-bin/stable_token';
 const PHONE = '/wxa/business/getuserphonenumber';
 /** A request's deadline, as the endpoint sets it. */
 const inBudget = () => Date.now() + REQUEST_BUDGET_MS;
-const cacheKey = (app: FakeApp) => `wxlogin:access-token:${app.appid}`;
+const cacheKey = (app: FakeApp) => `${stack.keyPrefix}access-token:${app.appid}`;
 
 /** Fresh module graphs: each has its own memory, Redis client and connection pool, like a cold function instance. */
 async function coldInstances(count: number): Promise<AccessTokenModule[]> {
@@ -101,7 +101,7 @@ describe('one fetch for many instances', () => {
 
   it('takes over the lease of an instance that died while fetching', async () => {
     const app = takeApp();
-    await stack.gateway.redis.set(`wxlogin:access-token-lease:${app.appid}`, 'crashed-instance', 'PX', 300);
+    await stack.gateway.redis.set(`${stack.keyPrefix}access-token-lease:${app.appid}`, 'crashed-instance', 'PX', 300);
     const instances = await coldInstances(3);
     const tokens = await Promise.all(instances.map((instance) => instance.accessToken(app, inBudget())));
     expect(new Set(tokens).size).toBe(1);

@@ -57,8 +57,8 @@ export interface StackOptions {
   apps?: FakeApp[];
   env?: Record<string, string>;
   /**
-   * A Redis database and a Postgres database of this file's own, so that counting keys and rows
-   * is not disturbed by the files running alongside.
+   * A Redis key namespace and a Postgres database of this file's own, so that counting keys and
+   * rows is not disturbed by the files running alongside.
    */
   isolated?: boolean;
 }
@@ -66,7 +66,8 @@ export interface StackOptions {
 export async function startStack({ apps = defaultApps(), env = {}, isolated = false }: StackOptions = {}) {
   const releaseLog = divertAccessLog((line) => accessLog.push(line));
   const wechat = await startFakeWechat({ apps });
-  const gateway = await startUpstashGateway(isolated ? ownRedisDatabase(inject('redisUrl')) : inject('redisUrl'));
+  const gateway = await startUpstashGateway(inject('redisUrl'));
+  const keyPrefix = isolated ? `wxlogin:test-${process.pid}-${randomBytes(3).toString('hex')}:` : 'wxlogin:local:';
   const bridge = await startPgBridge(inject('postgres'));
   const ownDatabase = isolated ? await createOwnDatabase() : null;
   Object.assign(process.env, {
@@ -77,6 +78,7 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
     DATABASE_URL: ownDatabase?.url ?? inject('databaseUrl'),
     NEON_WS_PROXY: bridge.address,
     SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    REDIS_KEY_PREFIX: keyPrefix,
     ...env,
   });
   for (const name of ['DATABASE_URL', 'SESSION_ENCRYPTION_KEY', 'UPSTASH_REDIS_REST_TOKEN', 'LOG_SALT', 'CRON_SECRET', 'IDENTITY_HASH_KEY']) {
@@ -117,6 +119,10 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
   return {
     wechat,
     gateway,
+    /** Where this stack's Redis keys live (REDIS_KEY_PREFIX). */
+    keyPrefix,
+    /** This stack's Redis keys, sorted. */
+    redisKeys: async () => (await gateway.redis.keys(`${keyPrefix}*`)).sort(),
     bridge,
     call,
     login,
@@ -134,13 +140,6 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
 }
 
 export type Stack = Awaited<ReturnType<typeof startStack>>;
-
-/** One of Redis's numbered databases (1-15), by process id: test files of one run never share it. */
-function ownRedisDatabase(redisUrl: string): string {
-  const url = new URL(redisUrl);
-  url.pathname = `/${1 + (process.pid % 15)}`;
-  return url.toString();
-}
 
 /** A fresh database next to the run's test database (migrated by startStack); dropped by close(). */
 async function createOwnDatabase() {
