@@ -7,7 +7,10 @@ export interface WechatApp {
 }
 
 export interface DatabaseConfig {
+  /** For functions: Neon's pooled URL (Vercel's Neon integration sets it). */
   databaseUrl: string;
+  /** For migrations, which hold a session-level lock: DATABASE_URL_UNPOOLED, else DATABASE_URL. */
+  directDatabaseUrl: string;
   /** host:port of a plain WebSocket-to-TCP proxy in front of a local PostgreSQL. */
   neonWsProxy: string | null;
   databasePoolMax: number;
@@ -38,6 +41,11 @@ export interface Config extends DatabaseConfig {
   rateLimits: Record<RateLimitName, RateLimit | null>;
   /** x-real-ip / x-forwarded-for were set by a proxy we trust (Vercel, or our local server). */
   trustProxyHeaders: boolean;
+  /**
+   * A proxy in front of the deployment (a mainland CDN on the ICP-filed domain) that names the
+   * client in a header of its own: trusted only on requests carrying its secret.
+   */
+  frontProxy: { clientIpHeader: string; secret: string } | null;
   /** Keys the session-id hash in access logs, so logs cannot be joined with a leaked store. */
   logSalt: Buffer;
   /** Operators' keys (ADMIN_KEYS): the admin API. */
@@ -104,6 +112,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimits: parseRateLimits(env),
     // Vercel overwrites both headers with the connecting address; elsewhere a client could choose them.
     trustProxyHeaders: onVercel(env) || optional(env, 'TRUST_PROXY_HEADERS') === '1',
+    frontProxy: parseFrontProxy(env),
     logSalt: parseLogSalt(env, sessionKeys[0]!),
     adminKeys: parseNamedKeys(env, 'ADMIN_KEYS'),
     serviceKeys: parseNamedKeys(env, 'SERVICE_KEYS'),
@@ -129,8 +138,10 @@ export function loadConfig(env: Env = process.env): Config {
 
 /** The database settings alone: enough for migrations, which need no WeChat app. */
 export function loadDatabaseConfig(env: Env = process.env): DatabaseConfig {
+  const databaseUrl = required(env, 'DATABASE_URL');
   return {
-    databaseUrl: required(env, 'DATABASE_URL'),
+    databaseUrl,
+    directDatabaseUrl: optional(env, 'DATABASE_URL_UNPOOLED') ?? databaseUrl,
     neonWsProxy: optional(env, 'NEON_WS_PROXY'),
     databasePoolMax: positiveInt(env, 'DATABASE_POOL_MAX', 10),
   };
@@ -273,6 +284,19 @@ function parseRateLimits(env: Env): Record<RateLimitName, RateLimit | null> {
     }
   }
   return limits;
+}
+
+function parseFrontProxy(env: Env): Config['frontProxy'] {
+  const header = optional(env, 'FRONT_PROXY_CLIENT_IP_HEADER');
+  const secret = optional(env, 'FRONT_PROXY_SECRET');
+  if (header === null && secret === null) return null;
+  if (header === null || !/^[a-z0-9-]{1,64}$/i.test(header)) {
+    throw new ConfigError('FRONT_PROXY_CLIENT_IP_HEADER must name the header your proxy puts the client address in (e.g. x-client-ip)');
+  }
+  if (secret === null || secret.length < 32) {
+    throw new ConfigError('FRONT_PROXY_SECRET must be at least 32 random characters, sent by the proxy as X-Front-Proxy-Secret');
+  }
+  return { clientIpHeader: header.toLowerCase(), secret };
 }
 
 /** `name:key` pairs, comma separated; keys of at least 32 characters, kept only as SHA-256. */

@@ -1,5 +1,5 @@
 // The Postgres pool (Neon's driver over WebSockets) and the boundary where its failures become typed.
-import { neonConfig, Pool, type QueryResultRow } from '@neondatabase/serverless';
+import { Client, neonConfig, Pool, type PoolClient, type QueryResultRow } from '@neondatabase/serverless';
 import ws from 'ws';
 import { ConfigError, databaseConfig } from './config.js';
 import { DependencyError } from './errors.js';
@@ -10,8 +10,9 @@ export const QUERY_TIMEOUT_MS = 3000;
 
 let pool: Pool | undefined;
 
-// Node 20 has no global WebSocket (22+ does).
-neonConfig.webSocketConstructor ??= globalThis.WebSocket ?? (ws as unknown as typeof WebSocket);
+// Always the ws package, never Node 22's built-in WebSocket: the path the tests run is the one
+// production runs, whatever the Node version.
+neonConfig.webSocketConstructor = ws as unknown as typeof WebSocket;
 
 /** Routes the driver through a plain local proxy: no TLS, no pipelined cleartext password. */
 export function useWebSocketProxy(address: string): void {
@@ -49,25 +50,51 @@ export async function query<Row extends QueryResultRow>(text: string, values: un
   }
 }
 
-/** Runs `work` on one dedicated connection (for transactions and session-level locks). */
+/** Runs `work` on one pooled connection of its own (for transactions). */
 export async function withConnection<T>(work: (run: typeof query) => Promise<T>): Promise<T> {
-  let client;
+  let client: PoolClient;
   try {
     client = await database().connect();
   } catch (error) {
     throw unavailable(error);
   }
   try {
-    return await work(async (text, values = []) => {
-      try {
-        return (await client.query(text, values)).rows;
-      } catch (error) {
-        throw isUnavailability(error) ? new DependencyError('postgres', error) : error;
-      }
-    });
+    return await work(runOn(client));
   } finally {
     client.release();
   }
+}
+
+/**
+ * Runs `work` on a connection to the direct (unpooled) URL, DATABASE_URL_UNPOOLED: for work that
+ * holds a session-level lock across statements (migrations), which a transaction-mode pooler
+ * would hand to other clients between statements.
+ */
+export async function withDirectConnection<T>(work: (run: typeof query) => Promise<T>): Promise<T> {
+  const { directDatabaseUrl, neonWsProxy } = databaseConfig();
+  if (neonWsProxy) useWebSocketProxy(neonWsProxy);
+  const client = new Client({ connectionString: directDatabaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    throw unavailable(error);
+  }
+  try {
+    return await work(runOn(client));
+  } finally {
+    await client.end();
+  }
+}
+
+function runOn(client: PoolClient | Client): typeof query {
+  return async (text, values = []) => {
+    try {
+      return (await client.query(text, values)).rows;
+    } catch (error) {
+      throw isUnavailability(error) ? unavailable(error) : error;
+    }
+  };
 }
 
 /** Runs `work` inside BEGIN … COMMIT on `run`'s connection; any failure rolls back. */

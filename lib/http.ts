@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { config, ConfigError, onVercel } from './config.js';
+import { safeEqual } from './keys.js';
 import { ApiError, describeCause, invalid } from './errors.js';
 import { budgetSpent, newRequestContext, type RateLimitState, type RequestContext } from './request-context.js';
 
@@ -119,8 +120,15 @@ export function bearerToken(request: Request): string {
 
 /** The caller's address as the platform saw it, or null when no trusted proxy set the headers. */
 export function clientAddress(request: Request): string | null {
-  if (!config().trustProxyHeaders) return null;
-  let ip = (request.headers.get('x-real-ip') ?? request.headers.get('x-forwarded-for')?.split(',')[0] ?? '').trim();
+  const { trustProxyHeaders, frontProxy } = config();
+  const viaFront = frontProxy && safeEqual(request.headers.get('x-front-proxy-secret') ?? '', frontProxy.secret);
+  // Behind a front proxy the platform sees the proxy; the proxy, proven by its secret, names the client.
+  const named = viaFront
+    ? request.headers.get(frontProxy.clientIpHeader)
+    : trustProxyHeaders
+      ? (request.headers.get('x-real-ip') ?? request.headers.get('x-forwarded-for'))
+      : null;
+  let ip = (named?.split(',')[0] ?? '').trim();
   if (/^::ffff:[\d.]+$/i.test(ip)) ip = ip.slice(7);
   return isIP(ip) ? ip : null;
 }

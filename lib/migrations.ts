@@ -3,14 +3,14 @@
 // changed. All of it under one lock, so concurrent migrators wait for each other.
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { inTransaction, withConnection } from './db.js';
+import { inTransaction, withDirectConnection } from './db.js';
 
 const MIGRATIONS_DIR = new URL('../db/migrations/', import.meta.url);
 const FUNCTIONS_DIR = new URL('../db/functions/', import.meta.url);
 /** Any constant: the advisory lock every migrator takes. */
 const MIGRATION_LOCK = 4_242_001;
 
-type Run = Parameters<Parameters<typeof withConnection>[0]>[0];
+type Run = Parameters<Parameters<typeof withDirectConnection>[0]>[0];
 
 export interface Migrated {
   /** Migrations applied by this run, by file name. */
@@ -22,7 +22,7 @@ export interface Migrated {
 /** Brings the database's schema up to date. Safe to run again: a second run changes nothing. */
 export async function migrate(): Promise<Migrated> {
   const [migrations, functions] = await Promise.all([readSqlFiles(MIGRATIONS_DIR), readSqlFiles(FUNCTIONS_DIR)]);
-  return withConnection(async (run) => {
+  return withDirectConnection(async (run) => {
     await run('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       return { migrations: await applyMigrations(run, migrations), functions: await replaceFunctions(run, functions) };

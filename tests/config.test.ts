@@ -1,4 +1,5 @@
 // Start-up validation: each mistake names the variable and never prints a secret.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../lib/config.js';
 import { divertAccessLog } from '../scripts/local/access-log.js';
@@ -63,6 +64,13 @@ describe('loadConfig', () => {
     [{ RATE_LIMIT_LOGIN_PER_ACCOUNT: '0/1m' }, /RATE_LIMIT_LOGIN_PER_ACCOUNT/],
     [{ SESSION_MAX_PER_APP: '0' }, /SESSION_MAX_PER_APP/],
     [{ REDIS_KEY_PREFIX: 'has spaces' }, /REDIS_KEY_PREFIX/],
+    [{ FRONT_PROXY_CLIENT_IP_HEADER: 'x-client-ip' }, /FRONT_PROXY_SECRET/],
+    [{ FRONT_PROXY_CLIENT_IP_HEADER: 'x-client-ip', FRONT_PROXY_SECRET: 'short' }, /FRONT_PROXY_SECRET/],
+    [{ FRONT_PROXY_SECRET: 'x'.repeat(40) }, /FRONT_PROXY_CLIENT_IP_HEADER/],
+    [{ ADMIN_KEYS: 'alice:short' }, /ADMIN_KEYS/],
+    [{ ADMIN_KEYS: 'Alice Smith:' + 'k'.repeat(40) }, /ADMIN_KEYS/],
+    [{ ADMIN_KEYS: `a:${'k'.repeat(40)}`, SERVICE_KEYS: `b:${'k'.repeat(40)}` }, /must not share a key/],
+    [{ IDENTITY_HASH_KEY: 'c2hvcnQ=' }, /IDENTITY_HASH_KEY/],
     [{ RATE_LIMIT_PER_SESSION: '10/1d' }, /RATE_LIMIT_PER_SESSION/],
     [{ VERCEL_ENV: 'production', SESSION_ENCRYPTION_KEY: KEY }, /UPSTASH_REDIS_REST_URL/],
     [{ VERCEL_ENV: 'preview', UPSTASH_REDIS_REST_URL: 'https://r', UPSTASH_REDIS_REST_TOKEN: 't' }, /SESSION_ENCRYPTION_KEY/],
@@ -143,5 +151,16 @@ describe('a configuration error met by a request', () => {
     expect(line).toMatchObject({ level: 'error', status: 500, code: 'server_misconfigured', config: expect.stringContaining('WECHAT_APPS') });
     expect(line).not.toHaveProperty('error');
     expect(lines[0]).not.toMatch(/pw-xyz/);
+  });
+
+  it('.env.example names every variable the configuration reads', () => {
+    const source = readFileSync(new URL('../lib/config.ts', import.meta.url), 'utf8');
+    const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    const read = new Set(source.match(/'[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+'/g)!.map((name) => name.slice(1, -1)));
+    // Set by the platform, never by hand.
+    read.delete('VERCEL_ENV');
+    const missing = [...read].filter((name) => !new RegExp(`^#? ?${name}=`, 'm').test(example));
+    expect(missing).toEqual([]);
+    expect(read.size).toBeGreaterThan(20);
   });
 });

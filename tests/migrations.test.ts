@@ -3,7 +3,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { migrateDatabase } from '../scripts/local/postgres.js';
 import { query } from '../lib/db.js';
 import { dependencyOrder, migrate } from '../lib/migrations.js';
 import { startStack, type Stack } from './support/stack.js';
@@ -97,4 +98,11 @@ describe('DATABASE_URL at a plain PostgreSQL', () => {
       if (bridge.exitCode === null) process.kill(-bridge.pid!, 'SIGTERM');
     }
   });
+});
+
+it('the CLI migrates through DATABASE_URL_UNPOOLED when set (the pooled URL would break its lock)', async () => {
+  const direct = inject('databaseUrl');
+  const pooled = Object.assign(new URL(direct), { pathname: '/no_such_database_here' }).toString();
+  const output = await migrateDatabase(inject('postgres'), pooled, { DATABASE_URL_UNPOOLED: direct });
+  expect(output).toContain('Database schema is up to date');
 });

@@ -22,11 +22,11 @@ export async function dropDatabase(postgres: PostgresAddress, adminUrl: string, 
 }
 
 /** The real CLI, as a user runs it after deploying. */
-export async function migrateDatabase(postgres: PostgresAddress, databaseUrl: string): Promise<string> {
+export async function migrateDatabase(postgres: PostgresAddress, databaseUrl: string, env: Record<string, string> = {}): Promise<string> {
   const bridge = await startPgBridge(postgres);
   try {
     const { stdout } = await run('npx', ['tsx', 'scripts/migrate.ts'], {
-      env: { ...process.env, DATABASE_URL: databaseUrl, NEON_WS_PROXY: bridge.address },
+      env: { ...process.env, DATABASE_URL: databaseUrl, NEON_WS_PROXY: bridge.address, ...env },
     });
     return stdout;
   } finally {
