@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { buildConsole } from './build.js';
 import { startPgBridge } from './local/pg-bridge.js';
 import { startPglite } from './local/pglite.js';
 import { startServer } from './local/server.js';
@@ -29,7 +30,9 @@ try {
   env.TRUST_PROXY_HEADERS ??= '1';
   const { redis } = config();
   notes.push(redis ? 'Sessions: Upstash Redis' : 'Sessions: in this process (set UPSTASH_REDIS_REST_URL/TOKEN to use Upstash)');
+  await buildConsole();
   const server = await startServer({ port, host: env.HOST ?? '127.0.0.1' });
+  notes.push(`Console: ${server.url}/admin (bundled from console/ into public/admin/ at each start)`);
   console.log(['', `wxlogin is listening on ${server.url}`, ...notes.map((note) => `  ${note}`), `  Routes: ${server.routes.join(' ')}`, ''].join('\n'));
 } catch (error) {
   if (error instanceof ConfigError) {
