@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { buildConsole } from './build.js';
 import { startPgBridge } from './local/pg-bridge.js';
 import { startPglite } from './local/pglite.js';
 import { startServer } from './local/server.js';
@@ -29,7 +30,9 @@ try {
   env.TRUST_PROXY_HEADERS ??= '1';
   const { redis } = config();
   notes.push(redis ? 'Sessions: Upstash Redis' : 'Sessions: in this process (set UPSTASH_REDIS_REST_URL/TOKEN to use Upstash)');
+  await buildConsole();
   const server = await startServer({ port, host: env.HOST ?? '127.0.0.1' });
+  notes.push(`Console: ${server.url}/admin (bundled from console/ into public/admin/ at each start)`);
   console.log(['', `wxlogin is listening on ${server.url}`, ...notes.map((note) => `  ${note}`), `  Routes: ${server.routes.join(' ')}`, ''].join('\n'));
 } catch (error) {
   if (error instanceof ConfigError) {
@@ -54,11 +57,12 @@ async function useWechat(): Promise<void> {
         'where the process is plainly local: no VERCEL_ENV, NODE_ENV not production, no Upstash variables.',
     );
   }
-  // Keep the mini program's own appid working if the developer gave it, so its Referer matches.
-  const appid = env.WECHAT_APPID ?? 'wx0000000000000000';
-  const mock = await startFakeWechat({ apps: [{ appid, secret: 'mock-secret', openPlatform: true }], acceptAnyCode: true });
-  env.WECHAT_APPID = appid;
-  env.WECHAT_SECRET = 'mock-secret';
+  // WECHAT_MOCK_APPS: several mini programs of one Open Platform account (a person shares a unionid
+  // across them). WECHAT_APPID alone keeps the mini program's own appid working, so its Referer matches.
+  const appids = (env.WECHAT_MOCK_APPS ?? env.WECHAT_APPID ?? 'wx0000000000000000').split(',').map((appid) => appid.trim());
+  const mock = await startFakeWechat({ apps: appids.map((appid) => ({ appid, secret: 'mock-secret', openPlatform: true })), acceptAnyCode: true });
+  delete env.WECHAT_APPID;
+  env.WECHAT_APPS = appids.map((appid) => `${appid}:mock-secret`).join(',');
   env.WECHAT_API_BASE = mock.url;
   console.warn(
     [
@@ -68,7 +72,8 @@ async function useWechat(): Promise<void> {
     ].join('\n'),
   );
   notes.push(
-    `WeChat: MOCK for appid ${appid}. Every code logs in; "mock:<name>" picks a person, anything else is "developer".`,
+    `WeChat: MOCK for appid ${appids.join(', ')}. Every code logs in; "mock:<name>" picks a person, anything else is "developer".`,
+    '        "mock-unbound:<name>": that person, as if the app were not yet bound to the Open Platform (no unionid).',
     '        Phone codes: "mock:<digits>" picks the number, anything else is 13800000000.',
   );
 }

@@ -270,8 +270,12 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     const code = q.get('js_code') ?? '';
 
     let person: string;
+    let unbound = false;
     if (options.acceptAnyCode) {
-      person = code.startsWith('mock:') ? code.slice(5) : 'developer';
+      // "mock-unbound:<name>": as if the app were not yet bound to the Open Platform; a later "mock:<name>" brings the unionid.
+      const mock = /^mock(-unbound)?:/.exec(code);
+      person = mock ? code.slice(mock[0].length) : 'developer';
+      unbound = mock?.[1] !== undefined;
     } else {
       const issued = codes.get(code);
       if (!issued || issued.appid !== appid || now() - issued.issuedAt > CODE_LIFETIME_MS) {
@@ -291,7 +295,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     if (fault === 'lost_reply') return request.socket.destroy();
     const sessionKey = randomBytes(16).toString('base64');
     sessionKeys.push(sessionKey);
-    answer(response, { session_key: sessionKey, openid, ...(unionid ? { unionid } : {}) });
+    answer(response, { session_key: sessionKey, openid, ...(unionid && !unbound ? { unionid } : {}) });
   };
 
   const server = createServer((request, response) => {

@@ -1,18 +1,31 @@
 // Serves every function under api/ on one local port, routed as Vercel's filesystem routing does:
 // api/a/b.ts at /api/a/b, api/a/index.ts at /api/a, api/a/[id].ts at /api/a/<one segment>, static
-// paths before dynamic ones. The handlers are the deployed ones; only the Node ↔ Fetch plumbing
-// lives here, and the answers to what no function can be handed (no such path, a malformed
-// request): problem+json too.
-import { readdir } from 'node:fs/promises';
+// paths before dynamic ones; then the files under public/ (the console at /admin); every answer
+// with the headers vercel.json sets. The handlers are the deployed ones; only the Node ↔ Fetch
+// plumbing lives here, and the answers to what no function can be handed (no such path, a
+// malformed request): problem+json too.
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { extname } from 'node:path';
 import { Readable, type Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
+import { pathToRegexp } from 'path-to-regexp';
 import { ApiError, invalid } from '../../lib/errors.js';
 import { methodNotAllowed, problem, routePattern } from '../../lib/http.js';
 
 type VercelFunction = { allow: string; fetch(request: Request): Promise<Response> };
+type HeadersFor = (pathname: string) => [string, string][];
 
 const API_DIR = new URL('../../api/', import.meta.url);
+const PUBLIC_DIR = new URL('../../public/', import.meta.url);
+const VERCEL_JSON = new URL('../../vercel.json', import.meta.url);
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
 /** Methods Node parses that a Fetch Request cannot carry: no function can be handed one. */
 const UNREPRESENTABLE_METHODS = new Set(['CONNECT', 'TRACE']);
 
@@ -41,10 +54,38 @@ export async function loadFunctions(): Promise<Functions> {
   };
 }
 
+interface HeaderRule {
+  source: string;
+  headers: { key: string; value: string }[];
+}
+
+/** vercel.json's `headers` for a path, matched as Vercel matches `source` (path-to-regexp 6, strict, case-sensitive). */
+export async function loadHeaderRules(): Promise<HeadersFor> {
+  const { headers = [] } = JSON.parse(await readFile(VERCEL_JSON, 'utf8')) as { headers?: HeaderRule[] };
+  const rules = headers.map((rule) => ({ pattern: pathToRegexp(rule.source, [], { strict: true, sensitive: true, delimiter: '/' }), headers: rule.headers }));
+  return (pathname) => rules.filter(({ pattern }) => pattern.test(pathname)).flatMap((rule) => rule.headers.map(({ key, value }): [string, string] => [key, value]));
+}
+
+/** A file under public/ as Vercel serves it: a folder's path (with or without the slash) is its index.html. */
+async function staticFile(pathname: string): Promise<Response | undefined> {
+  for (const candidate of [pathname, `${pathname.replace(/\/$/, '')}/index.html`]) {
+    const file = new URL(`.${candidate}`, PUBLIC_DIR);
+    if (!file.href.startsWith(PUBLIC_DIR.href)) return undefined;
+    const body = await readFile(file).catch(() => undefined);
+    if (body) {
+      // Vercel's own Cache-Control for static files: always revalidated.
+      const headers = { 'Content-Type': CONTENT_TYPES[extname(file.pathname)] ?? 'application/octet-stream', 'Cache-Control': 'public, max-age=0, must-revalidate' };
+      return new Response(body, { headers });
+    }
+  }
+  return undefined;
+}
+
 export async function startServer({ port = 3000, host = '127.0.0.1' } = {}) {
   const functions = await loadFunctions();
+  const headersFor = await loadHeaderRules();
   const server = createServer((incoming, outgoing) => {
-    answer(functions, incoming)
+    answer(functions, headersFor, incoming)
       .catch(() => localProblem(new ApiError('internal_error')))
       .then((response) => send(response, outgoing))
       .catch(() => outgoing.destroy());
@@ -52,7 +93,7 @@ export async function startServer({ port = 3000, host = '127.0.0.1' } = {}) {
   // Node hands over CONNECT as a bare socket, and would answer what it cannot parse with a bare
   // 400 or not at all: these get a problem+json too.
   server.on('connect', (incoming: IncomingMessage, socket: Duplex) => {
-    answer(functions, incoming).then(rawHttp).then((bytes) => socket.end(bytes), () => socket.destroy());
+    answer(functions, headersFor, incoming).then(rawHttp).then((bytes) => socket.end(bytes), () => socket.destroy());
   });
   server.on('clientError', (_error, socket: Duplex) => {
     if (!socket.writable) return void socket.destroy();
@@ -70,16 +111,22 @@ export async function startServer({ port = 3000, host = '127.0.0.1' } = {}) {
   };
 }
 
-/** The function's answer, or the local server's own when no function can be handed the request. */
-async function answer(functions: Functions, incoming: IncomingMessage): Promise<Response> {
+/** The function's answer, a file of public/, or the local server's own; with vercel.json's headers for the path. */
+async function answer(functions: Functions, headersFor: HeadersFor, incoming: IncomingMessage): Promise<Response> {
   let url: URL;
   try {
     url = new URL(incoming.url ?? '/', `http://${incoming.headers.host ?? 'localhost'}`);
   } catch {
     return localProblem(invalid('The Host header or the request target is malformed'));
   }
+  const response = await route(functions, incoming, url);
+  for (const [name, value] of headersFor(url.pathname)) response.headers.set(name, value);
+  return response;
+}
+
+async function route(functions: Functions, incoming: IncomingMessage, url: URL): Promise<Response> {
   const fn = functions.match(url.pathname);
-  if (!fn) return localProblem(new ApiError('not_found'));
+  if (!fn) return (await staticFile(url.pathname)) ?? localProblem(new ApiError('not_found'));
   if (UNREPRESENTABLE_METHODS.has(incoming.method ?? '')) return localProblem(methodNotAllowed(fn.allow));
   return fn.fetch(toRequest(incoming, url));
 }

@@ -30,7 +30,7 @@ export interface CallResult {
 
 export interface CallOptions {
   json?: unknown;
-  body?: string | Uint8Array;
+  body?: string | Uint8Array<ArrayBuffer>;
   token?: string;
   headers?: Record<string, string>;
 }
