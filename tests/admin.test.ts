@@ -297,19 +297,23 @@ describe('the audit trail', () => {
 
     // The survivor's trail includes the person folded into it.
     const trail = (await admin(`admin/events?person=${survivor.id}`)).body;
-    expect(trail.events.map((event: { kind: string; actor: string; appid: string | null; personId: string }) => [event.kind, event.actor, event.appid, event.personId === survivor.id])).toEqual([
-      ['first_login', 'self', APP_D, true],
-      ['first_login', 'self', APP_A, false],
-      ['login', 'self', APP_B, false],
-      ['benefit_claimed', 'self', APP_A, false],
-      ['phone_bound', 'self', null, false],
-      ['merge', 'system', APP_D, true],
-      ['login', 'self', APP_D, true],
-      ['suspended', 'admin:alice', null, true],
-      ['suspension_lifted', 'admin:alice', null, true],
-      ['sessions_revoked', 'admin:alice', null, true],
-      ['login', 'self', APP_A, true],
-      ['deleted', 'self', null, true],
+    // kind, actor, app, and whose: the survivor's own (S) or the folded person's (F).
+    const story = trail.events.map((event: { kind: string; actor: string; appid: string | null; personId: string }) =>
+      [event.kind, event.actor, event.appid ?? '-', event.personId === survivor.id ? 'S' : 'F'].join(' '),
+    );
+    expect(story).toEqual([
+      `first_login self ${APP_D} S`,
+      `first_login self ${APP_A} F`,
+      `login self ${APP_B} F`,
+      `benefit_claimed self ${APP_A} F`,
+      'phone_bound self - F',
+      `merge system ${APP_D} S`,
+      `login self ${APP_D} S`,
+      'suspended admin:alice - S',
+      'suspension_lifted admin:alice - S',
+      'sessions_revoked admin:alice - S',
+      `login self ${APP_A} S`,
+      'deleted self - S',
     ]);
     expect(trail.events[5].details).toEqual({ folded: inA.id, droppedClaims: 0 });
     const text = JSON.stringify(trail);

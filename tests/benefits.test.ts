@@ -280,13 +280,16 @@ describe('the fulfilment feed', () => {
   const read = (after?: string, limit = 2) =>
     stack.call(`service/claims?limit=${limit}${after ? `&after=${after}` : ''}`, 'GET', { headers: bearer(SERVICE_KEY) });
 
+  /** The cursor after everything the feed holds now (other tests' claims included). */
+  async function endOfFeed(): Promise<string> {
+    for (let page = await read(undefined, 500); ; page = await read(page.body.next, 500)) {
+      if (!page.body.more) return page.body.next;
+    }
+  }
+
   it('a consumer that restarts from its saved cursor sees each claim exactly once, reversals included', async () => {
     // Start after everything already in the feed.
-    let cursor: string | undefined;
-    for (let page = await read(undefined, 500); ; page = await read(cursor, 500)) {
-      cursor = page.body.next;
-      if (!page.body.more) break;
-    }
+    const cursor = await endOfFeed();
     const gift = benefitKey('feed');
     await offer(gift);
     const claimed: string[] = [];
@@ -328,11 +331,7 @@ describe('the fulfilment feed', () => {
   });
 
   it('holds back entries behind a transaction still running, so none lands before a cursor already read', async () => {
-    let cursor: string | undefined;
-    for (let page = await read(undefined, 500); ; page = await read(cursor, 500)) {
-      cursor = page.body.next;
-      if (!page.body.more) break;
-    }
+    const cursor = await endOfFeed();
     const gift = benefitKey('slow');
     await offer(gift);
     const slowPerson = await loggedIn();

@@ -31,49 +31,48 @@ begin
     return;
   end if;
 
-  select * into existing from claims c where c.person_id = person.id and c.benefit = p_benefit;
-  if found then
-    return query select case when existing.idempotency_key = p_idempotency_key then 'replayed' else 'claimed' end,
-                        null, existing.id, existing.benefit, existing.appid, existing.claimed_at;
-    return;
-  end if;
-  return query
-    select 'claimed', null, null::bigint, e.benefit, null, e.erased_at from erased_claims e
-     where e.benefit = p_benefit and e.identity_hash = any(p_identity_hashes) limit 1;
-  if found then
-    return;
-  end if;
+  -- Twice at most: a claim that loses the insert race looks again, in a new statement whose
+  -- snapshot sees the claim that won (this person's, or another's of the same number).
+  for attempt in 1..2 loop
+    select * into existing from claims c where c.person_id = person.id and c.benefit = p_benefit;
+    if found then
+      return query select case when existing.idempotency_key = p_idempotency_key then 'replayed' else 'claimed' end,
+                          null, existing.id, existing.benefit, existing.appid, existing.claimed_at;
+      return;
+    end if;
+    if attempt = 2 then
+      return query select 'refused', 'phone_already_claimed', null::bigint, p_benefit, null, null::timestamptz;
+      return;
+    end if;
 
-  refusal := benefit_refusal(offered, person, p_risk_rank);
-  if refusal = 'risk_unknown' and p_risk_unavailable then
-    refusal := case when offered.risk_failure = 'allow' then null else 'risk_unavailable' end;
-  end if;
-  if refusal is not null then
-    return query select 'refused', refusal, null::bigint, p_benefit, null, null::timestamptz;
-    return;
-  end if;
+    return query
+      select 'claimed', null, null::bigint, e.benefit, null, e.erased_at from erased_claims e
+       where e.benefit = p_benefit and e.identity_hash = any(p_identity_hashes) limit 1;
+    if found then
+      return;
+    end if;
 
-  insert into claims as c (person_id, benefit, appid, idempotency_key, phone_key)
-  values (person.id, p_benefit, p_appid, p_idempotency_key,
-          case when offered.one_per_phone then phone_key(p_hash_key, person.phone_country_code, person.phone_pure_number) end)
-  on conflict do nothing
-  returning * into made;
-  if made.id is not null then
-    insert into claim_feed (kind, claim_id, person_id, benefit, appid, claimed_at)
-    values ('claim', made.id, person.id, p_benefit, p_appid, made.claimed_at);
-    perform record_event(person.id, 'benefit_claimed', p_appid, 'self', jsonb_build_object('benefit', p_benefit));
-    return query select 'created', null, made.id, made.benefit, made.appid, made.claimed_at;
-    return;
-  end if;
+    refusal := benefit_refusal(offered, person, p_risk_rank);
+    if refusal = 'risk_unknown' and p_risk_unavailable then
+      refusal := case when offered.risk_failure = 'allow' then null else 'risk_unavailable' end;
+    end if;
+    if refusal is not null then
+      return query select 'refused', refusal, null::bigint, p_benefit, null, null::timestamptz;
+      return;
+    end if;
 
-  -- Lost a race. A new statement, a new snapshot: it sees the claim that won, this person's or
-  -- another's of the same number.
-  select * into existing from claims c where c.person_id = person.id and c.benefit = p_benefit;
-  if found then
-    return query select case when existing.idempotency_key = p_idempotency_key then 'replayed' else 'claimed' end,
-                        null, existing.id, existing.benefit, existing.appid, existing.claimed_at;
-  else
-    return query select 'refused', 'phone_already_claimed', null::bigint, p_benefit, null, null::timestamptz;
-  end if;
+    insert into claims as c (person_id, benefit, appid, idempotency_key, phone_key)
+    values (person.id, p_benefit, p_appid, p_idempotency_key,
+            case when offered.one_per_phone then phone_key(p_hash_key, person.phone_country_code, person.phone_pure_number) end)
+    on conflict do nothing
+    returning * into made;
+    if made.id is not null then
+      insert into claim_feed (kind, claim_id, person_id, benefit, appid, claimed_at)
+      values ('claim', made.id, person.id, p_benefit, p_appid, made.claimed_at);
+      perform record_event(person.id, 'benefit_claimed', p_appid, 'self', jsonb_build_object('benefit', p_benefit));
+      return query select 'created', null, made.id, made.benefit, made.appid, made.claimed_at;
+      return;
+    end if;
+  end loop;
 end
 $$;
