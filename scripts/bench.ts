@@ -100,7 +100,7 @@ if (!(await reachable(pg.host, pg.port))) {
 
 const startedAt = new Date().toISOString();
 const machine = { node: process.versions.node, cpus: cpus().length, loadAverage: loadavg() };
-progress(`${quick ? 'quick run' : 'full run (about 3 minutes)'}; database ${database}; load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
+progress(`${quick ? 'quick run' : 'full run (2 to 3 minutes)'}; database ${database}; load average ${machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}`);
 await recreateDatabase(pg, adminUrl, database);
 // Ctrl-C stops the measuring loops; the finally below still removes the database and children.
 const interrupt = new AbortController();
@@ -289,11 +289,18 @@ async function measureLatency(backends: Backends, flows: Flows) {
 /** Postgres server CPU per record_login through our own pool and statement (lib/people.ts), first logins and returning ones. */
 async function measurePostgresCpu(): Promise<BenchResults['postgresCpuMs']> {
   progress(`Postgres server CPU: ${SIZES.postgresCalls} record_login calls, first and returning`);
-  const logins: string[] = [];
+  const seen: string[] = [];
   const login = (person: string) => recordLogin(APPID, `o-${person}`, `u-${person}`);
-  const firstLogin = await serverCpuMs(databaseUrl, () => login(logins[logins.push(newPerson()) - 1]!), SIZES.postgresCalls);
+  const firstLogin = await serverCpuMs(
+    databaseUrl,
+    () => {
+      seen.push(newPerson());
+      return login(seen.at(-1)!);
+    },
+    SIZES.postgresCalls,
+  );
   let next = 0;
-  const returningLogin = await serverCpuMs(databaseUrl, () => login(logins[next++ % logins.length]!), SIZES.postgresCalls);
+  const returningLogin = await serverCpuMs(databaseUrl, () => login(seen[next++ % seen.length]!), SIZES.postgresCalls);
   return { firstLogin, returningLogin };
 }
 
