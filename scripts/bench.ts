@@ -233,7 +233,7 @@ async function countRoundTrips(backends: Backends, flows: Flows): Promise<RoundT
   for (const flow of ['login', 'me', 'logout'] as const) {
     for (const [variant, prepare] of Object.entries(flows[flow]) as [Variant, Prepare][]) {
       const traffic: Traffic[] = [];
-      for (let i = 0; i < SIZES.roundTrips; i++) traffic.push(await backends.record(await prepare(i)));
+      for (let i = 0; i < SIZES.roundTrips; i++) traffic.push(await recordWarm(backends, prepare, i));
       rows.push({
         flow,
         variant,
@@ -245,6 +245,19 @@ async function countRoundTrips(backends: Backends, flows: Flows): Promise<RoundT
   }
   await backends.setLatency(0, 0);
   return rows;
+}
+
+/**
+ * One request's traffic with our scripts in Redis's cache. A request that met NOSCRIPT (the shared
+ * Redis's scripts flushed by another run) is made again, at most twice: what a cold cache costs is
+ * measured on its own (measureScriptCache), and one that stays cold shows as a broken budget.
+ */
+async function recordWarm(backends: Backends, prepare: Prepare, iteration: number): Promise<Traffic> {
+  let traffic = await backends.record(await prepare(iteration));
+  for (let retry = 0; retry < 2 && traffic.redis.some((exchange) => exchange.noscript); retry++) {
+    traffic = await backends.record(await prepare(iteration));
+  }
+  return traffic;
 }
 
 /**

@@ -14,6 +14,8 @@ type Entry = { result: unknown } | { error: string };
 export interface Exchange {
   /** Lowercase command names: one for `/`, several for /pipeline and /multi-exec. */
   commands: string[];
+  /** Answered NOSCRIPT: Redis lacked the script, and the client sends it again in full. */
+  noscript: boolean;
   arrivedAt: number;
   answeredAt: number;
   /** On the wire: request line, headers and body; status line, headers and body. */
@@ -68,22 +70,25 @@ export async function startUpstashGateway(redisUrl: string, token = 'test-token'
   let server: Server;
   const sockets = new Set<Socket>();
 
-  const count = (commands: Command[], names: string[]) => {
+  /** What handle() learns about an exchange before it is settled. */
+  type Seen = Pick<Exchange, 'commands' | 'noscript'>;
+
+  const count = (commands: Command[], seen: Seen) => {
     for (const [name] of commands) {
       const key = String(name).toLowerCase();
       byCommand[key] = (byCommand[key] ?? 0) + 1;
-      names.push(key);
+      seen.commands.push(key);
     }
   };
 
-  const settle = (socket: Socket, commands: string[], arrivedAt: number) => {
+  const settle = (socket: Socket, { commands, noscript }: Seen, arrivedAt: number) => {
     const before = carried.get(socket) ?? { read: 0, written: 0 };
     const now = { read: socket.bytesRead, written: socket.bytesWritten };
     carried.set(socket, now);
     const bytesIn = now.read - before.read;
     const bytesOut = now.written - before.written;
     bytes = { in: bytes.in + bytesIn, out: bytes.out + bytesOut };
-    observer?.({ commands, arrivedAt, answeredAt: performance.now(), bytesIn, bytesOut });
+    observer?.({ commands, noscript, arrivedAt, answeredAt: performance.now(), bytesIn, bytesOut });
   };
 
   /** NOSCRIPT for a digest Redis would have forgotten; remembers the ones sent with EVAL. */
@@ -144,8 +149,10 @@ export async function startUpstashGateway(redisUrl: string, token = 'test-token'
     }
   };
 
-  const handle = async (request: IncomingMessage, response: ServerResponse, names: string[]) => {
+  const handle = async (request: IncomingMessage, response: ServerResponse, seen: Seen) => {
     const reply = (status: number, body: unknown) => {
+      const entries: { error?: unknown }[] = Array.isArray(body) ? body : [body];
+      seen.noscript = entries.some((entry) => String(entry.error).startsWith('NOSCRIPT'));
       response.writeHead(status, { 'Content-Type': 'application/json' });
       response.end(JSON.stringify(body));
     };
@@ -169,14 +176,14 @@ export async function startUpstashGateway(redisUrl: string, token = 'test-token'
 
     if (path === '/') {
       if (!isCommand(body)) return reply(400, { error: 'ERR failed to parse command' });
-      count([body], names);
+      count([body], seen);
       const entry = await run(redis, body);
       return 'error' in entry ? reply(400, entry) : reply(200, encodeEntry(entry));
     }
     if (path !== '/pipeline' && path !== '/multi-exec') return reply(404, { error: 'Not found' });
     if (!Array.isArray(body) || !body.every(isCommand)) return reply(400, { error: 'ERR failed to parse pipeline' });
     const commands = body as Command[];
-    count(commands, names);
+    count(commands, seen);
     if (path === '/pipeline') {
       // Sent together, answered in order: one round trip to Redis as on Upstash.
       return reply(200, (await Promise.all(commands.map((command) => run(redis, command)))).map(encodeEntry));
@@ -188,9 +195,9 @@ export async function startUpstashGateway(redisUrl: string, token = 'test-token'
   const listen = async (port: number) => {
     server = createServer((request, response) => {
       const arrivedAt = performance.now();
-      const names: string[] = [];
-      response.once('finish', () => settle(request.socket, names, arrivedAt));
-      handle(request, response, names).catch((error: Error) => {
+      const seen: Seen = { commands: [], noscript: false };
+      response.once('finish', () => settle(request.socket, seen, arrivedAt));
+      handle(request, response, seen).catch((error: Error) => {
         if (!response.headersSent) response.writeHead(500, { 'Content-Type': 'application/json' });
         response.end(JSON.stringify({ error: error.message }));
       });
