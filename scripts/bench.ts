@@ -62,7 +62,11 @@ const MODELLED: Scenario = {
 const SCENARIOS = [LOOPBACK, MODELLED];
 /** While round trips are counted, WeChat answers late enough that a request sent alongside it cannot pass for one sent after. */
 const TRACE_LATENCY = { wechatMs: 20, backendMs: 1 };
-/** Interleaved iterations per scenario (each runs every variant once), HTTP requests per client count. */
+/**
+ * Interleaved iterations per scenario (each runs every variant once), requests per variant whose
+ * round trips are counted, record_login calls timed on the server, HTTP requests per client count,
+ * fresh processes per cold-start measurement.
+ */
 const SIZES = quick
   ? { warmup: [30, 5], login: [150, 20], me: [300, 60], roundTrips: 10, postgresCalls: 50, loginLoad: [50, 200, 200], meLoad: [100, 300, 300], coldRuns: 3 }
   : { warmup: [100, 10], login: [2000, 300], me: [4000, 1000], roundTrips: 50, postgresCalls: 500, loginLoad: [500, 2000, 2000], meLoad: [1000, 2500, 2500], coldRuns: 15 };
@@ -185,7 +189,8 @@ async function run(backends: Backends, baselines: Baselines, setup: BaselineSetu
   });
   const { coldStart, firstRequests } = await measureColdStart(backends, setup, flows.tokens);
   const inputs = scaleInputs(roundTrips, latency, postgresCpuMs.firstLogin);
-  const parts = { startedAt, quick, machine, scenarios: SCENARIOS, roundTrips, scriptCache, latency, postgresCpuMs, concurrency, memory, coldStart, firstRequests };
+  const measured = { roundTrips, scriptCache, latency, postgresCpuMs, concurrency, memory, coldStart, firstRequests };
+  const parts = { startedAt, quick, machine, scenarios: SCENARIOS, ...measured };
   const results: BenchResults = {
     ...parts,
     scale: { inputs, rows: scaleModel(inputs), upstashLimitLogins: upstashLimitLogins(inputs) },
@@ -289,7 +294,13 @@ async function measureLatency(backends: Backends, flows: Flows) {
     for (const [flow, iterations] of [['login', SIZES.login[index]!], ['me', SIZES.me[index]!]] as const) {
       const timings = await interleave(flows[flow], iterations, SIZES.warmup[index]!, interrupt.signal);
       for (const [variant, { wall, cpu }] of Object.entries(timings)) {
-        const row: LatencyRow = { scenario: scenario.name, flow, variant: variant as Variant, summary: summarize(wall), cpuMs: summarize(cpu).p50 };
+        const row: LatencyRow = {
+          scenario: scenario.name,
+          flow,
+          variant: variant as Variant,
+          summary: summarize(wall),
+          cpuMs: summarize(cpu).p50,
+        };
         samples[sampleKey(row)] = wall;
         latency.push(row);
       }
