@@ -8,9 +8,10 @@ import { APP_A, APP_B, startStack, type Stack } from './support/stack.js';
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({ env: { TRUST_PROXY_HEADERS: '1' } });
-  // Warm the pool and the scripts: connection setup and the first NOSCRIPT are not the contract.
+  // Warm the pool and the scripts (the client address's limit too): connection setup and the
+  // first NOSCRIPT are not the contract.
   for (const json of [undefined, { all: true }]) {
-    const { token } = (await stack.login(stack.person())).body;
+    const { token } = (await loginFrom(stack.person(), APP_A, '203.0.113.7')).body;
     await stack.call('me', 'GET', { token });
     await stack.call('logout', 'POST', { token, json });
   }

@@ -4,7 +4,7 @@
 import { startFakeWechat } from '../local/fake-wechat.js';
 import { startUpstashGateway } from '../local/upstash-gateway.js';
 import { startPgBridge } from '../local/pg-bridge.js';
-import type { BackendOptions, BackendReply, BackendRequest } from './backends.js';
+import type { BackendOptions, BackendReply, BackendRequest, Traffic } from './backends.js';
 
 const options = JSON.parse(process.argv[2]!) as BackendOptions;
 const wechat = await startFakeWechat({
@@ -19,6 +19,9 @@ const send = (reply: BackendReply) => process.send!(reply);
 // Never outlive the benchmark, however it ends.
 process.on('disconnect', () => process.exit(0));
 
+/** What reached the backends since 'begin'; recorded only then, so long runs keep nothing. */
+let traffic: Omit<Traffic, 'postgres'> | null = null;
+
 process.on('message', async (request: BackendRequest) => {
   const { id, op } = request;
   if (op === 'latency') {
@@ -26,12 +29,20 @@ process.on('message', async (request: BackendRequest) => {
     gateway.setDelay(request.backendMs);
     bridge.setDelay(request.backendMs);
     send({ id });
-  } else if (op === 'counts') {
-    send({ id, counts: { wechat: wechat.requestCount(), postgres: bridge.roundTrips(), redis: gateway.counts().requests } });
-  } else if (op === 'reset') {
-    wechat.resetCounts();
+  } else if (op === 'begin') {
+    const recording: Omit<Traffic, 'postgres'> = { wechat: [], redis: [] };
+    traffic = recording;
     bridge.resetCounts();
-    gateway.resetCounts();
+    wechat.observe((exchange) => recording.wechat.push(exchange));
+    gateway.observe((exchange) => recording.redis.push(exchange));
+    send({ id });
+  } else if (op === 'end') {
+    wechat.observe(null);
+    gateway.observe(null);
+    send({ id, traffic: { ...traffic!, postgres: bridge.roundTrips() } });
+    traffic = null;
+  } else if (op === 'forgetScripts') {
+    gateway.forgetScripts();
     send({ id });
   } else {
     await Promise.all([wechat.close(), gateway.close(), bridge.close()]);

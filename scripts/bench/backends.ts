@@ -1,6 +1,9 @@
-// The parent's handle on backend-process.ts: start it, read and reset its round-trip counters.
+// The parent's handle on backend-process.ts: start it, set its latencies, record what one request
+// sends to each backend.
 import { fork } from 'node:child_process';
+import type { WechatExchange } from '../local/fake-wechat.js';
 import type { PostgresAddress } from '../local/postgres.js';
+import type { Exchange } from '../local/upstash-gateway.js';
 
 export interface BackendOptions {
   appid: string;
@@ -9,20 +12,22 @@ export interface BackendOptions {
   postgres: PostgresAddress;
 }
 
-export interface RoundTrips {
-  wechat: number;
+/** Every request that reached WeChat and Upstash between 'begin' and 'end', and the Postgres round trips. */
+export interface Traffic {
+  wechat: WechatExchange[];
+  redis: Exchange[];
   postgres: number;
-  redis: number;
 }
 
 export type BackendCommand =
-  | { op: 'counts' | 'reset' | 'close' }
+  /** 'begin' starts recording Traffic, 'end' stops and returns it. */
+  | { op: 'begin' | 'end' | 'forgetScripts' | 'close' }
   /** Added to every WeChat call, and to every Postgres and Redis round trip (bridge and gateway). */
   | { op: 'latency'; wechatMs: number; backendMs: number };
 export type BackendRequest = BackendCommand & { id: number };
 export type BackendReply = {
   id: number;
-  counts?: RoundTrips;
+  traffic?: Traffic;
   ready?: { wechatUrl: string; gatewayUrl: string; gatewayToken: string; bridgeAddress: string };
 };
 
@@ -53,11 +58,15 @@ export async function startBackends(options: BackendOptions) {
     async setLatency(wechatMs: number, backendMs: number): Promise<void> {
       await ask({ op: 'latency', wechatMs, backendMs });
     },
-    async counts(): Promise<RoundTrips> {
-      return (await ask({ op: 'counts' })).counts!;
+    /** What `work` sent to the backends. */
+    async record(work: () => Promise<unknown>): Promise<Traffic> {
+      await ask({ op: 'begin' });
+      await work();
+      return (await ask({ op: 'end' })).traffic!;
     },
-    async reset(): Promise<void> {
-      await ask({ op: 'reset' });
+    /** The gateway answers NOSCRIPT from now on until each script is sent again in full. */
+    async forgetScripts(): Promise<void> {
+      await ask({ op: 'forgetScripts' });
     },
     async close(): Promise<void> {
       await ask({ op: 'close' });
@@ -67,4 +76,3 @@ export async function startBackends(options: BackendOptions) {
 }
 
 export type Backends = Awaited<ReturnType<typeof startBackends>>;
-

@@ -1,12 +1,17 @@
 // Cold start as deployed: each api/*.ts bundled with esbuild, imported in a fresh Node process, next
-// to a bundle that imports only the same third-party bindings. The difference is what our code costs.
+// to a bundle that imports only the same third-party bindings; and a fresh instance's first request
+// (import, connections to the peers, the call), next to the bare calls bundled the same way. The
+// difference is what our code costs.
 import { execFile } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
+import type { Traffic } from './backends.js';
+import type { BaselineSetup } from './baselines.js';
 import { summarize, type Summary } from './measure.js';
+import { meanBytes, upstashBytes, type UpstashBytes } from './round-trips.js';
 
 const run = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -61,6 +66,96 @@ export async function measureColdStarts(outDir: string, runs: number, signal: Ab
     });
   }
   return results;
+}
+
+/** One run of fresh-instance.ts. */
+export interface FirstRequest {
+  bundle: string;
+  flow: 'login' | 'me';
+  variant: 'ours' | 'bare';
+  /** Who logs in (login), whose session is read (me). */
+  person: string;
+  token: string;
+  setup: BaselineSetup;
+}
+
+export interface FreshTimes {
+  importMs: Summary;
+  firstMs: Summary;
+  totalMs: Summary;
+}
+
+export interface FirstRequestRow {
+  flow: 'login' | 'me';
+  ours: FreshTimes;
+  bare: FreshTimes;
+  /** How much our code adds to the bare instance's import + first request, at the median. */
+  added: number;
+  /** What our fresh instance's first request sent to Upstash. */
+  upstash: UpstashBytes;
+}
+
+export interface FirstRequestOptions {
+  setup: BaselineSetup;
+  newPerson: () => string;
+  /** Live sessions, one per run. */
+  tokens: string[];
+  record: (work: () => Promise<unknown>) => Promise<Traffic>;
+}
+
+/** The first login and /me of fresh instances, ours and the bare calls alternating, `runs` of each. */
+export async function measureFirstRequests(outDir: string, runs: number, signal: AbortSignal, options: FirstRequestOptions) {
+  const bundle = async (entry: string) => {
+    const outfile = join(outDir, `${basename(entry, '.ts')}.mjs`);
+    await bundleEntry({ entryPoints: [join(ROOT, entry)] }, outfile);
+    return outfile;
+  };
+  const [driver, login, me, bareLogin, bareMe] = await Promise.all(
+    ['scripts/bench/fresh-instance.ts', 'api/login.ts', 'api/me.ts', 'scripts/bench/baselines.ts', 'scripts/bench/bare-me.ts'].map(bundle),
+  );
+  const bundles = { ours: { login: login!, me: me! }, bare: { login: bareLogin!, me: bareMe! } };
+  const rows: FirstRequestRow[] = [];
+  for (const flow of ['login', 'me'] as const) {
+    const times: Record<'ours' | 'bare', Times[]> = { ours: [], bare: [] };
+    const sent: UpstashBytes[] = [];
+    for (let i = 0; i < runs; i++) {
+      // Alternate which goes first, so both sides see the same machine.
+      for (const variant of i % 2 ? (['bare', 'ours'] as const) : (['ours', 'bare'] as const)) {
+        signal.throwIfAborted();
+        const input: FirstRequest = {
+          bundle: bundles[variant][flow],
+          flow,
+          variant,
+          person: options.newPerson(),
+          token: options.tokens[i]!,
+          setup: options.setup,
+        };
+        let result: Times | undefined;
+        const traffic = await options.record(async () => {
+          const { stdout } = await run(process.execPath, [driver!, JSON.stringify(input)]);
+          // The function's access-log line comes first.
+          result = JSON.parse(stdout.trim().split('\n').at(-1)!) as Times;
+        });
+        times[variant].push(result!);
+        // Bytes with our scripts cached; the shared Redis may have lost them to another run's flush.
+        if (variant === 'ours' && !traffic.redis.some((exchange) => exchange.noscript)) sent.push(upstashBytes(traffic));
+      }
+    }
+    const [oursTimes, bareTimes] = [freshTimes(times.ours), freshTimes(times.bare)];
+    const added = Math.round(((oursTimes.totalMs.p50 - bareTimes.totalMs.p50) / bareTimes.totalMs.p50) * 1000) / 1000;
+    rows.push({ flow, ours: oursTimes, bare: bareTimes, added, upstash: meanBytes(sent) });
+  }
+  return rows;
+}
+
+type Times = { importMs: number; firstMs: number };
+
+function freshTimes(runs: Times[]): FreshTimes {
+  return {
+    importMs: summarize(runs.map((r) => r.importMs)),
+    firstMs: summarize(runs.map((r) => r.firstMs)),
+    totalMs: summarize(runs.map((r) => r.importMs + r.firstMs)),
+  };
 }
 
 async function bundleEntry(entry: Parameters<typeof build>[0], outfile: string) {

@@ -27,7 +27,7 @@ export function summarize(samples: number[]): Summary {
 }
 
 /** Prepares one call (untimed) and returns the call to time. */
-export type Variant = (iteration: number) => () => Promise<unknown>;
+export type Variant = (iteration: number) => Promise<() => Promise<unknown>>;
 
 /** Per call: wall-clock milliseconds, and this process's CPU milliseconds (our code and the clients'). */
 export interface Timings {
@@ -45,7 +45,7 @@ export async function interleave(variants: Record<string, Variant>, iterations: 
   for (let i = 0; i < warmup + iterations; i++) {
     signal.throwIfAborted();
     for (const name of shuffled(names)) {
-      const call = variants[name]!(i);
+      const call = await variants[name]!(i);
       const cpuBefore = process.cpuUsage();
       const started = performance.now();
       await call();

@@ -61,6 +61,13 @@ export interface PhoneCodeOptions {
   watermarkAppid?: string;
 }
 
+/** One request and its answer. Times are this process's performance.now(). */
+export interface WechatExchange {
+  path: string;
+  arrivedAt: number;
+  answeredAt: number;
+}
+
 export interface FakeWechatOptions {
   apps: FakeApp[];
   /** Mock mode for local development: every code is accepted, "mock:<name>" picks a person. */
@@ -106,6 +113,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
   const riskRequests: Record<string, unknown>[] = [];
   let billedPhoneNumbers = 0;
   let latencyMs = options.latencyMs ?? 0;
+  let observer: ((exchange: WechatExchange) => void) | null = null;
 
   const identity = (app: FakeApp, person: string) => ({
     openid: `o${digest(`openid:${app.appid}:${person}`).slice(0, 27)}`,
@@ -299,6 +307,9 @@ export async function startFakeWechat(options: FakeWechatOptions) {
   };
 
   const server = createServer((request, response) => {
+    const arrivedAt = performance.now();
+    const path = new URL(request.url ?? '/', 'http://fake').pathname;
+    response.once('finish', () => observer?.({ path, arrivedAt, answeredAt: performance.now() }));
     handle(request, response).catch(() => request.socket.destroy());
   });
   server.on('connection', (socket) => {
@@ -379,6 +390,10 @@ export async function startFakeWechat(options: FakeWechatOptions) {
       latencyMs = ms;
     },
     requestCount: () => requests,
+    /** Hands every answered request to `listener` until called with null. */
+    observe(listener: ((exchange: WechatExchange) => void) | null) {
+      observer = listener;
+    },
     resetCounts() {
       requests = 0;
       faults.length = 0;
