@@ -1,6 +1,7 @@
 // docs/openapi.yaml as a document: valid OpenAPI 3.1, in step with the error catalog and the api/
 // functions, and a contract checker that refuses what the spec does not allow. (Every response of
 // every other test is checked against it through stack.call().)
+import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { catalog, type ErrorCode } from '../lib/errors.js';
@@ -71,6 +72,20 @@ describe('docs/openapi.yaml', () => {
     const schemes = (operation.security ?? []).flatMap((requirement) => Object.keys(requirement));
     expect(operation.security, 'security must be explicit, [] for public operations').toBeDefined();
     expect(schemes.length > 0).toBe(operation['x-error-codes'].includes('unauthorized'));
+  });
+});
+
+describe.each(['api.md', 'api.zh-CN.md'])('docs/%s', (file) => {
+  const rows = readFileSync(new URL(`../docs/${file}`, import.meta.url), 'utf8').split('\n').filter((line) => line.startsWith('| '));
+
+  it('lists every operation of the spec, once', () => {
+    const listed = rows.filter((row) => /^\| (GET|POST|PUT|PATCH|DELETE) \| `/.test(row)).map((row) => row.split(' | ').slice(0, 2).join(' '));
+    expect(listed.sort()).toEqual(operations.map(({ path, method }) => `| ${method.toUpperCase()} \`${path}\``).sort());
+  });
+
+  it('lists every error code with its status, once', () => {
+    const listed = rows.filter((row) => /^\| \d{3} \| `/.test(row)).map((row) => row.split(' | ').slice(0, 2).join(' '));
+    expect(listed.sort()).toEqual(Object.entries(catalog).map(([code, { status }]) => `| ${status} \`${code}\``).sort());
   });
 });
 
