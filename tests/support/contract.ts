@@ -9,11 +9,11 @@ import { parse } from 'yaml';
 
 type Ref = { $ref: string };
 type Schema = Record<string, unknown>;
-export interface HeaderObject {
+interface HeaderObject {
   required?: boolean;
   schema: Schema;
 }
-export interface ParameterObject extends HeaderObject {
+interface ParameterObject extends HeaderObject {
   name: string;
   in: 'path' | 'query' | 'header';
 }
@@ -30,14 +30,13 @@ export interface Operation {
   'x-error-codes': string[];
 }
 export const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
-export type PathItem = { parameters?: (ParameterObject | Ref)[] } & Partial<Record<(typeof METHODS)[number], Operation>>;
-export interface OpenApi {
+type PathItem = { parameters?: (ParameterObject | Ref)[] } & Partial<Record<(typeof METHODS)[number], Operation>>;
+interface OpenApi {
   paths: Record<string, PathItem>;
   components: { schemas: Record<string, Schema>; responses: Record<string, ResponseObject> };
 }
 
-export const SPEC_URL = new URL('../../docs/openapi.yaml', import.meta.url);
-export const spec = parse(readFileSync(SPEC_URL, 'utf8')) as OpenApi;
+export const spec = parse(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8')) as OpenApi;
 
 /** A JSON pointer into the spec, as tokens. */
 type Pointer = string[];
@@ -47,6 +46,7 @@ const DOCUMENT_MEMBERS = ['openapi', 'info', 'jsonSchemaDialect', 'tags', 'paths
 
 function validatorFactory(options: { coerceTypes: boolean }) {
   const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, ...options });
+  // ajv-formats is CommonJS: its default export is the plugin itself, which NodeNext types miss.
   (addFormatsPlugin as unknown as (ajv: Ajv2020) => void)(ajv);
   ajv.addVocabulary(DOCUMENT_MEMBERS);
   ajv.addSchema(spec as unknown as Schema, SPEC_ID);
@@ -86,7 +86,7 @@ const templates = Object.keys(spec.paths)
   .map((template) => ({ template, pattern: new RegExp(`^${template.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}/?$`) }));
 
 /** The spec's path template serving `pathname`, with its raw (undecoded) parameters. */
-export function pathTemplate(pathname: string): { template: string; params: Record<string, string> } | undefined {
+function pathTemplate(pathname: string): { template: string; params: Record<string, string> } | undefined {
   for (const { template, pattern } of templates) {
     const match = pattern.exec(pathname);
     if (match) return { template, params: { ...match.groups } };
@@ -152,7 +152,8 @@ function checkResponse(pointer: Pointer, exchange: Exchange, codes: string[], di
     if (value === null) {
       if (header.required) disagreements.push(`header ${name} is required and missing`);
     } else {
-      disagreements.push(...failures(texts, wrap(name, [...headerAt, 'schema']), { [name]: value }, `header ${name}`));
+      const schema = { type: 'object', properties: { [name]: refTo([...headerAt, 'schema']) } };
+      disagreements.push(...failures(texts, schema, { [name]: value }, `header ${name}`));
     }
   }
   for (const [name] of exchange.headers) {
@@ -211,8 +212,8 @@ function checkAcceptedRequest(template: string, operation: Operation, rawParams:
     disagreements.push(...failures(texts, schema, given[place], `request ${place}`).map((line) => `the function accepted a request the spec refuses: ${line}`));
   }
 
-  const text = typeof exchange.requestBody === 'string' ? exchange.requestBody : new TextDecoder().decode(exchange.requestBody ?? new Uint8Array());
   if (!operation.requestBody) return;
+  const text = typeof exchange.requestBody === 'string' ? exchange.requestBody : new TextDecoder().decode(exchange.requestBody ?? new Uint8Array());
   if (text === '') {
     if (operation.requestBody.required) disagreements.push('the function accepted an empty body; the spec requires one');
     return;
@@ -225,10 +226,6 @@ function checkAcceptedRequest(template: string, operation: Operation, rawParams:
   const body = mediaType === 'application/x-www-form-urlencoded' ? Object.fromEntries(new URLSearchParams(text)) : (JSON.parse(text) as unknown);
   const schema = refTo([...operationAt, 'requestBody', 'content', mediaType, 'schema']);
   disagreements.push(...failures(bodies, schema, body, 'request body').map((line) => `the function accepted a request the spec refuses: ${line}`));
-}
-
-function wrap(name: string, schemaAt: Pointer): Schema {
-  return { type: 'object', properties: { [name]: refTo(schemaAt) } };
 }
 
 /** What `data` breaks of `schema`, as one readable line (none when it conforms). */
