@@ -3,6 +3,7 @@
 // every other test is checked against it through stack.call().)
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { catalog, type ErrorCode } from '../lib/errors.js';
 import { loadFunctions } from '../scripts/local/server.js';
@@ -29,6 +30,20 @@ describe('docs/openapi.yaml', () => {
     const result = await new Validator().validate(structuredClone(spec) as unknown as Record<string, unknown>);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
+  });
+
+  it('holds only valid JSON Schema 2020-12 schemas (OpenAPI\'s own schema does not look inside them)', () => {
+    const ajv = new Ajv2020();
+    /** Every Schema Object: the components' and those of parameters, headers and media types. */
+    const schemas = (node: unknown, key = ''): unknown[] =>
+      typeof node !== 'object' || node === null
+        ? []
+        : key === 'schema'
+          ? [node]
+          : Object.entries(node).flatMap(([name, child]) => (key === 'schemas' ? [child] : schemas(child, name)));
+    const found = schemas(spec);
+    expect(found).toEqual(expect.arrayContaining([...Object.values(spec.components.schemas), spec.components.responses.BadRequest!.content!['application/problem+json']!.schema]));
+    for (const schema of found) expect(ajv.validateSchema(schema as object) ? [] : ajv.errors, JSON.stringify(schema)).toEqual([]);
   });
 
   it('names every code of the error catalog, and only those', () => {
