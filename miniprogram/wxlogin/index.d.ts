@@ -102,8 +102,8 @@ export interface Benefit {
   key: string;
   title: { zh: string; en: string };
   status: 'available' | 'claimed' | 'ineligible';
-  /** Where and when, when claimed. */
-  claim?: { appid: string; claimedAt: string };
+  /** Where and when, when claimed; appid null for a claim by an account of theirs since deleted. */
+  claim?: { appid: string | null; claimedAt: string };
   /** Why not, when ineligible: a claim_refused reason (messageFor('claim_refused', reason)). */
   reason?: string;
 }

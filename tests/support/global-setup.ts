@@ -1,15 +1,20 @@
-// Once per test run: check the real services, create a fresh test database and migrate it.
+// Once per test run: check the real services, create a fresh test database and migrate it, and
+// read docs/openapi.yaml for every file's contract checker.
 // Redis is required. PostgreSQL is required in CI; elsewhere PGlite stands in when none answers.
+import { readFileSync } from 'node:fs';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startPglite, type EmbeddedPostgres } from '../../scripts/local/pglite.js';
 import { dropDatabase, migrateDatabase, reachable, recreateDatabase } from '../../scripts/local/postgres.js';
+import { parse } from 'yaml';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
     postgres: { host: string; port: number };
     databaseUrl: string;
+    /** docs/openapi.yaml, parsed. */
+    openapi: Record<string, unknown>;
   }
 }
 
@@ -47,6 +52,8 @@ export default async function setup(project: TestProject) {
   project.provide('redisUrl', redisUrl);
   project.provide('postgres', postgres);
   project.provide('databaseUrl', databaseUrl);
+  // Parsed once here rather than in each test file's process: YAML parsing is the slow part.
+  project.provide('openapi', parse(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8')) as Record<string, unknown>);
   return async () => {
     if (embedded) await embedded.close();
     else await dropDatabase(postgres, `postgres://${user}@${host}:${port}/postgres`, TEST_DATABASE);

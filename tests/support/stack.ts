@@ -8,6 +8,7 @@ import { loadFunctions } from '../../scripts/local/server.js';
 import { divertAccessLog } from '../../scripts/local/access-log.js';
 import { startFakeWechat, type FakeApp } from '../../scripts/local/fake-wechat.js';
 import { startUpstashGateway } from '../../scripts/local/upstash-gateway.js';
+import { checkExchange } from './contract.js';
 
 /** Bound to an Open Platform account. */
 export const APP_A = 'wxa0000000000000a1';
@@ -91,9 +92,14 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
   if (ownDatabase) await (await import('../../lib/migrations.js')).migrate();
   const functions = await loadFunctions();
 
-  /** Calls the function serving /api/<path> directly (every api/ file is loaded), as Vercel's runtime would. */
+  /**
+   * Calls the function serving /api/<path> directly (every api/ file is loaded), as Vercel's runtime
+   * would, and fails at once when the exchange is not one docs/openapi.yaml allows.
+   */
   async function call(path: string, method: string, options: CallOptions = {}): Promise<CallResult> {
-    const fn = functions.match(`/api/${path.split('?')[0]}`);
+    const url = `http://localhost/api/${path}`;
+    // Routed on the path the function will see: dot segments resolved, as every server does first.
+    const fn = functions.match(new URL(url).pathname);
     if (!fn) throw new Error(`no function serves /api/${path}`);
     const headers = new Headers(options.headers);
     let body = options.body;
@@ -104,8 +110,9 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
     if (options.token !== undefined) headers.set('authorization', `Bearer ${options.token}`);
     const sentToken = headers.get('authorization')?.replace(/^Bearer\s+/i, '');
     if (sentToken && sentToken.length >= 24) credentials.add(sentToken);
-    const response = await fn.fetch(new Request(`http://localhost/api/${path}`, { method, headers, body }));
+    const response = await fn.fetch(new Request(url, { method, headers, body }));
     const text = await response.text();
+    checkExchange({ method, url, requestHeaders: headers, requestBody: body, status: response.status, headers: response.headers, body: text });
     const result = { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
     if (typeof result.body?.token === 'string') credentials.add(result.body.token);
     return result;
