@@ -1,4 +1,3 @@
-import { deletePerson } from '../lib/erasure.js';
 import { bearerToken, endpoint, json, noContent } from '../lib/http.js';
 import { literal, readInput } from '../lib/input.js';
 import { requireSession } from '../lib/sessions.js';
@@ -24,6 +23,8 @@ export default endpoint('/api/me', {
     const token = bearerToken(request);
     await readInput(request, { confirm: literal('delete') });
     const { person } = await requireSession(token, context);
+    // Loaded here only: it brings the Postgres driver, which GET /api/me never needs on a cold start.
+    const { deletePerson } = await import('../lib/erasure.js');
     await deletePerson(person.id, 'self');
     return noContent();
   },

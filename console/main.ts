@@ -26,13 +26,6 @@ interface Notice {
 
 const ok = (text: string): Notice => ({ tone: 'ok', text });
 
-/** A merge's dropped claim, as the merges table keeps it. */
-interface DroppedClaim {
-  benefit: string;
-  appid: string;
-  claimed_at: string;
-}
-
 const state = {
   lang: (localStorage.getItem(LANGUAGE_STORE) === 'en' ? 'en' : 'zh') as Lang,
   key: sessionStorage.getItem(KEY_STORE),
@@ -298,14 +291,14 @@ function claims(person: PersonView): HTMLElement {
 function merges(person: PersonView): HTMLElement {
   const id = (value: string) => h('code', { class: value === person.id ? 'person-id' : undefined }, value);
   const items = person.merges.map((merge) => {
-    const dropped = merge.droppedClaims as DroppedClaim[];
+    const dropped = merge.droppedClaims;
     return h(
       'li',
       {},
       h('p', {}, w().mergedInto(id(merge.foldedPersonId), id(merge.survivorPersonId)), ' · ', time(merge.mergedAt)),
       h('p', { class: 'hint' }, w().mergedBy(merge.appid, merge.openid), ' · ', w().movedAccounts(merge.movedAccounts.length)),
       dropped.length > 0 &&
-        h('div', { class: 'dropped' }, h('p', {}, w().droppedClaims), table([w().benefit, w().app, w().claimedAt], dropped.map((claim) => [claim.benefit, h('code', {}, claim.appid), time(claim.claimed_at)]))),
+        h('div', { class: 'dropped' }, h('p', {}, w().droppedClaims), table([w().benefit, w().app, w().claimedAt], dropped.map((claim) => [claim.benefit, h('code', {}, claim.appid), time(claim.claimedAt)]))),
     );
   });
   return card(w().merges, null, items.length ? h('ul', { class: 'merges' }, items) : h('p', { class: 'hint' }, w().noMerges));

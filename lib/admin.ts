@@ -24,9 +24,17 @@ export interface Merge {
   appid: string;
   openid: string;
   mergedAt: string;
-  movedAccounts: unknown[];
+  movedAccounts: LinkedAccount[];
   /** Claims of a benefit both people had claimed: the later one went. */
-  droppedClaims: unknown[];
+  droppedClaims: DroppedClaim[];
+}
+
+export interface DroppedClaim {
+  /** Whose claim it was. */
+  personId: string;
+  benefit: string;
+  appid: string;
+  claimedAt: string;
 }
 
 export interface PersonView {
@@ -94,19 +102,24 @@ interface MergeRow {
   appid: string;
   openid: string;
   merged_at: Date;
-  moved_accounts: unknown[];
-  dropped_claims: unknown[];
+  moved_accounts: { appid: string; openid: string; created_at: string }[];
+  /** Merges recorded before people were people (migration 0002) name the owner user_id. */
+  dropped_claims: { person_id?: string; user_id?: string; benefit: string; appid: string; claimed_at: string }[];
 }
 
-/** Everything support needs about a live person on one screen; `revealPhone` shows the number in full and is recorded. */
-export async function personView(personId: string, { revealPhone, actor }: { revealPhone: boolean; actor: string }): Promise<PersonView | null> {
+/**
+ * Everything support needs about a live person on one screen; `revealPhone` shows the number in
+ * full and is recorded. 404 person_not_found when there is no such live person (any more).
+ */
+export async function personView(personId: string | null, { revealPhone, actor }: { revealPhone: boolean; actor: string }): Promise<PersonView> {
+  if (personId === null) throw personNotFound();
   const [person] = await query<PersonRow>(
     `select p.id, p.created_at, p.unionid, p.phone_number, p.phone_pure_number, p.phone_country_code, p.phone_verified_at,
             is_suspended(p) as suspended, p.suspended_at, p.suspended_until, p.suspension_reason, p.suspended_by
        from people p where p.id = $1 and p.deleted_at is null and p.merged_into is null`,
     [personId],
   );
-  if (!person) return null;
+  if (!person) throw personNotFound();
   if (revealPhone && person.phone_pure_number !== null) await recordEvent(personId, 'phone_revealed', actor);
   const [accounts, claims, merges, sessions, events] = await Promise.all([
     query<{ appid: string; openid: string; created_at: Date }>(
@@ -153,8 +166,13 @@ export async function personView(personId: string, { revealPhone, actor }: { rev
       appid: row.appid,
       openid: row.openid,
       mergedAt: row.merged_at.toISOString(),
-      movedAccounts: row.moved_accounts,
-      droppedClaims: row.dropped_claims,
+      movedAccounts: row.moved_accounts.map((account) => ({ appid: account.appid, openid: account.openid, linkedAt: new Date(account.created_at).toISOString() })),
+      droppedClaims: row.dropped_claims.map((claim) => ({
+        personId: (claim.person_id ?? claim.user_id)!,
+        benefit: claim.benefit,
+        appid: claim.appid,
+        claimedAt: new Date(claim.claimed_at).toISOString(),
+      })),
     })),
     sessions: sessions.reduce<Record<string, number>>((counts, { appid }) => ({ ...counts, [appid]: (counts[appid] ?? 0) + 1 }), {}),
     events,

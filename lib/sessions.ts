@@ -12,7 +12,7 @@ import type { RequestContext } from './request-context.js';
 import { seal, unseal } from './sealing.js';
 import { MemorySessionStore } from './session-store-memory.js';
 import { UpstashSessionStore } from './session-store-upstash.js';
-import type { ListedSession, SessionRecord, SessionStore } from './session-store.js';
+import type { SessionRecord, SessionStore } from './session-store.js';
 
 export interface NewSession {
   /** The person as the login's Postgres write saw them. */
@@ -159,10 +159,29 @@ export async function revokeAllSessions(token: string, context: RequestContext):
   }
 }
 
+/** One of a person's sessions as they and operators see it (times ISO 8601). */
+export interface OwnSession {
+  handle: string;
+  appid: string;
+  createdAt: string;
+  expiresAt: string;
+  lastSeenAt: string;
+  /** When it ends unless used before. */
+  idleExpiresAt: string;
+}
+
 /** The person's live sessions, oldest first, named by handle. */
-export async function listSessions(personId: string): Promise<(Omit<ListedSession, 'id'> & { handle: string })[]> {
+export async function listSessions(personId: string): Promise<OwnSession[]> {
   const listed = await sessionStore().list(personId, sessionClock.now());
-  return listed.map(({ id, ...session }) => ({ handle: handleOf(id), ...session }));
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return listed.map((session) => ({
+    handle: handleOf(session.id),
+    appid: session.appid,
+    createdAt: iso(session.createdAt),
+    expiresAt: iso(session.expiresAt),
+    lastSeenAt: iso(session.lastSeenAt),
+    idleExpiresAt: iso(session.idleExpiresAt),
+  }));
 }
 
 /** Ends the person's session with this handle; false if they hold none. */

@@ -123,8 +123,8 @@ describe('the person\'s own sessions', () => {
     const listed = await stack.call('sessions', 'GET', { token: inA.token });
     expect(listed.status).toBe(200);
     expect(listed.body.sessions).toEqual([
-      { handle: expect.any(String), appid: APP_A, createdAt: expect.any(Number), expiresAt: expect.any(Number), lastSeenAt: expect.any(Number), idleExpiresAt: expect.any(Number), current: true },
-      { handle: expect.any(String), appid: APP_B, createdAt: expect.any(Number), expiresAt: expect.any(Number), lastSeenAt: expect.any(Number), idleExpiresAt: expect.any(Number), current: false },
+      { handle: expect.any(String), appid: APP_A, createdAt: expect.any(String), expiresAt: expect.any(String), lastSeenAt: expect.any(String), idleExpiresAt: expect.any(String), current: true },
+      { handle: expect.any(String), appid: APP_B, createdAt: expect.any(String), expiresAt: expect.any(String), lastSeenAt: expect.any(String), idleExpiresAt: expect.any(String), current: false },
     ]);
     const other = listed.body.sessions[1].handle;
     expect(JSON.stringify(listed.body)).not.toContain(inB.token);
@@ -289,6 +289,18 @@ describe('the audit trail', () => {
     await stack.call('phone', 'POST', { token: inA.token, json: { code: stack.wechat.issuePhoneCode(APP_A, { purePhoneNumber: '13600002222' }) } });
     stack.wechat.bindOpenPlatform(APP_D);
     expect((await loggedIn(person, APP_D)).id).toBe(survivor.id);
+    const { merges } = (await admin(`admin/people/${survivor.id}`)).body.person;
+    expect(merges).toEqual([
+      {
+        foldedPersonId: inA.id,
+        survivorPersonId: survivor.id,
+        appid: APP_D,
+        openid: stack.wechat.identityOf(APP_D, person).openid,
+        mergedAt: expect.any(String),
+        movedAccounts: [APP_A, APP_B].map((appid) => ({ appid, openid: stack.wechat.identityOf(appid, person).openid, linkedAt: expect.any(String) })),
+        droppedClaims: [],
+      },
+    ]);
     await admin(`admin/people/${survivor.id}/suspend`, 'POST', { reason: 'test' });
     await admin(`admin/people/${survivor.id}/suspension`, 'DELETE');
     await admin(`admin/people/${survivor.id}/logout`, 'POST');

@@ -1,4 +1,4 @@
-import { findPerson, personNotFound, personView, type PersonQuery } from '../../../lib/admin.js';
+import { findPerson, personView, type PersonQuery } from '../../../lib/admin.js';
 import { invalid } from '../../../lib/errors.js';
 import { bearerToken, endpoint, json } from '../../../lib/http.js';
 import { appid, literal, openid, optional, personId, phoneNumber, readQuery, unionid } from '../../../lib/input.js';
@@ -17,9 +17,7 @@ export default endpoint('/api/admin/people', {
       reveal: optional(literal('phone')),
     });
     const found = await findPerson(lookupOf(by));
-    const view = found && (await personView(found, { revealPhone: reveal === 'phone', actor }));
-    if (!view) throw personNotFound();
-    return json(200, { person: view });
+    return json(200, { person: await personView(found, { revealPhone: reveal === 'phone', actor }) });
   },
 });
 

@@ -8,9 +8,7 @@ export default endpoint('/api/admin/people/[id]', {
   async GET(request, context, params) {
     const actor = requireKey('admin', bearerToken(request), context);
     const { reveal } = readQuery(request, { reveal: optional(literal('phone')) });
-    const view = await personView(personId(params.id, 'id'), { revealPhone: reveal === 'phone', actor });
-    if (!view) throw personNotFound();
-    return json(200, { person: view });
+    return json(200, { person: await personView(personId(params.id, 'id'), { revealPhone: reveal === 'phone', actor }) });
   },
 
   /** The same account deletion (注销) as DELETE /api/me, by an operator. */
