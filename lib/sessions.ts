@@ -26,8 +26,6 @@ export interface NewSession {
 export interface Session extends SessionRecord {
   /** The storage id (a keyed hash of the token): never a credential, logged only salted. */
   id: string;
-  /** Names the session to its person (GET /api/sessions) without revealing anything. */
-  handle: string;
 }
 
 export interface Person {
@@ -213,7 +211,7 @@ export function openSessionKey(session: Session): string {
 }
 
 function authenticated(id: string, record: SessionRecord, card: PersonCard): Authenticated {
-  return { session: { ...record, id, handle: handleOf(id) }, person: { id: record.personId, card } };
+  return { session: { ...record, id }, person: { id: record.personId, card } };
 }
 
 /** Binds a sealed session_key to its session: it cannot be replayed into another record. */
@@ -224,6 +222,11 @@ function sessionKeyPlace(id: string, appid: string, openid: string): string {
 /** The token's storage id under each configured key, the current key first (rotation: one request finds either). */
 function candidateIds(token: string): string[] {
   return derivedKeys('wxlogin session id').map((key) => createHmac('sha256', key).update(token).digest('base64url'));
+}
+
+/** Names a session to its person (GET /api/sessions) without revealing anything. */
+export function sessionHandle(session: Session): string {
+  return handleOf(session.id);
 }
 
 function handleOf(id: string): string {

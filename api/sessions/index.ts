@@ -1,11 +1,11 @@
 import { bearerToken, endpoint, json } from '../../lib/http.js';
-import { listSessions, requireSession } from '../../lib/sessions.js';
+import { listSessions, requireSession, sessionHandle } from '../../lib/sessions.js';
 
 export default endpoint('/api/sessions', {
   /** The person's live sessions in every mini program, the caller's marked current. */
   async GET(request, context) {
     const { session, person } = await requireSession(bearerToken(request), context);
-    const sessions = await listSessions(person.id);
-    return json(200, { sessions: sessions.map((listed) => ({ ...listed, current: listed.handle === session.handle })) });
+    const [sessions, current] = [await listSessions(person.id), sessionHandle(session)];
+    return json(200, { sessions: sessions.map((listed) => ({ ...listed, current: listed.handle === current })) });
   },
 });

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
 import type { Traffic } from './backends.js';
@@ -41,7 +41,7 @@ export async function measureColdStarts(outDir: string, runs: number, signal: Ab
     const bundle = join(outDir, `${name}.mjs`);
     const deps = join(outDir, `${name}.deps.mjs`);
     const { metafile } = await bundleEntry({ entryPoints: [join(ROOT, 'api', file)] }, bundle);
-    const { ownModules, packages, reexports } = await analyze(metafile);
+    const { ownModules, packages, reexports, loadedBytes } = await analyze(metafile);
     await bundleEntry({ stdin: { contents: reexports, resolveDir: ROOT, loader: 'js' } }, deps);
 
     const importMs: number[] = [];
@@ -56,7 +56,7 @@ export async function measureColdStarts(outDir: string, runs: number, signal: Ab
     const third = summarize(depsImportMs);
     results.push({
       name,
-      bundleBytes: (await stat(bundle)).size,
+      bundleBytes: loadedBytes,
       depsBundleBytes: (await stat(deps)).size,
       ownModules,
       packages,
@@ -158,10 +158,18 @@ function freshTimes(runs: Times[]): FreshTimes {
   };
 }
 
+/**
+ * One bundle per entry, written to `outfile`. A module the code imports lazily (`await import()`)
+ * goes into a chunk of its own, loaded only when that code runs: as on Vercel, whose builder keeps
+ * modules apart.
+ */
 async function bundleEntry(entry: Parameters<typeof build>[0], outfile: string) {
+  const where = entry.stdin
+    ? { outfile }
+    : { outdir: dirname(outfile), entryNames: basename(outfile, '.mjs'), chunkNames: 'chunks/[name]-[hash]', outExtension: { '.js': '.mjs' }, splitting: true };
   return build({
     ...entry,
-    outfile,
+    ...where,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -174,15 +182,24 @@ async function bundleEntry(entry: Parameters<typeof build>[0], outfile: string) 
 
 /** Our modules in the bundle, and an entry that re-exports exactly the third-party bindings they import. */
 async function analyze(metafile: Metafile) {
-  const output = Object.values(metafile.outputs)[0]!;
   const ownModules: Record<string, number> = {};
   const specifiers = new Set<string>();
-  for (const [path, input] of Object.entries(metafile.inputs)) {
+  // Only what loads at the start: the entry's output and the chunks it imports statically, not a
+  // chunk imported lazily.
+  const loaded = new Set<string>();
+  const visit = (file: string) => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    for (const imported of metafile.outputs[file]?.imports ?? []) if (imported.kind === 'import-statement' && !imported.external) visit(imported.path);
+  };
+  visit(Object.entries(metafile.outputs).find(([, output]) => output.entryPoint)?.[0] ?? Object.keys(metafile.outputs)[0]!);
+  const inputs = [...loaded].flatMap((file) => Object.entries(metafile.outputs[file]!.inputs));
+  for (const [path, { bytesInOutput }] of inputs) {
     if (path.includes('node_modules/')) continue;
-    ownModules[path] = output.inputs[path]?.bytesInOutput ?? 0;
-    for (const imported of input.imports) {
+    ownModules[path] = bytesInOutput;
+    for (const imported of metafile.inputs[path]?.imports ?? []) {
       const specifier = imported.original ?? imported.path;
-      if (!imported.external && !isBuiltin(specifier) && !specifier.startsWith('.')) specifiers.add(specifier);
+      if (imported.kind !== 'dynamic-import' && !imported.external && !isBuiltin(specifier) && !specifier.startsWith('.')) specifiers.add(specifier);
     }
   }
   const lines: string[] = [];
@@ -192,7 +209,8 @@ async function analyze(metafile: Metafile) {
       if (specifiers.has(specifier!) && !clause!.startsWith('type ')) lines.push(reexport(clause!, specifier!, lines.length));
     }
   }
-  return { ownModules, packages: [...specifiers].sort(), reexports: lines.join('\n') };
+  const loadedBytes = [...loaded].reduce((sum, file) => sum + metafile.outputs[file]!.bytes, 0);
+  return { ownModules, packages: [...specifiers].sort(), reexports: lines.join('\n'), loadedBytes };
 }
 
 /** `import ws, { a, b as c, type T } from 'x'` → `export { default as d0, a as d0_1, b as d0_2 } from 'x'`. */
