@@ -81,6 +81,6 @@ it('login: with too little budget left for the session write, none is written, t
     stack.wechat.identityOf(APP.appid, person).openid,
   ]);
   expect(account).toBeDefined();
-  expect(await stack.gateway.redis.zcard(`wxlogin:user-sessions:${account!.person_id}`)).toBe(0);
+  expect(await stack.gateway.redis.zcard(`${stack.keyPrefix}ps:${account!.person_id}`)).toBe(0);
   expect(logLineOf(response)).toMatchObject({ timeout: 'request_budget', skipped: 'session_write' });
 });
