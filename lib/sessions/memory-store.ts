@@ -1,8 +1,10 @@
-// The session store in this process's memory, for `npm run dev` without Upstash: the same
-// semantics as the Redis scripts (lib/redis-scripts.ts), checked by the same contract test.
-import type { PersonCard, PersonCardVersion } from './people.js';
+// The session store in this process's memory, for `npm run dev` without Redis: the same semantics
+// as the Redis scripts (scripts.ts), checked by the same contract test. Each operation names the
+// script it mirrors, and the private helpers are the scripts' shared fragments (LIVE_PERSON,
+// FIND_SESSION, END_ALL), so the two read side by side.
+import type { PersonCard, PersonCardVersion } from './card.js';
 import { SlidingWindows } from './rate-limit.js';
-import type { AuthenticateOptions, Authenticated, CreateOptions, CreateOutcome, ListedSession, SessionRecord, SessionStore } from './session-store.js';
+import type { AuthenticateOptions, Authenticated, CreateOptions, CreateOutcome, ListedSession, SessionRecord, SessionStore } from './store.js';
 
 type CachedPerson = { expiresAt: number } & ({ revision: number; card: PersonCard; into?: never } | { into: string });
 
@@ -18,6 +20,7 @@ export class MemorySessionStore implements SessionStore {
   /** `clock` stands in for Redis's own clock (TTLs); operations get their `now` from the caller. */
   constructor(private readonly clock: () => number = Date.now) {}
 
+  /** CREATE_SESSION */
   async create(id: string, record: SessionRecord, options: CreateOptions): Promise<CreateOutcome> {
     const now = record.createdAt;
     const owner = this.livePerson(record.personId);
@@ -56,10 +59,11 @@ export class MemorySessionStore implements SessionStore {
     return { outcome: 'created', evicted: evicted.length };
   }
 
+  /** AUTHENTICATE */
   async authenticate(ids: string[], options: AuthenticateOptions): Promise<Authenticated | null> {
-    const id = ids.find((candidate) => this.live(candidate));
-    const session = id === undefined ? undefined : this.live(id);
-    if (id === undefined || !session || session.record.expiresAt <= options.now) return null;
+    const found = this.findSession(ids);
+    if (!found || found.session.record.expiresAt <= options.now) return null;
+    const { id, session } = found;
     const personId = this.livePerson(session.record.personId);
     const cached = this.cached(personId);
     if (this.blocked(personId) || !cached || cached.into !== undefined) return null;
@@ -79,32 +83,37 @@ export class MemorySessionStore implements SessionStore {
     return { id, record, card: cached.card, limit };
   }
 
+  /** END_SESSION */
   async end(ids: string[]): Promise<boolean> {
-    const id = ids.find((candidate) => this.live(candidate));
-    const session = id === undefined ? undefined : this.live(id);
-    if (id === undefined || !session) return false;
+    const found = this.findSession(ids);
+    if (!found) return false;
+    const { id, session } = found;
     this.sessions.delete(id);
     this.indexes.get(session.record.personId)?.delete(id);
     return true;
   }
 
+  /** END_ALL_OF_TOKEN */
   async endAllOfOwner(ids: string[]): Promise<boolean> {
-    const session = ids.map((id) => this.live(id)).find(Boolean);
-    if (!session) return false;
+    const found = this.findSession(ids);
+    if (!found) return false;
     for (const id of ids) this.sessions.delete(id);
-    this.endAll(session.record.personId);
+    this.endAll(found.session.record.personId);
     return true;
   }
 
+  /** END_ALL_OF_PERSON */
   async endAllOfPerson(personId: string, blockMs: number): Promise<number> {
     if (blockMs > 0) this.blocks.set(personId, this.clock() + blockMs);
     return this.endAll(personId);
   }
 
+  /** UNBLOCK */
   async unblock(personId: string): Promise<void> {
     this.blocks.delete(personId);
   }
 
+  /** LIST_SESSIONS */
   async list(personId: string, now: number): Promise<ListedSession[]> {
     const listed: ListedSession[] = [];
     for (const id of this.indexes.get(personId)?.keys() ?? []) {
@@ -119,11 +128,13 @@ export class MemorySessionStore implements SessionStore {
     return listed;
   }
 
+  /** END_SESSION_OF_PERSON */
   async endOfPerson(personId: string, id: string): Promise<boolean> {
     if (!this.indexes.get(personId)?.delete(id)) return false;
     return this.sessions.delete(id);
   }
 
+  /** SAVE_CARD */
   async saveCard({ personId, card, revision }: PersonCardVersion): Promise<void> {
     const cached = this.cached(personId);
     if (cached && cached.into === undefined && cached.revision <= revision) {
@@ -131,7 +142,16 @@ export class MemorySessionStore implements SessionStore {
     }
   }
 
-  /** Moves a merged person's sessions to the survivor and leaves a tombstone pointing there. */
+  /** FIND_SESSION: the first of the candidate ids (one per session key) that holds a live session. */
+  private findSession(ids: string[]) {
+    for (const id of ids) {
+      const session = this.live(id);
+      if (session) return { id, session };
+    }
+    return undefined;
+  }
+
+  /** CREATE_SESSION's fold: moves a merged person's sessions to the survivor and leaves a tombstone pointing there. */
   private fold(folded: string, owner: string, expiresAt: number): void {
     for (const [id, createdAt] of this.indexes.get(folded) ?? []) {
       const session = this.live(id);
@@ -143,6 +163,7 @@ export class MemorySessionStore implements SessionStore {
     this.people.set(folded, { into: owner, expiresAt });
   }
 
+  /** END_ALL */
   private endAll(personId: string): number {
     let ended = 0;
     for (const id of this.indexes.get(personId)?.keys() ?? []) if (this.sessions.delete(id)) ended += 1;
@@ -150,6 +171,7 @@ export class MemorySessionStore implements SessionStore {
     return ended;
   }
 
+  /** LIVE_PERSON: follows merge tombstones to the surviving person. */
   private livePerson(personId: string): string {
     let current = personId;
     for (let hop = 0; hop < 8; hop++) {
