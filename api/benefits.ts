@@ -1,6 +1,6 @@
-import { benefitStatuses } from '../lib/benefits.js';
-import { bearerToken, endpoint, json } from '../lib/http.js';
-import { requireSession } from '../lib/sessions.js';
+import { benefitStatuses } from '../lib/benefits/claims.js';
+import { bearerToken, endpoint, json } from '../lib/http/endpoint.js';
+import { requireSession } from '../lib/sessions/tokens.js';
 
 export default endpoint('/api/benefits', {
   /** Every active benefit as this person sees it: available, claimed (where and when) or ineligible (why). */

@@ -1,7 +1,7 @@
-import { claimBenefit, listClaims } from '../lib/benefits.js';
-import { bearerToken, endpoint, json } from '../lib/http.js';
-import { benefitKey, readInput, text } from '../lib/input.js';
-import { requireSession } from '../lib/sessions.js';
+import { claimBenefit, listClaims } from '../lib/benefits/claims.js';
+import { bearerToken, endpoint, json } from '../lib/http/endpoint.js';
+import { benefitKey, readInput, text } from '../lib/http/input.js';
+import { requireSession } from '../lib/sessions/tokens.js';
 
 /** Idempotency-Key (IETF draft): a client-chosen string naming one logical claim across its retries. */
 const idempotencyKey = text(/^[\x21-\x7e]{1,255}$/, '1 to 255 printable ASCII characters');

@@ -1,5 +1,5 @@
-import { checkHealth } from '../lib/health.js';
-import { endpoint, json } from '../lib/http.js';
+import { checkHealth } from '../lib/platform/health.js';
+import { endpoint, json } from '../lib/http/endpoint.js';
 
 export default endpoint('/api/health', {
   async GET() {

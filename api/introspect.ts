@@ -1,8 +1,8 @@
 // Token introspection (RFC 7662) for the company's other services: is this a live session, and whose?
-import { bearerToken, endpoint, json } from '../lib/http.js';
-import { bearerTokenValue, optional, readInput, text } from '../lib/input.js';
-import { requireKey } from '../lib/keys.js';
-import { introspect } from '../lib/sessions.js';
+import { bearerToken, endpoint, json } from '../lib/http/endpoint.js';
+import { bearerTokenValue, optional, readInput, text } from '../lib/http/input.js';
+import { requireKey } from '../lib/http/keys.js';
+import { introspect } from '../lib/sessions/tokens.js';
 
 export default endpoint('/api/introspect', {
   async POST(request, context) {

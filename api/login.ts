@@ -1,6 +1,6 @@
-import { endpoint, json } from '../lib/http.js';
-import { appid, optional, readInput, wechatCode } from '../lib/input.js';
-import { login } from '../lib/login.js';
+import { endpoint, json } from '../lib/http/endpoint.js';
+import { appid, optional, readInput, wechatCode } from '../lib/http/input.js';
+import { login } from '../lib/people/login.js';
 
 export default endpoint('/api/login', {
   async POST(request, context) {

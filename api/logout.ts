@@ -1,6 +1,6 @@
-import { bearerToken, endpoint, noContent } from '../lib/http.js';
-import { boolean, optional, readInput } from '../lib/input.js';
-import { revokeAllSessions, revokeSession, sessionLogId } from '../lib/sessions.js';
+import { bearerToken, endpoint, noContent } from '../lib/http/endpoint.js';
+import { boolean, optional, readInput } from '../lib/http/input.js';
+import { revokeAllSessions, revokeSession, sessionLogId } from '../lib/sessions/tokens.js';
 
 export default endpoint('/api/logout', {
   // Not rate-limited: a session can be ended only once, and a limit would only stop a sign-out.

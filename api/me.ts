@@ -1,6 +1,6 @@
-import { bearerToken, endpoint, json, noContent } from '../lib/http.js';
-import { literal, readInput } from '../lib/input.js';
-import { requireSession } from '../lib/sessions.js';
+import { bearerToken, endpoint, json, noContent } from '../lib/http/endpoint.js';
+import { literal, readInput } from '../lib/http/input.js';
+import { requireSession } from '../lib/sessions/tokens.js';
 
 export default endpoint('/api/me', {
   async GET(request, context) {
@@ -24,7 +24,7 @@ export default endpoint('/api/me', {
     await readInput(request, { confirm: literal('delete') });
     const { person } = await requireSession(token, context);
     // Loaded here only: it brings the Postgres driver, which GET /api/me never needs on a cold start.
-    const { deletePerson } = await import('../lib/erasure.js');
+    const { deletePerson } = await import('../lib/people/deletion.js');
     await deletePerson(person.id, 'self');
     return noContent();
   },

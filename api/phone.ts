@@ -1,6 +1,6 @@
-import { bearerToken, endpoint, json } from '../lib/http.js';
-import { phoneCode, readInput } from '../lib/input.js';
-import { bindPhone } from '../lib/phone.js';
+import { bearerToken, endpoint, json } from '../lib/http/endpoint.js';
+import { phoneCode, readInput } from '../lib/http/input.js';
+import { bindPhone } from '../lib/people/phone.js';
 
 export default endpoint('/api/phone', {
   async POST(request, context) {

@@ -1,6 +1,6 @@
 // The admin API, as the console calls it: the key as a bearer token, problem+json errors as Problem.
-import type { PersonView } from '../lib/admin.js';
-import type { EventPage } from '../lib/events.js';
+import type { PersonView } from '../lib/people/operators.js';
+import type { EventPage } from '../lib/people/events.js';
 
 export type { PersonView };
 

@@ -1,6 +1,6 @@
 // The console's words in Chinese (the default: most operators read it) and English, and times in the
 // browser's time zone.
-import type { EventKind } from '../lib/events.js';
+import type { EventKind } from '../lib/people/events.js';
 
 export type Lang = 'zh' | 'en';
 

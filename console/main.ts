@@ -1,7 +1,7 @@
 // The operators' console at /admin (public/admin/index.html loads this bundle). The admin key lives
 // in sessionStorage only. The screen is rebuilt from `state` after every answer, so it always shows
 // what the API last said.
-import type { AuditEvent } from '../lib/events.js';
+import type { AuditEvent } from '../lib/people/events.js';
 import { AdminApi, Problem, type PersonView } from './api.js';
 import { h } from './dom.js';
 import { formatTime, words, type Lang, type SearchKind } from './i18n.js';

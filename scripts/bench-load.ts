@@ -48,8 +48,8 @@ Object.assign(process.env, {
   TRUST_PROXY_HEADERS: '1',
   RATE_LIMIT_LOGIN_PER_IP: '10000000/1m',
 });
-const { migrate } = await import('../lib/migrations.js');
-const { closeDatabase } = await import('../lib/db.js');
+const { migrate } = await import('../lib/platform/migrations.js');
+const { closeDatabase } = await import('../lib/platform/postgres.js');
 await migrate();
 const server = await startServer({ port: 0 });
 

@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
-import { closeDatabase, useWebSocketProxy } from '../lib/db.js';
-import { recordLogin } from '../lib/people.js';
+import { closeDatabase, useWebSocketProxy } from '../lib/platform/postgres.js';
+import { recordLogin } from '../lib/people/records.js';
 import { divertAccessLog } from './local/access-log.js';
 import { loadFunctions } from './local/server.js';
 import { runAdminStatements } from './local/pg-admin.js';
@@ -310,7 +310,7 @@ async function measureLatency(backends: Backends, flows: Flows) {
   return { latency, samples };
 }
 
-/** Postgres server CPU per record_login through our own pool and statement (lib/people.ts), first logins and returning ones. */
+/** Postgres server CPU per record_login through our own pool and statement (lib/people/records.ts), first logins and returning ones. */
 async function measurePostgresCpu(): Promise<BenchResults['postgresCpuMs']> {
   progress(`Postgres server CPU: ${SIZES.postgresCalls} record_login calls, first and returning`);
   const seen: string[] = [];

@@ -10,8 +10,8 @@ import { startPgBridge } from './local/pg-bridge.js';
 import { startPglite } from './local/pglite.js';
 import { startServer } from './local/server.js';
 import { startFakeWechat } from './local/fake-wechat.js';
-import { config, ConfigError } from '../lib/config.js';
-import { migrate } from '../lib/migrations.js';
+import { config, ConfigError } from '../lib/platform/config.js';
+import { migrate } from '../lib/platform/migrations.js';
 
 const env = process.env;
 const notes: string[] = [];

@@ -1,6 +1,6 @@
 // npm run db:migrate: brings DATABASE_URL's schema up to date (db/migrations, then db/functions).
-import { closeDatabase } from '../lib/db.js';
-import { migrate } from '../lib/migrations.js';
+import { closeDatabase } from '../lib/platform/postgres.js';
+import { migrate } from '../lib/platform/migrations.js';
 
 try {
   const { migrations, functions } = await migrate();

@@ -3,8 +3,8 @@
 // lookup, suspension, session management, account deletion (注销) and the audit trail.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { query } from '../lib/db.js';
-import { CREATE_SESSION } from '../lib/redis-scripts.js';
+import { query } from '../lib/platform/postgres.js';
+import { CREATE_SESSION } from '../lib/sessions/scripts.js';
 import { APP_A, APP_B, APP_C, defaultApps, startStack, type CallResult, type Stack } from './support/stack.js';
 
 /** Starts unbound; the audit-trail story binds it to make a merge. */

@@ -1,6 +1,6 @@
 // Races that real people create: many first logins of one person at once, one code sent twice.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { query } from '../lib/db.js';
+import { query } from '../lib/platform/postgres.js';
 import { APP_A, APP_B, startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;

@@ -1,7 +1,7 @@
 // Start-up validation: each mistake names the variable and never prints a secret.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../lib/config.js';
+import { ConfigError, loadConfig } from '../lib/platform/config.js';
 import { divertAccessLog } from '../scripts/local/access-log.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
@@ -154,7 +154,7 @@ describe('a configuration error met by a request', () => {
   });
 
   it('.env.example names every variable the configuration reads', () => {
-    const source = readFileSync(new URL('../lib/config.ts', import.meta.url), 'utf8');
+    const source = readFileSync(new URL('../lib/platform/config.ts', import.meta.url), 'utf8');
     const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
     const read = new Set(source.match(/'[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+'/g)!.map((name) => name.slice(1, -1)));
     // Set by the platform, never by hand.

@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { closeDatabase, query } from '../lib/db.js';
-import { REQUEST_BUDGET_MS } from '../lib/http.js';
+import { closeDatabase, query } from '../lib/platform/postgres.js';
+import { REQUEST_BUDGET_MS } from '../lib/http/endpoint.js';
 import type { FakeApp } from '../scripts/local/fake-wechat.js';
 import { accessLog, startStack, type CallResult, type Stack } from './support/stack.js';
 

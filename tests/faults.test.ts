@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { query } from '../lib/db.js';
-import { endpoint, REQUEST_BUDGET_MS } from '../lib/http.js';
+import { query } from '../lib/platform/postgres.js';
+import { endpoint, REQUEST_BUDGET_MS } from '../lib/http/endpoint.js';
 import type { Fault } from '../scripts/local/fake-wechat.js';
 import { accessLog, APP_A, defaultApps, leakedCredentials, startStack, type CallResult, type Stack } from './support/stack.js';
 

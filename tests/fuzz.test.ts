@@ -6,10 +6,10 @@
 import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { query } from '../lib/db.js';
-import { catalog, type ErrorCode } from '../lib/errors.js';
-import { newRequestContext } from '../lib/request-context.js';
-import { openSessionKey, requireSession } from '../lib/sessions.js';
+import { query } from '../lib/platform/postgres.js';
+import { catalog, type ErrorCode } from '../lib/platform/errors.js';
+import { newRequestContext } from '../lib/platform/request-context.js';
+import { openSessionKey, requireSession } from '../lib/sessions/tokens.js';
 import { APP_A, APP_B, startStack, type CallResult, type Stack } from './support/stack.js';
 
 let stack: Stack;

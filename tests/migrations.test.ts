@@ -5,8 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrateDatabase } from '../scripts/local/postgres.js';
-import { query } from '../lib/db.js';
-import { dependencyOrder, migrate } from '../lib/migrations.js';
+import { query } from '../lib/platform/postgres.js';
+import { dependencyOrder, migrate } from '../lib/platform/migrations.js';
 import { startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { parse } from 'acorn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type * as Kit from '../miniprogram/wxlogin/index.js';
-import { catalog } from '../lib/errors.js';
+import { catalog } from '../lib/platform/errors.js';
 import { ownApp, startBackend, type Backend } from './support/miniprogram-backend.js';
 import { problem, startFront, unauthorized, unavailable, type Front } from './support/recording-front.js';
 import { createWx, miniprogramRuntime, platforms, type Platform, type PlatformName, type RuntimeOptions } from './support/wx-shim.js';
@@ -202,7 +202,7 @@ describe.each(['wx', 'uni', 'Taro'] as const)('the kit under %s', (platform) => 
     });
 
     it('expired on the server (its clock past the absolute expiry) → one re-login, and the request succeeds', async () => {
-      const { sessionClock } = await import('../lib/sessions.js');
+      const { sessionClock } = await import('../lib/sessions/tokens.js');
       const { kit } = miniProgram();
       const { token: old } = await kit.login();
       const realNow = sessionClock.now;

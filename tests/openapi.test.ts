@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { catalog, type ErrorCode } from '../lib/errors.js';
+import { catalog, type ErrorCode } from '../lib/platform/errors.js';
 import { loadFunctions } from '../scripts/local/server.js';
 import { checkExchange, METHODS, spec, type Exchange, type Operation, type ResponseObject } from './support/contract.js';
 

@@ -1,7 +1,7 @@
 // Redis and Postgres really stopped or slowed (the gateway and the bridge go down), then back:
 // a clear 503 in bounded time, and a retried login that succeeds with no duplicate person.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { query } from '../lib/db.js';
+import { query } from '../lib/platform/postgres.js';
 import { APP_A, startStack, type CallResult, type Stack } from './support/stack.js';
 
 let stack: Stack;

@@ -2,7 +2,7 @@
 // WeChat's errcodes as problem+json, and never two lookups for one code.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { query } from '../lib/db.js';
+import { query } from '../lib/platform/postgres.js';
 import type { FakeApp } from '../scripts/local/fake-wechat.js';
 import { accessLog, startStack, type CallResult, type Stack } from './support/stack.js';
 

@@ -2,8 +2,8 @@
 // this file's own.
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { query } from '../lib/db.js';
-import { clientIp } from '../lib/http.js';
+import { query } from '../lib/platform/postgres.js';
+import { clientIp } from '../lib/http/endpoint.js';
 import { startServer } from '../scripts/local/server.js';
 import { startStack, type CallResult, type Stack } from './support/stack.js';
 

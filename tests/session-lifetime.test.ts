@@ -1,8 +1,8 @@
 // Idle expiry in real time with a 2 s idle TTL: renewal keeps an active session alive whatever the
 // TTL, an unused one lapses, and the per-person index drops what lapsed.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { newRequestContext } from '../lib/request-context.js';
-import { requireSession } from '../lib/sessions.js';
+import { newRequestContext } from '../lib/platform/request-context.js';
+import { requireSession } from '../lib/sessions/tokens.js';
 import { startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;

@@ -2,11 +2,11 @@
 // and the in-process store that `npm run dev` uses without Upstash.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PersonCard } from '../lib/people.js';
-import { upstashClient } from '../lib/redis.js';
-import { MemorySessionStore } from '../lib/session-store-memory.js';
-import { UpstashSessionStore } from '../lib/session-store-upstash.js';
-import type { AuthenticateOptions, CreateOptions, SessionRecord, SessionStore } from '../lib/session-store.js';
+import type { PersonCard } from '../lib/sessions/card.js';
+import { upstashClient } from '../lib/platform/redis.js';
+import { MemorySessionStore } from '../lib/sessions/memory-store.js';
+import { UpstashSessionStore } from '../lib/sessions/upstash-store.js';
+import type { AuthenticateOptions, CreateOptions, SessionRecord, SessionStore } from '../lib/sessions/store.js';
 import { startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;

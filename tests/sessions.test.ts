@@ -1,9 +1,9 @@
-// lib/sessions.ts over the real Redis and Postgres: what is stored, who can make a session
+// lib/sessions/tokens.ts over the real Redis and Postgres: what is stored, who can make a session
 // valid, how many a person holds, what refusing costs, and expiry with a moved clock.
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { newRequestContext } from '../lib/request-context.js';
-import { createSession, openSessionKey, requireSession, sessionClock, type NewSession } from '../lib/sessions.js';
+import { newRequestContext } from '../lib/platform/request-context.js';
+import { createSession, openSessionKey, requireSession, sessionClock, type NewSession } from '../lib/sessions/tokens.js';
 import { APP_A, startStack, type Stack } from './support/stack.js';
 import { apiErrorOf } from './support/api-error.js';
 

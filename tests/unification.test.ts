@@ -2,7 +2,7 @@
 // APP_A and APP_B are bound to one Open Platform account; the others start unbound, and the
 // late-binding cases bind one each (bindOpenPlatform) so they never disturb each other.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { query } from '../lib/db.js';
+import { query } from '../lib/platform/postgres.js';
 import { APP_A, APP_B, APP_C, defaultApps, startStack, type CallResult, type Stack } from './support/stack.js';
 
 const APP_D = 'wxd0000000000000d4';

@@ -1,11 +1,11 @@
-// lib/wechat-access-token.ts against the fake WeChat and the real Redis: one stable_token call for many
+// lib/wechat/access-token.ts against the fake WeChat and the real Redis: one stable_token call for many
 // cold instances, refresh after WeChat rejects a token, and never force_refresh.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { REQUEST_BUDGET_MS } from '../lib/http.js';
-import * as warm from '../lib/wechat-access-token.js';
-import { getUserPhoneNumber } from '../lib/wechat.js';
+import { REQUEST_BUDGET_MS } from '../lib/http/endpoint.js';
+import * as warm from '../lib/wechat/access-token.js';
+import { getUserPhoneNumber } from '../lib/wechat/api.js';
 import type { FakeApp } from '../scripts/local/fake-wechat.js';
 import { startStack, type Stack } from './support/stack.js';
 import { apiErrorOf } from './support/api-error.js';
@@ -42,7 +42,7 @@ async function coldInstances(count: number): Promise<AccessTokenModule[]> {
   const instances: AccessTokenModule[] = [];
   for (let i = 0; i < count; i++) {
     vi.resetModules();
-    instances.push(await import('../lib/wechat-access-token.js'));
+    instances.push(await import('../lib/wechat/access-token.js'));
   }
   vi.resetModules();
   return instances;

@@ -1,7 +1,7 @@
-// lib/wechat.ts against the fake WeChat over real HTTP: parsing, retries and their bounds.
+// lib/wechat/api.ts against the fake WeChat over real HTTP: parsing, retries and their bounds.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { REQUEST_BUDGET_MS } from '../lib/http.js';
-import { code2Session } from '../lib/wechat.js';
+import { REQUEST_BUDGET_MS } from '../lib/http/endpoint.js';
+import { code2Session } from '../lib/wechat/api.js';
 import type { FakeApp } from '../scripts/local/fake-wechat.js';
 import { APP_A, APP_C, defaultApps, startStack, type Stack } from './support/stack.js';
 import { apiErrorOf } from './support/api-error.js';

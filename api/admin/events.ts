@@ -1,7 +1,7 @@
-import { listEvents } from '../../lib/events.js';
-import { bearerToken, endpoint, json } from '../../lib/http.js';
-import { optional, personId, readQuery, text } from '../../lib/input.js';
-import { requireKey } from '../../lib/keys.js';
+import { listEvents } from '../../lib/people/events.js';
+import { bearerToken, endpoint, json } from '../../lib/http/endpoint.js';
+import { optional, personId, readQuery, text } from '../../lib/http/input.js';
+import { requireKey } from '../../lib/http/keys.js';
 
 export default endpoint('/api/admin/events', {
   /** The audit trail, oldest first, a page at a time: pass the page's `next` as `after`. */

@@ -1,8 +1,8 @@
 // Vercel Cron (vercel.json) calls this daily with CRON_SECRET; an operator may too, with an admin key.
-import { config } from '../../lib/config.js';
-import { pruneEvents } from '../../lib/events.js';
-import { bearerToken, endpoint, json } from '../../lib/http.js';
-import { requireKey, safeEqual } from '../../lib/keys.js';
+import { config } from '../../lib/platform/config.js';
+import { pruneEvents } from '../../lib/people/events.js';
+import { bearerToken, endpoint, json } from '../../lib/http/endpoint.js';
+import { requireKey, safeEqual } from '../../lib/http/keys.js';
 
 export default endpoint('/api/cron/prune-events', {
   async GET(request, context) {

@@ -1,7 +1,7 @@
-import { readClaimFeed } from '../../lib/fulfilment.js';
-import { bearerToken, endpoint, json } from '../../lib/http.js';
-import { optional, readQuery, text } from '../../lib/input.js';
-import { requireKey } from '../../lib/keys.js';
+import { readClaimFeed } from '../../lib/benefits/feed.js';
+import { bearerToken, endpoint, json } from '../../lib/http/endpoint.js';
+import { optional, readQuery, text } from '../../lib/http/input.js';
+import { requireKey } from '../../lib/http/keys.js';
 
 export default endpoint('/api/service/claims', {
   /** The fulfilment feed for the company's coupon system: each claim (and reversal) once, by cursor. */

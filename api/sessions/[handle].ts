@@ -1,6 +1,6 @@
-import { ApiError } from '../../lib/errors.js';
-import { bearerToken, endpoint, noContent } from '../../lib/http.js';
-import { requireSession, revokeSessionByHandle } from '../../lib/sessions.js';
+import { ApiError } from '../../lib/platform/errors.js';
+import { bearerToken, endpoint, noContent } from '../../lib/http/endpoint.js';
+import { requireSession, revokeSessionByHandle } from '../../lib/sessions/tokens.js';
 
 export default endpoint('/api/sessions/[handle]', {
   /** Ends one of the person's own sessions (another device, say). */

@@ -1,5 +1,5 @@
-import { bearerToken, endpoint, json } from '../../lib/http.js';
-import { listSessions, requireSession, sessionHandle } from '../../lib/sessions.js';
+import { bearerToken, endpoint, json } from '../../lib/http/endpoint.js';
+import { listSessions, requireSession, sessionHandle } from '../../lib/sessions/tokens.js';
 
 export default endpoint('/api/sessions', {
   /** The person's live sessions in every mini program, the caller's marked current. */

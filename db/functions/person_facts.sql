@@ -1,4 +1,4 @@
--- What the session store caches about a person (the card /api/me shows, built in lib/people.ts),
+-- What the session store caches about a person (the card /api/me shows, built in lib/people/records.ts),
 -- and the revision it reflects: cached copies keep the highest revision they were given.
 create or replace function person_facts(p_person uuid)
 returns setof person_facts

@@ -1,14 +1,14 @@
 // Benefits the company offers (the benefits table, run by operators), and claims of them: once per
 // person, whichever mini program they open first, under each benefit's policy (new people only,
 // a verified phone, one per phone, WeChat's risk rank). Each claim is one Postgres round trip.
-import { config } from './config.js';
-import { query } from './db.js';
-import { identityHashes } from './erasure.js';
-import { ApiError, invalid, unauthorized } from './errors.js';
-import { verifiedMainlandNumber } from './people.js';
-import type { RequestContext } from './request-context.js';
-import { riskRankOf } from './risk-rank.js';
-import type { Authenticated } from './sessions.js';
+import { config } from '../platform/config.js';
+import { query } from '../platform/postgres.js';
+import { identityHashes } from '../people/deletion.js';
+import { ApiError, invalid, unauthorized } from '../platform/errors.js';
+import { verifiedMainlandNumber } from '../people/records.js';
+import type { RequestContext } from '../platform/request-context.js';
+import { riskRankOf } from '../wechat/risk-rank.js';
+import type { Authenticated } from '../sessions/tokens.js';
 
 export interface BenefitPolicy {
   /** Only people whose first login, in any of the company's apps, was at most this many days ago. */

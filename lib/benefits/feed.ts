@@ -1,8 +1,8 @@
 // The fulfilment feed: every claim, and every reversal of a claim a merge dropped, for the
 // company's coupon system to act on exactly once, read by cursor (at least once: a consumer that
 // stops before saving its cursor reads the same entries again, so it keys its work by claim id).
-import { query } from './db.js';
-import { invalid } from './errors.js';
+import { query } from '../platform/postgres.js';
+import { invalid } from '../platform/errors.js';
 
 export interface FeedEntry {
   /** Pass as `after` to read what follows this entry. */

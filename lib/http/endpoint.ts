@@ -3,10 +3,10 @@
 // access-log line per request.
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
-import { config, ConfigError, onVercel } from './config.js';
+import { config, ConfigError, onVercel } from '../platform/config.js';
 import { safeEqual } from './keys.js';
-import { ApiError, describeCause, invalid } from './errors.js';
-import { budgetSpent, newRequestContext, type RateLimitState, type RequestContext } from './request-context.js';
+import { ApiError, describeCause, invalid } from '../platform/errors.js';
+import { budgetSpent, newRequestContext, type RateLimitState, type RequestContext } from '../platform/request-context.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

@@ -1,7 +1,7 @@
 // Request input → typed values. Each endpoint declares its fields once (name → field type); the
 // body (a bounded UTF-8 JSON object, or a form where the endpoint takes one) or the query string
 // must hold only those fields, each of its type.
-import { ApiError, invalid } from './errors.js';
+import { ApiError, invalid } from '../platform/errors.js';
 
 /** Checks one field's value and returns it typed; throws invalid() naming the field. */
 export type Field<T> = (value: unknown, name: string) => T;

@@ -2,10 +2,10 @@
 // (ADMIN_KEYS) and services' keys (SERVICE_KEYS). Compared in constant time on their SHA-256;
 // never logged. The kinds never open each other's doors, and a person's session token opens none.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { config, type NamedKey } from './config.js';
-import { ApiError } from './errors.js';
-import { authFailure } from './rate-limit.js';
-import type { RequestContext } from './request-context.js';
+import { config, type NamedKey } from '../platform/config.js';
+import { ApiError } from '../platform/errors.js';
+import { authFailure } from '../sessions/rate-limit.js';
+import type { RequestContext } from '../platform/request-context.js';
 
 export type KeyKind = 'admin' | 'service';
 

@@ -3,10 +3,10 @@
 // person per benefit they had claimed (erased_claims), so deleting the account and signing up
 // again never grants a once-per-person benefit twice.
 import { createHmac } from 'node:crypto';
-import { config } from './config.js';
-import { inTransaction, withConnection } from './db.js';
-import type { LinkedAccount } from './people.js';
-import { endAllSessionsOf } from './sessions.js';
+import { config } from '../platform/config.js';
+import { inTransaction, withConnection } from '../platform/postgres.js';
+import type { LinkedAccount } from '../sessions/card.js';
+import { endAllSessionsOf } from '../sessions/tokens.js';
 
 export interface Identities {
   unionid: string | null;

@@ -1,7 +1,7 @@
 // The audit trail: who did what to whom and when (the events table), read by operators a page at a
 // time, and pruned past EVENTS_RETENTION_DAYS.
-import { config } from './config.js';
-import { query } from './db.js';
+import { config } from '../platform/config.js';
+import { query } from '../platform/postgres.js';
 
 export type EventKind =
   | 'first_login'

@@ -1,13 +1,13 @@
 // The login flow: a wx.login code → WeChat's identity → our person record → our session token.
-import { config, type WechatApp } from './config.js';
-import { QUERY_TIMEOUT_MS } from './db.js';
-import { ApiError } from './errors.js';
-import { recordLogin } from './people.js';
-import { applyLimit, hitLoginPerIp } from './rate-limit.js';
-import { REDIS_REQUEST_MAX_MS } from './redis.js';
-import { requireTimeFor, type RequestContext } from './request-context.js';
-import { createSession } from './sessions.js';
-import { code2Session } from './wechat.js';
+import { config, type WechatApp } from '../platform/config.js';
+import { QUERY_TIMEOUT_MS } from '../platform/postgres.js';
+import { ApiError } from '../platform/errors.js';
+import { recordLogin } from './records.js';
+import { applyLimit, hitLoginPerIp } from '../sessions/rate-limit.js';
+import { REDIS_REQUEST_MAX_MS } from '../platform/redis.js';
+import { requireTimeFor, type RequestContext } from '../platform/request-context.js';
+import { createSession } from '../sessions/tokens.js';
+import { code2Session } from '../wechat/api.js';
 
 export interface LoginResult {
   token: string;

@@ -1,11 +1,12 @@
 // Operators' view of the user base and their actions on it (the admin API): find a person, see
 // their whole story across the company's mini programs, suspend, lift, end sessions, reveal a
 // phone. Every action is recorded in the audit trail under the operator's name.
-import { query } from './db.js';
-import { ApiError } from './errors.js';
+import { query } from '../platform/postgres.js';
+import { ApiError } from '../platform/errors.js';
 import { latestEvents, recordEvent, type AuditEvent } from './events.js';
-import { maskPhone, type LinkedAccount } from './people.js';
-import { endAllSessionsOf, listSessions, unblockSessions } from './sessions.js';
+import type { LinkedAccount } from '../sessions/card.js';
+import { maskPhone } from './records.js';
+import { endAllSessionsOf, listSessions, unblockSessions } from '../sessions/tokens.js';
 
 export type PersonQuery = { id: string } | { appid: string; openid: string } | { unionid: string } | { phone: string };
 

@@ -1,13 +1,13 @@
 // Phone number binding (手机号快速验证): the one-time code from <button open-type="getPhoneNumber">
 // → WeChat's verified number → stored on the person → shown masked by every session (/api/me).
-import { config } from './config.js';
-import { QUERY_TIMEOUT_MS } from './db.js';
-import { ApiError, unauthorized } from './errors.js';
-import { assignPhone, personExists, type VerifiedPhone } from './people.js';
-import { REDIS_REQUEST_MAX_MS } from './redis.js';
-import { requireTimeFor, type RequestContext } from './request-context.js';
-import { refreshCards, requireSession } from './sessions.js';
-import { getUserPhoneNumber } from './wechat.js';
+import { config } from '../platform/config.js';
+import { QUERY_TIMEOUT_MS } from '../platform/postgres.js';
+import { ApiError, unauthorized } from '../platform/errors.js';
+import { assignPhone, personExists, type VerifiedPhone } from './records.js';
+import { REDIS_REQUEST_MAX_MS } from '../platform/redis.js';
+import { requireTimeFor, type RequestContext } from '../platform/request-context.js';
+import { refreshCards, requireSession } from '../sessions/tokens.js';
+import { getUserPhoneNumber } from '../wechat/api.js';
 
 export async function bindPhone(token: string, code: string, context: RequestContext): Promise<VerifiedPhone> {
   const { session, person } = await requireSession(token, context);

@@ -1,31 +1,7 @@
-// People and their mini program accounts, in Postgres; and the person card, built here from the
-// typed rows the database returns, which the session store caches and /api/me shows.
-import { query } from './db.js';
-
-export interface LinkedAccount {
-  appid: string;
-  openid: string;
-  /** ISO 8601. */
-  linkedAt: string;
-}
-
-/** What every session of a person shows about them, without a database read. */
-export interface PersonCard {
-  unionid: string | null;
-  /** ISO 8601: the person's first login in any of the company's mini programs. */
-  createdAt: string;
-  /** Masked (138****0000); null until a number is bound. The number itself never leaves Postgres. */
-  phone: string | null;
-  /** Every mini program account of the person, oldest first. */
-  accounts: LinkedAccount[];
-}
-
-/** A card and the people.revision it reflects: cached copies keep the highest they were given. */
-export interface PersonCardVersion {
-  personId: string;
-  revision: number;
-  card: PersonCard;
-}
+// People and their mini program accounts, in Postgres; the person card (sessions/card.ts) is built
+// here from the typed rows the database returns.
+import { query } from '../platform/postgres.js';
+import type { PersonCard, PersonCardVersion } from '../sessions/card.js';
 
 export interface LoggedInPerson extends PersonCardVersion {
   /** true only on the very first login of this person, in any mini program. */

@@ -2,7 +2,7 @@
 // parallel, at most once a second per instance (the endpoint is public and unlimited: a flood of
 // checks must not become a flood of queries). Only the health function imports this module.
 import { ApiError } from './errors.js';
-import { query } from './db.js';
+import { query } from './postgres.js';
 import { sharedRedis } from './redis.js';
 
 const CHECK_TIMEOUT_MS = 1000;

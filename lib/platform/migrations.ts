@@ -3,10 +3,10 @@
 // changed. All of it under one lock, so concurrent migrators wait for each other.
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { inTransaction, withDirectConnection } from './db.js';
+import { inTransaction, withDirectConnection } from './postgres.js';
 
-const MIGRATIONS_DIR = new URL('../db/migrations/', import.meta.url);
-const FUNCTIONS_DIR = new URL('../db/functions/', import.meta.url);
+const MIGRATIONS_DIR = new URL('../../db/migrations/', import.meta.url);
+const FUNCTIONS_DIR = new URL('../../db/functions/', import.meta.url);
 /** Any constant: the advisory lock every migrator takes. */
 const MIGRATION_LOCK = 4_242_001;
 

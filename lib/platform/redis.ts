@@ -90,7 +90,7 @@ type Script = ReturnType<Redis['createScript']>;
 const scripts = new WeakMap<Redis, Map<string, Script>>();
 
 /**
- * Runs a script of lib/redis-scripts.ts in one request: EVALSHA, and EVAL when Redis does not hold
+ * Runs a script of lib/sessions/scripts.ts in one request: EVALSHA, and EVAL when Redis does not hold
  * the script yet (NOSCRIPT). Text replies are the scripts' JSON. Any failure becomes a 503 that
  * names Redis.
  */

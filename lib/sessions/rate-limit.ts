@@ -2,11 +2,11 @@
 // it). Per client address on login: one Redis request sent alongside code2Session, never before it.
 // Per account and per session: counted inside the session scripts, no request of their own. Failed
 // authentications per address: in this instance's memory, so refusing writes nothing to Redis.
-import { config, type RateLimitName } from './config.js';
-import { ApiError } from './errors.js';
-import { HIT } from './redis-scripts.js';
-import { runScript, sharedRedis } from './redis.js';
-import type { RequestContext } from './request-context.js';
+import { config, type RateLimitName } from '../platform/config.js';
+import { ApiError } from '../platform/errors.js';
+import { HIT } from './scripts.js';
+import { runScript, sharedRedis } from '../platform/redis.js';
+import type { RequestContext } from '../platform/request-context.js';
 
 export interface Limit {
   tokens: number;
@@ -27,7 +27,7 @@ export function limitOf(name: RateLimitName): Limit | null {
   return limit && { tokens: limit.tokens, windowMs: limit.windowSeconds * 1000 };
 }
 
-/** The memory twin of the Lua sliding window (lib/redis-scripts.ts), for local development and auth failures. */
+/** The memory twin of the Lua sliding window (lib/sessions/scripts.ts), for local development and auth failures. */
 export class SlidingWindows {
   private readonly counters = new Map<string, { window: number; current: number; previous: number }>();
 

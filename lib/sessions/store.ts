@@ -1,7 +1,7 @@
 // Where sessions live: the contract, with typed records. Upstash Redis in deployments
 // (session-store-upstash.ts), process memory for local development (session-store-memory.ts); both
-// pass one contract test. Ids are keyed hashes of tokens (lib/sessions.ts): a store never sees a token.
-import type { PersonCard, PersonCardVersion } from './people.js';
+// pass one contract test. Ids are keyed hashes of tokens (lib/sessions/tokens.ts): a store never sees a token.
+import type { PersonCard, PersonCardVersion } from './card.js';
 import type { Limit, LimitResult } from './rate-limit.js';
 
 export interface SessionRecord {
@@ -14,7 +14,7 @@ export interface SessionRecord {
   expiresAt: number;
   /** When the idle expiry was last pushed back. */
   lastSeenAt: number;
-  /** WeChat's session_key, sealed (lib/sealing.ts). */
+  /** WeChat's session_key, sealed (lib/platform/sealing.ts). */
   sealedSessionKey: string;
 }
 

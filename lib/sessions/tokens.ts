@@ -3,20 +3,20 @@
 // deployment that issued it, a record written into Redis by someone without the secret is never
 // found by any token, and a leaked store yields no usable token. session_key is sealed at rest.
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { config } from './config.js';
-import { ApiError, unauthorized } from './errors.js';
-import type { LoggedInPerson, PersonCard, PersonCardVersion } from './people.js';
+import { config } from '../platform/config.js';
+import { ApiError, unauthorized } from '../platform/errors.js';
+import type { PersonCard, PersonCardVersion } from './card.js';
 import { applyLimit, authFailure, limitOf } from './rate-limit.js';
-import { sharedRedis } from './redis.js';
-import type { RequestContext } from './request-context.js';
-import { seal, unseal } from './sealing.js';
-import { MemorySessionStore } from './session-store-memory.js';
-import { UpstashSessionStore } from './session-store-upstash.js';
-import type { SessionRecord, SessionStore } from './session-store.js';
+import { sharedRedis } from '../platform/redis.js';
+import type { RequestContext } from '../platform/request-context.js';
+import { seal, unseal } from '../platform/sealing.js';
+import { MemorySessionStore } from './memory-store.js';
+import { UpstashSessionStore } from './upstash-store.js';
+import type { SessionRecord, SessionStore } from './store.js';
 
 export interface NewSession {
   /** The person as the login's Postgres write saw them. */
-  person: Pick<LoggedInPerson, 'personId' | 'revision' | 'card' | 'foldedPersonId'>;
+  person: PersonCardVersion & { foldedPersonId: string | null };
   appid: string;
   openid: string;
   /** WeChat's session_key for this login. */

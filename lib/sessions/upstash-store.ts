@@ -1,10 +1,10 @@
-// The session store on Upstash Redis: each operation one script (lib/redis-scripts.ts), one request.
+// The session store on Upstash Redis: each operation one script (lib/sessions/scripts.ts), one request.
 import type { Redis } from '@upstash/redis';
-import type { PersonCard, PersonCardVersion } from './people.js';
+import type { PersonCard, PersonCardVersion } from './card.js';
 import type { Limit, LimitResult } from './rate-limit.js';
-import * as scripts from './redis-scripts.js';
-import { runScript } from './redis.js';
-import type { AuthenticateOptions, Authenticated, CreateOptions, CreateOutcome, ListedSession, SessionRecord, SessionStore } from './session-store.js';
+import * as scripts from './scripts.js';
+import { runScript } from '../platform/redis.js';
+import type { AuthenticateOptions, Authenticated, CreateOptions, CreateOutcome, ListedSession, SessionRecord, SessionStore } from './store.js';
 
 /** AUTHENTICATE's reply: the record with its owner as `person`, the candidate it was found under (1-based), the card as stored. */
 type FoundSession = Omit<SessionRecord, 'personId'> & {

@@ -4,17 +4,17 @@
 // Redis; fetched by one caller per instance and, across instances, by the holder of a short Redis
 // lease while the others poll for its result. force_refresh is never used: it revokes the live token
 // for every instance and WeChat allows it 20 times a day. In Redis the token is sealed to its app
-// (lib/sealing.ts): a Redis leak, or a preview sharing Redis under its own key, gets no credential.
+// (lib/platform/sealing.ts): a Redis leak, or a preview sharing Redis under its own key, gets no credential.
 // A refusal (quota, wrong secret, IP...) is remembered for a short while, so that neither callers
 // nor lease waiters ask again meanwhile.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
-import { config, type WechatApp } from './config.js';
-import { ApiError } from './errors.js';
-import { redisCall, sharedRedis } from './redis.js';
-import { seal, unseal } from './sealing.js';
-import { callWechat, errcodeOf, misconfiguredOr, TransientFailure, wechatLogFields, wechatUnavailable } from './wechat-http.js';
-import type { WechatBody, WechatLogFields } from './wechat-http.js';
+import { config, type WechatApp } from '../platform/config.js';
+import { ApiError } from '../platform/errors.js';
+import { redisCall, sharedRedis } from '../platform/redis.js';
+import { seal, unseal } from '../platform/sealing.js';
+import { callWechat, errcodeOf, misconfiguredOr, TransientFailure, wechatLogFields, wechatUnavailable } from './client.js';
+import type { WechatBody, WechatLogFields } from './client.js';
 
 interface CachedToken {
   token: string;

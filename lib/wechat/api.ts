@@ -1,8 +1,8 @@
 // WeChat's mini program APIs we use: auth.code2Session (login, no access_token) and
 // phonenumber.getPhoneNumber. Never log or echo js_code, phone codes, secret or session_key.
-import { rejectStaleAccessToken, withAccessToken } from './wechat-access-token.js';
-import type { WechatApp } from './config.js';
-import { ApiError } from './errors.js';
+import { rejectStaleAccessToken, withAccessToken } from './access-token.js';
+import type { WechatApp } from '../platform/config.js';
+import { ApiError } from '../platform/errors.js';
 import {
   callWechat,
   errcodeOf,
@@ -11,7 +11,7 @@ import {
   wechatLogFields,
   wechatUnavailable,
   type WechatBody,
-} from './wechat-http.js';
+} from './client.js';
 
 export interface WechatSession {
   openid: string;

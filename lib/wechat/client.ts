@@ -2,9 +2,9 @@
 // Content-Type says, errcodes in HTTP 200 replies, and bounded retries that know when a request may
 // already have been acted on. URLs carry secrets and access tokens: never log or echo them.
 import { Agent, request } from 'undici';
-import { config } from './config.js';
-import { ApiError, describeCause } from './errors.js';
-import { budgetSpent } from './request-context.js';
+import { config } from '../platform/config.js';
+import { ApiError, describeCause } from '../platform/errors.js';
+import { budgetSpent } from '../platform/request-context.js';
 
 export type WechatBody = Record<string, unknown>;
 

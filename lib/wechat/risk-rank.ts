@@ -1,9 +1,9 @@
 // WeChat's risk rank of a person (安全风控), asked only by claims of benefits with a risk limit,
 // and remembered for a few minutes per person (in Redis, shared by instances; in memory without).
-import { config } from './config.js';
-import { ApiError } from './errors.js';
-import { redisCall, sharedRedis } from './redis.js';
-import { getUserRiskRank } from './wechat.js';
+import { config } from '../platform/config.js';
+import { ApiError } from '../platform/errors.js';
+import { redisCall, sharedRedis } from '../platform/redis.js';
+import { getUserRiskRank } from './api.js';
 
 const REMEMBER_SECONDS = 300;
 const remembered = new Map<string, { rank: number; until: number }>();

@@ -1,7 +1,7 @@
 // The bare minimum of /me: one read of the token's session where ours are, with our Upstash client
-// (lib/redis.ts). A file of its own so that its cold-start bundle holds only what /me needs.
+// (lib/platform/redis.ts). A file of its own so that its cold-start bundle holds only what /me needs.
 import { createHmac, hkdfSync } from 'node:crypto';
-import { upstashClient } from '../../lib/redis.js';
+import { upstashClient } from '../../lib/platform/redis.js';
 
 export interface SessionReadSetup {
   redis: { url: string; token: string };
@@ -13,7 +13,7 @@ export interface SessionReadSetup {
 
 export function bareMe(setup: SessionReadSetup): (token: string) => Promise<Record<string, unknown> | null> {
   const redis = upstashClient(setup.redis.url, setup.redis.token);
-  // lib/sessions.ts: HMAC-SHA-256 of the token under a key derived for session ids.
+  // lib/sessions/tokens.ts: HMAC-SHA-256 of the token under a key derived for session ids.
   const idKey = Buffer.from(hkdfSync('sha256', Buffer.from(setup.sessionEncryptionKey, 'base64'), Buffer.alloc(0), 'wxlogin session id', 32));
   return (token) => redis.hgetall(`${setup.keyPrefix}s:${createHmac('sha256', idKey).update(token).digest('base64url')}`);
 }

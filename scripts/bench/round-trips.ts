@@ -14,7 +14,7 @@ export interface RoundTrips {
 export type Flow = 'login' | 'me' | 'logout';
 
 /**
- * The product's budget per request (lib/login.ts, lib/sessions.ts): login = WeChat → Postgres →
+ * The product's budget per request (lib/people/login.ts, lib/sessions/tokens.ts): login = WeChat → Postgres →
  * one Redis request, with the client address's limit alongside WeChat; /me and logout = one Redis
  * request each.
  */

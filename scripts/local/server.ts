@@ -10,8 +10,8 @@ import { extname } from 'node:path';
 import { Readable, type Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { pathToRegexp } from 'path-to-regexp';
-import { ApiError, invalid } from '../../lib/errors.js';
-import { methodNotAllowed, problem, routePattern } from '../../lib/http.js';
+import { ApiError, invalid } from '../../lib/platform/errors.js';
+import { methodNotAllowed, problem, routePattern } from '../../lib/http/endpoint.js';
 
 type VercelFunction = { allow: string; fetch(request: Request): Promise<Response> };
 type HeadersFor = (pathname: string) => [string, string][];

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ApiError } from '../../lib/errors.js';
+import { ApiError } from '../../lib/platform/errors.js';
 
 /** The ApiError `promise` rejects with; fails the test if it resolves or rejects with anything else. */
 export async function apiErrorOf(promise: Promise<unknown>): Promise<ApiError> {

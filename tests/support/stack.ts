@@ -89,7 +89,7 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
     for (const pair of process.env[name]?.split(',') ?? []) credentials.add(pair.slice(pair.indexOf(':') + 1));
   }
   for (const app of apps) credentials.add(app.secret);
-  if (ownDatabase) await (await import('../../lib/migrations.js')).migrate();
+  if (ownDatabase) await (await import('../../lib/platform/migrations.js')).migrate();
   const functions = await loadFunctions();
 
   /**
@@ -136,7 +136,7 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
     /** A person name no other test uses. */
     person: (label = 'p') => `${label}-${randomBytes(6).toString('hex')}`,
     async close() {
-      await (await import('../../lib/db.js')).closeDatabase();
+      await (await import('../../lib/platform/postgres.js')).closeDatabase();
       await ownDatabase?.drop();
       const leaked = leakedCredentials(wechat.credentialsHandedOut());
       await Promise.all([wechat.close(), gateway.close(), bridge.close()]);

@@ -1,6 +1,6 @@
-import { allBenefits } from '../../../lib/benefits.js';
-import { bearerToken, endpoint, json } from '../../../lib/http.js';
-import { requireKey } from '../../../lib/keys.js';
+import { allBenefits } from '../../../lib/benefits/claims.js';
+import { bearerToken, endpoint, json } from '../../../lib/http/endpoint.js';
+import { requireKey } from '../../../lib/http/keys.js';
 
 export default endpoint('/api/admin/benefits', {
   async GET(request, context) {

@@ -1,8 +1,8 @@
-import { findPerson, personView, type PersonQuery } from '../../../lib/admin.js';
-import { invalid } from '../../../lib/errors.js';
-import { bearerToken, endpoint, json } from '../../../lib/http.js';
-import { appid, literal, openid, optional, personId, phoneNumber, readQuery, unionid } from '../../../lib/input.js';
-import { requireKey } from '../../../lib/keys.js';
+import { findPerson, personView, type PersonQuery } from '../../../lib/people/operators.js';
+import { invalid } from '../../../lib/platform/errors.js';
+import { bearerToken, endpoint, json } from '../../../lib/http/endpoint.js';
+import { appid, literal, openid, optional, personId, phoneNumber, readQuery, unionid } from '../../../lib/http/input.js';
+import { requireKey } from '../../../lib/http/keys.js';
 
 export default endpoint('/api/admin/people', {
   /** Finds a person by id, appid + openid, unionid or phone, and shows their whole story. */

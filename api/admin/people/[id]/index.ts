@@ -1,8 +1,8 @@
-import { personNotFound, personView } from '../../../../lib/admin.js';
-import { deletePerson } from '../../../../lib/erasure.js';
-import { bearerToken, endpoint, json, noContent } from '../../../../lib/http.js';
-import { literal, optional, personId, readQuery } from '../../../../lib/input.js';
-import { requireKey } from '../../../../lib/keys.js';
+import { personNotFound, personView } from '../../../../lib/people/operators.js';
+import { deletePerson } from '../../../../lib/people/deletion.js';
+import { bearerToken, endpoint, json, noContent } from '../../../../lib/http/endpoint.js';
+import { literal, optional, personId, readQuery } from '../../../../lib/http/input.js';
+import { requireKey } from '../../../../lib/http/keys.js';
 
 export default endpoint('/api/admin/people/[id]', {
   async GET(request, context, params) {

@@ -1,7 +1,7 @@
-import { endPersonSessions } from '../../../../lib/admin.js';
-import { bearerToken, endpoint, json } from '../../../../lib/http.js';
-import { personId } from '../../../../lib/input.js';
-import { requireKey } from '../../../../lib/keys.js';
+import { endPersonSessions } from '../../../../lib/people/operators.js';
+import { bearerToken, endpoint, json } from '../../../../lib/http/endpoint.js';
+import { personId } from '../../../../lib/http/input.js';
+import { requireKey } from '../../../../lib/http/keys.js';
 
 export default endpoint('/api/admin/people/[id]/logout', {
   /** Ends every session of the person ("someone is using my account"). */

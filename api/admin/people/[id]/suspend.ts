@@ -1,7 +1,7 @@
-import { personView, suspendPerson } from '../../../../lib/admin.js';
-import { bearerToken, endpoint, json } from '../../../../lib/http.js';
-import { optional, personId, readInput, reason, timestamp } from '../../../../lib/input.js';
-import { requireKey } from '../../../../lib/keys.js';
+import { personView, suspendPerson } from '../../../../lib/people/operators.js';
+import { bearerToken, endpoint, json } from '../../../../lib/http/endpoint.js';
+import { optional, personId, readInput, reason, timestamp } from '../../../../lib/http/input.js';
+import { requireKey } from '../../../../lib/http/keys.js';
 
 export default endpoint('/api/admin/people/[id]/suspend', {
   /** Ends every session at once; logins are refused (403 user_suspended) until lifted or `until`. */

@@ -1,7 +1,7 @@
-import { liftSuspension, personView } from '../../../../lib/admin.js';
-import { bearerToken, endpoint, json } from '../../../../lib/http.js';
-import { personId } from '../../../../lib/input.js';
-import { requireKey } from '../../../../lib/keys.js';
+import { liftSuspension, personView } from '../../../../lib/people/operators.js';
+import { bearerToken, endpoint, json } from '../../../../lib/http/endpoint.js';
+import { personId } from '../../../../lib/http/input.js';
+import { requireKey } from '../../../../lib/http/keys.js';
 
 export default endpoint('/api/admin/people/[id]/suspension', {
   /** Lifts the suspension: the person can log in again at once. */

@@ -1,0 +1,27 @@
+// The person card: what every session of a person carries about them (cached by the session store,
+// shown by /api/me), so that authenticating needs no database read. Built from Postgres by people/.
+
+export interface LinkedAccount {
+  appid: string;
+  openid: string;
+  /** ISO 8601. */
+  linkedAt: string;
+}
+
+/** What every session of a person shows about them, without a database read. */
+export interface PersonCard {
+  unionid: string | null;
+  /** ISO 8601: the person's first login in any of the company's mini programs. */
+  createdAt: string;
+  /** Masked (138****0000); null until a number is bound. The number itself never leaves Postgres. */
+  phone: string | null;
+  /** Every mini program account of the person, oldest first. */
+  accounts: LinkedAccount[];
+}
+
+/** A card and the people.revision it reflects: cached copies keep the highest they were given. */
+export interface PersonCardVersion {
+  personId: string;
+  revision: number;
+  card: PersonCard;
+}
