@@ -70,13 +70,14 @@ const TRACE_LATENCY = { wechatMs: 20, backendMs: 1 };
 /**
  * Interleaved iterations per scenario (each runs every variant once), requests per variant whose
  * round trips are counted, record_login calls timed on the server, HTTP requests per client count,
- * fresh processes per cold-start measurement, people claiming at a campaign's opening.
+ * fresh processes per cold-start measurement, people claiming at a campaign's opening and its rounds.
  */
 const SIZES = quick
-  ? { warmup: [30, 5], login: [150, 20], me: [300, 60], roundTrips: 10, postgresCalls: 50, loginLoad: [50, 200, 200], meLoad: [100, 300, 300], coldRuns: 3, campaign: 300 }
-  : { warmup: [100, 10], login: [2000, 300], me: [4000, 1000], roundTrips: 50, postgresCalls: 500, loginLoad: [500, 2000, 2000], meLoad: [1000, 2500, 2500], coldRuns: 15, campaign: 3000 };
-/** The limited benefit's stock at the campaign opening. */
+  ? { warmup: [30, 5], login: [150, 20], me: [300, 60], roundTrips: 10, postgresCalls: 50, loginLoad: [50, 200, 200], meLoad: [100, 300, 300], coldRuns: 3, campaign: [300, 1] }
+  : { warmup: [100, 10], login: [2000, 300], me: [4000, 1000], roundTrips: 50, postgresCalls: 500, loginLoad: [500, 2000, 2000], meLoad: [1000, 2500, 2500], coldRuns: 15, campaign: [2000, 3] };
+/** The limited benefit's stock at the campaign opening, and its claims in flight at any moment. */
 const CAMPAIGN_STOCK = 100;
+const CAMPAIGN_IN_FLIGHT = 64;
 const CLIENTS = [1, 16, 64];
 const APPID = 'wxbench00000000001';
 const SECRET = 'bench-secret-0123456789';
@@ -343,7 +344,9 @@ async function measurePostgresCpu(): Promise<BenchResults['postgresCpuMs']> {
 async function measureCampaign(backends: Backends): Promise<CampaignRow[]> {
   const functions = await loadFunctions();
   return campaignOpening({
-    people: SIZES.campaign,
+    people: SIZES.campaign[0]!,
+    inFlight: CAMPAIGN_IN_FLIGHT,
+    rounds: SIZES.campaign[1]!,
     stock: CAMPAIGN_STOCK,
     appid: APPID,
     newPerson,
