@@ -74,7 +74,7 @@ const TRACE_LATENCY = { wechatMs: 20, backendMs: 1 };
  */
 const SIZES = quick
   ? { warmup: [30, 5], login: [150, 20], me: [300, 60], roundTrips: 10, postgresCalls: 50, loginLoad: [50, 200, 200], meLoad: [100, 300, 300], coldRuns: 3, campaign: [300, 1] }
-  : { warmup: [100, 10], login: [2000, 300], me: [4000, 1000], roundTrips: 50, postgresCalls: 500, loginLoad: [500, 2000, 2000], meLoad: [1000, 2500, 2500], coldRuns: 15, campaign: [2000, 3] };
+  : { warmup: [100, 10], login: [2000, 300], me: [4000, 1000], roundTrips: 50, postgresCalls: 500, loginLoad: [500, 2000, 2000], meLoad: [1000, 2500, 2500], coldRuns: 15, campaign: [2000, 2] };
 /** The limited benefit's stock at the campaign opening, and its claims in flight at any moment. */
 const CAMPAIGN_STOCK = 100;
 const CAMPAIGN_IN_FLIGHT = 64;
