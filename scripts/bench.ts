@@ -356,11 +356,11 @@ async function measureCampaign(backends: Backends): Promise<CampaignRow[]> {
   });
 }
 
-/** --campaign: the campaign opening alone, its table printed; whether every opening was exact. */
+/** --campaign: the campaign opening alone, its table printed; whether each of our openings was exact (the design before is a baseline). */
 async function campaignAlone(backends: Backends): Promise<boolean> {
   const rows = await measureCampaign(backends);
   process.stdout.write(`\n${campaignTable(rows, databaseConfig().databasePoolMax).join('\n')}\n`);
-  return rows.every(campaignExact);
+  return rows.filter((row) => row.design === 'ours').every(campaignExact);
 }
 
 /** Import only, per function; then a fresh instance's first login and /me beside the bare equivalent. */
@@ -410,7 +410,7 @@ function verdictOf(parts: Omit<BenchResults, 'scale' | 'verdict'>): BenchResults
   }
   const noErrors = concurrency.every((row) => row.errors === 0);
   targets['zero errors under concurrency'] = noErrors;
-  const campaignsExact = parts.campaign.rows.every(campaignExact);
+  const campaignsExact = parts.campaign.rows.filter((row) => row.design === 'ours').every(campaignExact);
   targets['campaign opening: exactly the stock granted, each claim in the feed once'] = campaignsExact;
   for (const { flow, added } of firstRequests) {
     targets[`${FLOWS[flow]}, a fresh instance's first request: our code adds ≤ ${TARGETS.coldStartAdded * 100}% (${(added * 100).toFixed(0)}%)`] =

@@ -41,6 +41,8 @@ interface Opening {
   soldOut: number;
   /** Any other answer: must be 0. */
   errors: number;
+  /** The first of them, as status and code. */
+  firstError: string | null;
   /** Claims of the benefit in the fulfilment feed. */
   fed: number;
   claimsPerSecond: number;
@@ -128,9 +130,9 @@ async function openCampaign(plan: CampaignPlan, { stock, design }: Variant): Pro
     await inFlight(plan.inFlight, tokens.map((token) => claimRequest(token, key)), async (request) => {
       const started = performance.now();
       const response = await claims.fetch(request);
-      const body = (await response.json()) as { reason?: string };
+      const body = (await response.json()) as { code?: string; reason?: string };
       samples.push(performance.now() - started);
-      statuses.push(response.status === 403 ? `403 ${body.reason}` : String(response.status));
+      statuses.push(response.status === 201 ? '201' : `${response.status} ${body.code}${body.reason ? ` ${body.reason}` : ''}`);
     });
     seconds = (performance.now() - opened) / 1000;
   });
@@ -138,11 +140,12 @@ async function openCampaign(plan: CampaignPlan, { stock, design }: Variant): Pro
   const [fed] = await query<{ count: number }>(`select count(*)::int as count from claim_feed where benefit = $1 and kind = 'claim'`, [key]);
   await query(claimFunction('ours'));
   const granted = statuses.filter((status) => status === '201').length;
-  const soldOut = statuses.filter((status) => status === '403 sold_out').length;
+  const soldOut = statuses.filter((status) => status === '403 claim_refused sold_out').length;
   return {
     granted,
     soldOut,
     errors: plan.people - granted - soldOut,
+    firstError: statuses.find((status) => status !== '201' && status !== '403 claim_refused sold_out') ?? null,
     fed: fed!.count,
     claimsPerSecond: plan.people / seconds,
     samples,
@@ -198,11 +201,12 @@ export function campaignTable(rows: CampaignRow[], poolMax: number): string[] {
   ];
   const each = (row: CampaignRow, pick: (opening: CampaignRow['openings'][number]) => number) => row.openings.map((one) => Math.round(pick(one))).join(', ');
   for (const row of rows) {
+    const firstError = row.openings.find((one) => one.firstError)?.firstError;
     out.push(
       `| ${describe(row)} | ${row.people} | ${row.inFlight} | ${each(row, (one) => one.granted)} | ${each(row, (one) => one.soldOut)} | ` +
         `${each(row, (one) => one.errors)} | ${each(row, (one) => one.fed)} | ${each(row, (one) => one.claimsPerSecond)} | ` +
         `${row.summary.p50.toFixed(1)} | ${row.summary.p99.toFixed(1)} | ${row.openings.map(({ waiting }) => `${waiting.most}, ${waiting.mean.toFixed(1)}`).join('; ')} | ${Math.max(...row.openings.map((one) => one.postgresPerClaim)).toFixed(2)} | ` +
-        `${campaignExact(row) ? 'yes' : '**no**'} |`,
+        `${campaignExact(row) ? 'yes' : `**no**${firstError ? ` (e.g. ${firstError})` : ''}`} |`,
     );
   }
   return out;
