@@ -442,6 +442,22 @@ describe('limited stock (限量)', () => {
     expect(await balancedLedger(gift)).toBe(3);
   });
 
+  it('a claim whose clock is still before midnight, after another instance counted past it, counts on the later day', async () => {
+    const gift = benefitKey('daily-straggler');
+    await offer(gift, { policy: { dailyStock: 1 } });
+    const [early, late] = await people(2);
+    expect((await claim(early!.token, gift)).status).toBe(201);
+    // Another instance's clock has passed midnight already and counted there: the row is on tomorrow.
+    await query(`update benefit_stock set day = day + 1, granted_today = 0 where benefit = $1`, [gift]);
+    expect((await claim(late!.token, gift)).status).toBe(201);
+    const [row] = await query<{ claimed_on: string; day: string }>(
+      `select c.claimed_on::text, s.day::text from claims c join benefit_stock s on s.benefit = c.benefit where c.person_id = $1 and c.benefit = $2`,
+      [late!.id, gift],
+    );
+    expect(row!.claimed_on).toBe(row!.day);
+    expect(await balancedLedger(gift)).toBe(2);
+  });
+
   it('a claim refused by the risk check takes no unit', async () => {
     const gift = benefitKey('stock-risk');
     await offer(gift, { policy: { stock: 1, maxRiskRank: 2 } });
