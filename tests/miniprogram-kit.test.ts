@@ -758,7 +758,9 @@ it('every error code, the server\'s and the kit\'s, has a short Chinese sentence
   // The catalog, and the codes landing on main in parallel.
   const landing = ['user_suspended', 'claim_refused', 'request_timeout', 'invalid_phone_code', 'person_not_found', 'session_not_found'];
   const server = [...Object.keys(catalog), ...landing];
-  const reasons = ['not_new', 'phone_required', 'phone_already_claimed', 'risk', 'not_started', 'ended', 'inactive'].map((reason) => `claim_refused:${reason}`);
+  const reasons = ['not_new', 'phone_required', 'phone_already_claimed', 'risk', 'not_started', 'ended', 'inactive', 'sold_out', 'sold_out_today'].map(
+    (reason) => `claim_refused:${reason}`,
+  );
   const kit = ['network_error', 'aborted', 'wx_login_failed', 'logged_out', 'invalid_response', 'invalid_config', 'invalid_argument', 'client_error', 'wx_phone_failed', 'unknown'];
   const codes = [...new Set([...server, ...reasons, ...kit])].sort();
   expect(Object.keys(messages.zh).sort()).toEqual(codes);
