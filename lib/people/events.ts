@@ -13,7 +13,10 @@ export type EventKind =
   | 'suspension_lifted'
   | 'sessions_revoked'
   | 'deleted'
-  | 'phone_revealed';
+  | 'phone_revealed'
+  | 'consent_given'
+  | 'consent_withdrawn'
+  | 'data_exported';
 
 export interface AuditEvent {
   id: string;
@@ -77,10 +80,12 @@ export async function listEvents(filter: EventFilter): Promise<EventPage> {
   return { events: page, next: rows.length > limit ? page[page.length - 1]!.id : null };
 }
 
-/** The person's latest events, newest first. */
+/** The person's latest events, and those of the people merged into them, newest first. */
 export async function latestEvents(personId: string, count: number): Promise<AuditEvent[]> {
   const rows = await query<EventRow>(
-    `select ${COLUMNS} from events e where e.person_id = $1 order by e.id desc limit $2`,
+    `select ${COLUMNS} from events e
+      where e.person_id = $1 or e.person_id in (select id from people where merged_into = $1)
+      order by e.id desc limit $2`,
     [personId, count],
   );
   return rows.map(toEvent);
