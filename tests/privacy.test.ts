@@ -3,6 +3,7 @@
 // (GET /api/me/export for the person, POST /api/admin/people/{id}/export for an operator).
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { query } from '../lib/platform/postgres.js';
 import { accessLog, APP_A, APP_B, defaultApps, startStack, type CallResult, type Stack } from './support/stack.js';
 
 /** Starts unbound; binding it later merges two people. */
@@ -143,6 +144,22 @@ describe('the copy of everything we hold', () => {
     const line = accessLog.map((entry) => JSON.parse(entry)).find((entry) => entry.route === '/api/me/export' && entry.requestId === result.headers.get('x-request-id'));
     expect(line).toMatchObject({ status: 200, exported: 'self', personId: survivor.id });
     for (const value of [number, identity(APP_A).unionid!, identity(APP_A).openid]) expect(JSON.stringify(line)).not.toContain(value);
+
+    // An operator naming the folded person's id gets the survivor's copy, as the lookup does.
+    expect((await admin(`admin/people/${inA.id}/export`, 'POST', { purpose: 'ticket 7' })).body.export.person.id).toBe(survivor.id);
+  });
+
+  it('holds the newest 10,000 events of a very long trail and says the oldest were left out', async () => {
+    const { token, id } = await loggedIn(stack.person());
+    await query(`insert into events (person_id, kind, actor, at) select $1, 'login', 'self', now() - interval '1 day' from generate_series(1, 10000)`, [id]);
+    const started = performance.now();
+    const result = await stack.call('me/export', 'GET', { token });
+    console.info(`a copy with 10,000 events: ${JSON.stringify(result.body).length} bytes in ${Math.round(performance.now() - started)} ms`);
+    const copy = result.body.export;
+    expect(copy.eventsTruncated).toBe(true);
+    expect(copy.events).toHaveLength(10_000);
+    expect(copy.events.at(-1).kind).toBe('data_exported');
+    expect(copy.events.some((event: { kind: string }) => event.kind === 'first_login')).toBe(false);
   });
 
   it('is 401 with a logged-out token', async () => {

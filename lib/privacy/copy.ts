@@ -4,7 +4,7 @@
 import { claimRecords, type ClaimRecord } from '../benefits/feed.js';
 import type { Consent } from '../people/consents.js';
 import { latestEvents, recordEvent } from '../people/events.js';
-import { personView, type Merge, type Suspension } from '../people/operators.js';
+import { findPerson, personView, type Merge, type PersonView } from '../people/operators.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { LinkedAccount } from '../sessions/card.js';
 import { applyLimit, hitExportPerPerson } from '../sessions/rate-limit.js';
@@ -15,15 +15,8 @@ export interface PersonalDataCopy {
   /** The shape of this document, for whoever reads it later. */
   format: 'wxlogin-personal-data/1';
   generatedAt: string;
-  person: {
-    id: string;
-    createdAt: string;
-    unionid: string | null;
-    /** In full (it is theirs), as WeChat verified it; null when none is bound. */
-    phone: string | null;
-    phoneVerifiedAt: string | null;
-    suspension: Suspension | null;
-  };
+  /** As operators see them, the phone number in full: it is theirs. */
+  person: Pick<PersonView, 'id' | 'createdAt' | 'unionid' | 'phone' | 'phoneVerifiedAt' | 'suspension'>;
   accounts: LinkedAccount[];
   /** Live sessions; no device is recorded at login. */
   sessions: { appid: string; createdAt: string; lastSeenAt: string; expiresAt: string; idleExpiresAt: string }[];
@@ -57,9 +50,12 @@ export async function ownCopy({ person }: Authenticated, context: RequestContext
   return personalDataCopy(person.id, 'self', undefined, context);
 }
 
-/** The same copy for an operator answering a request received another way, with its purpose. */
-export function operatorCopy(personId: string, actor: string, purpose: string, context: RequestContext): Promise<PersonalDataCopy> {
-  return personalDataCopy(personId, actor, purpose, context);
+/**
+ * The same copy for an operator answering a request received another way, with its purpose. A
+ * folded person's id names its survivor, as in the operators' lookup.
+ */
+export async function operatorCopy(personId: string, actor: string, purpose: string, context: RequestContext): Promise<PersonalDataCopy> {
+  return personalDataCopy(await findPerson({ id: personId }), actor, purpose, context);
 }
 
 /**
@@ -67,9 +63,10 @@ export function operatorCopy(personId: string, actor: string, purpose: string, c
  * the copy then shows). The access log says a copy was made, never what it held. 404
  * person_not_found for no live person.
  */
-async function personalDataCopy(personId: string, actor: string, purpose: string | undefined, context: RequestContext): Promise<PersonalDataCopy> {
+async function personalDataCopy(found: string | null, actor: string, purpose: string | undefined, context: RequestContext): Promise<PersonalDataCopy> {
   context.log.exported = actor === 'self' ? 'self' : 'operator';
-  const view = await personView(personId, { revealPhone: true, actor });
+  const view = await personView(found, { revealPhone: true, actor });
+  const personId = view.id;
   await recordEvent(personId, 'data_exported', actor, purpose === undefined ? {} : { purpose });
   const [sessions, claims, events] = await Promise.all([listSessions(personId), claimRecords(personId), latestEvents(personId, MAX_EVENTS + 1)]);
   return {
