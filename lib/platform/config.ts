@@ -112,8 +112,8 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleTtlSeconds: positiveInt(env, 'SESSION_IDLE_TTL', 7 * 24 * 3600),
     sessionMaxAgeSeconds: positiveInt(env, 'SESSION_MAX_AGE', 30 * 24 * 3600),
     sessionMaxPerApp: positiveInt(env, 'SESSION_MAX_PER_APP', 10),
-    benefits: new Set(parseKeys(env, 'BENEFITS', 'welcome-gift')),
-    consentDocuments: [...new Set(['privacy', 'terms', ...parseKeys(env, 'CONSENT_DOCUMENTS', 'privacy')])],
+    benefits: new Set(parseKeys(env, 'BENEFITS', ['welcome-gift'])),
+    consentDocuments: [...new Set(['privacy', 'terms', ...parseKeys(env, 'CONSENT_DOCUMENTS', [])])],
     rateLimits: parseRateLimits(env),
     // Vercel overwrites both headers with the connecting address; elsewhere a client could choose them.
     trustProxyHeaders: onVercel(env) || optional(env, 'TRUST_PROXY_HEADERS') === '1',
@@ -231,8 +231,9 @@ function parseApps(env: Env): Map<string, WechatApp> {
 }
 
 /** Comma-separated names of lowercase letters, digits, _ or - (benefit keys, document names). */
-function parseKeys(env: Env, variable: string, fallback: string): string[] {
-  const names = (optional(env, variable) ?? fallback).split(',').map((name) => name.trim());
+function parseKeys(env: Env, variable: string, fallback: string[]): string[] {
+  const raw = optional(env, variable);
+  const names = raw === null ? fallback : raw.split(',').map((name) => name.trim());
   for (const name of names) {
     if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) {
       throw new ConfigError(`${variable} must be comma-separated names of lowercase letters, digits, _ or -`);

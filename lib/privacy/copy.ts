@@ -68,7 +68,7 @@ async function personalDataCopy(found: string | null, actor: string, purpose: st
   const view = await personView(found, { revealPhone: true, actor });
   const personId = view.id;
   await recordEvent(personId, 'data_exported', actor, purpose === undefined ? {} : { purpose });
-  const [sessions, claims, events] = await Promise.all([listSessions(personId), claimRecords(personId), latestEvents(personId, MAX_EVENTS + 1)]);
+  const [sessions, claims, events] = await Promise.all([listSessions(personId), claimRecords(personId), latestEvents(personId, MAX_EVENTS + 1, { merged: true })]);
   return {
     format: 'wxlogin-personal-data/1',
     generatedAt: new Date().toISOString(),
