@@ -83,6 +83,24 @@ describe('consent records', () => {
     expect((await admin(`admin/people/${inA.id}`)).body.person.consents).toEqual(listed);
   });
 
+  it('ten racing recordings of one version make one record: one 201, nine 200', async () => {
+    const { token } = await loggedIn(stack.person());
+    const results = await Promise.all(Array.from({ length: 10 }, () => consent(token, 'terms', '2026-07')));
+    expect(results.map((result) => result.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(new Set(results.map((result) => result.body.consent.agreedAt)).size).toBe(1);
+    expect((await stack.call('me/consents', 'GET', { token })).body.consents).toHaveLength(1);
+  });
+
+  it('go with the account when the person deletes it; the audit trail keeps the events', async () => {
+    const person = stack.person();
+    const { token, id } = await loggedIn(person);
+    expect((await consent(token, 'privacy', 'v1')).status).toBe(201);
+    expect((await stack.call('me', 'DELETE', { token, json: { confirm: 'delete' } })).status).toBe(204);
+    const { openid } = stack.wechat.identityOf(APP_A, person);
+    expect(await query('select 1 from consents where appid = $1 and openid = $2', [APP_A, openid])).toEqual([]);
+    expect(await trail(id)).toContain(`consent_given ${APP_A}`);
+  });
+
   it('refuses documents the deployment does not name, and versions that are not short printable text', async () => {
     const { token } = await loggedIn(stack.person());
     for (const [document, version] of [['cookies', 'v1'], ['Privacy', 'v1'], ['privacy', ''], ['privacy', 'v 1'], ['privacy', 'x'.repeat(65)], ['privacy', 7]]) {
