@@ -21,6 +21,10 @@ const LIB_TYPES: Record<string, [module: string, type: string]> = {
   AuditEvent: ['people/events', 'AuditEvent'],
   PersonView: ['people/operators', 'PersonView'],
   Merge: ['people/operators', 'Merge'],
+  Consent: ['people/consents', 'Consent'],
+  ClaimRecord: ['benefits/feed', 'ClaimRecord'],
+  StoryEvent: ['privacy/copy', 'StoryEvent'],
+  PersonalDataCopy: ['privacy/copy', 'PersonalDataCopy'],
   // api/sessions/index.ts adds `current` to each.
   ListedSession: ['sessions/tokens', 'OwnSession & { current: boolean }'],
 };

@@ -3,7 +3,7 @@
 // One JSON document; no credential in it: no token, session id, session_key or sealed value.
 import { claimRecords, type ClaimRecord } from '../benefits/feed.js';
 import type { Consent } from '../people/consents.js';
-import { latestEvents, recordEvent } from '../people/events.js';
+import { latestEvents, recordEvent, type EventKind } from '../people/events.js';
 import { findPerson, personView, type Merge, type PersonView } from '../people/operators.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { LinkedAccount } from '../sessions/card.js';
@@ -33,7 +33,7 @@ export interface PersonalDataCopy {
 
 export interface StoryEvent {
   at: string;
-  kind: string;
+  kind: EventKind;
   appid: string | null;
   /** self, admin:<name>, service:<name> or system. */
   actor: string;
