@@ -92,11 +92,18 @@ describe('loadConfig', () => {
       loginPerAccount: { tokens: 10, windowSeconds: 60 },
       perSession: { tokens: 120, windowSeconds: 60 },
       authFailuresPerIp: { tokens: 300, windowSeconds: 60 },
+      exportPerPerson: { tokens: 3, windowSeconds: 86400 },
     });
     const custom = loadConfig({ ...base, RATE_LIMIT_LOGIN_PER_IP: '5 / 30s', RATE_LIMIT_LOGIN_PER_ACCOUNT: '100000/1h', RATE_LIMIT_PER_SESSION: 'off' });
     expect(custom.rateLimits.loginPerIp).toEqual({ tokens: 5, windowSeconds: 30 });
     expect(custom.rateLimits.loginPerAccount).toEqual({ tokens: 100000, windowSeconds: 3600 });
     expect(custom.rateLimits.perSession).toBeNull();
+  });
+
+  it('takes consent to privacy and terms, and to the documents CONSENT_DOCUMENTS names', () => {
+    expect(loadConfig(base).consentDocuments).toEqual(['privacy', 'terms']);
+    expect(loadConfig({ ...base, CONSENT_DOCUMENTS: 'marketing, terms,location' }).consentDocuments).toEqual(['privacy', 'terms', 'marketing', 'location']);
+    expect(() => loadConfig({ ...base, CONSENT_DOCUMENTS: 'Marketing' })).toThrow(/^CONSENT_DOCUMENTS must be comma-separated names/);
   });
 
   it('namespaces Redis keys per environment unless REDIS_KEY_PREFIX says otherwise', () => {

@@ -21,6 +21,10 @@ const LIB_TYPES: Record<string, [module: string, type: string]> = {
   AuditEvent: ['people/events', 'AuditEvent'],
   PersonView: ['people/operators', 'PersonView'],
   Merge: ['people/operators', 'Merge'],
+  Consent: ['people/consents', 'Consent'],
+  ClaimRecord: ['benefits/feed', 'ClaimRecord'],
+  StoryEvent: ['privacy/copy', 'StoryEvent'],
+  PersonalDataCopy: ['privacy/copy', 'PersonalDataCopy'],
   // api/sessions/index.ts adds `current` to each.
   ListedSession: ['sessions/tokens', 'OwnSession & { current: boolean }'],
 };
@@ -32,6 +36,7 @@ const KIT_TYPES: Record<string, string> = {
   Account: 'Kit.Account',
   Claim: 'Kit.Claim',
   BenefitStatus: 'Kit.Benefit',
+  Consent: 'Kit.Consent',
   // The kit adds the status it narrows on to POST /api/phone's answer.
   VerifiedPhone: "Omit<Extract<Kit.PhoneBinding, { status: 'bound' }>, 'status'>",
 };

@@ -13,7 +13,11 @@ export type EventKind =
   | 'suspension_lifted'
   | 'sessions_revoked'
   | 'deleted'
-  | 'phone_revealed';
+  | 'phone_revealed'
+  | 'consent_given'
+  | 'consent_withdrawn'
+  | 'data_exported'
+  | 'benefit_stock_changed';
 
 export interface AuditEvent {
   id: string;
@@ -77,11 +81,13 @@ export async function listEvents(filter: EventFilter): Promise<EventPage> {
   return { events: page, next: rows.length > limit ? page[page.length - 1]!.id : null };
 }
 
-/** The person's latest events, newest first. */
-export async function latestEvents(personId: string, count: number): Promise<AuditEvent[]> {
+/** The person's latest events (with `merged`, those of the people merged into them too), newest first. */
+export async function latestEvents(personId: string, count: number, { merged = false } = {}): Promise<AuditEvent[]> {
   const rows = await query<EventRow>(
-    `select ${COLUMNS} from events e where e.person_id = $1 order by e.id desc limit $2`,
-    [personId, count],
+    `select ${COLUMNS} from events e
+      where e.person_id = $1 or ($3 and e.person_id in (select id from people where merged_into = $1))
+      order by e.id desc limit $2`,
+    [personId, count, merged],
   );
   return rows.map(toEvent);
 }

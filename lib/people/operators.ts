@@ -3,6 +3,7 @@
 // phone. Every action is recorded in the audit trail under the operator's name.
 import { query } from '../platform/postgres.js';
 import { ApiError } from '../platform/errors.js';
+import { listConsents, type Consent } from './consents.js';
 import { latestEvents, recordEvent, type AuditEvent } from './events.js';
 import type { LinkedAccount } from '../sessions/card.js';
 import { maskPhone } from './records.js';
@@ -50,6 +51,8 @@ export interface PersonView {
   claims: { benefit: string; appid: string; claimedAt: string }[];
   /** Merges into this person (folded) and, for a folded id, the one that folded it. */
   merges: Merge[];
+  /** Every agreement to a document (隐私保护指引, 用户协议, …) in every mini program, withdrawn ones too. */
+  consents: Consent[];
   /** Live sessions per mini program. */
   sessions: Record<string, number>;
   /** The latest first. */
@@ -110,7 +113,8 @@ interface MergeRow {
 
 /**
  * Everything support needs about a live person on one screen; `revealPhone` shows the number in
- * full and is recorded. 404 person_not_found when there is no such live person (any more).
+ * full, recorded unless the person asks for their own (actor self, their copy of their data). 404
+ * person_not_found when there is no such live person (any more).
  */
 export async function personView(personId: string | null, { revealPhone, actor }: { revealPhone: boolean; actor: string }): Promise<PersonView> {
   if (personId === null) throw personNotFound();
@@ -121,8 +125,8 @@ export async function personView(personId: string | null, { revealPhone, actor }
     [personId],
   );
   if (!person) throw personNotFound();
-  if (revealPhone && person.phone_pure_number !== null) await recordEvent(personId, 'phone_revealed', actor);
-  const [accounts, claims, merges, sessions, events] = await Promise.all([
+  if (revealPhone && actor !== 'self' && person.phone_pure_number !== null) await recordEvent(personId, 'phone_revealed', actor);
+  const [accounts, claims, merges, consents, sessions, events] = await Promise.all([
     query<{ appid: string; openid: string; created_at: Date }>(
       'select appid, openid, created_at from accounts where person_id = $1 order by created_at, appid',
       [personId],
@@ -136,6 +140,7 @@ export async function personView(personId: string | null, { revealPhone, actor }
          from merges where survivor_person_id = $1 or folded_person_id = $1 order by merged_at`,
       [personId],
     ),
+    listConsents(personId),
     listSessions(personId),
     latestEvents(personId, LATEST_EVENTS),
   ]);
@@ -175,6 +180,7 @@ export async function personView(personId: string | null, { revealPhone, actor }
         claimedAt: new Date(claim.claimed_at).toISOString(),
       })),
     })),
+    consents,
     sessions: sessions.reduce<Record<string, number>>((counts, { appid }) => ({ ...counts, [appid]: (counts[appid] ?? 0) + 1 }), {}),
     events,
   };

@@ -37,6 +37,8 @@ export interface Config extends DatabaseConfig {
   sessionMaxPerApp: number;
   /** What a person can claim once, across all mini programs. */
   benefits: ReadonlySet<string>;
+  /** The documents a person may agree to (POST /api/me/consents): privacy, terms and CONSENT_DOCUMENTS. */
+  consentDocuments: readonly string[];
   /** null: that limit is off. */
   rateLimits: Record<RateLimitName, RateLimit | null>;
   /** x-real-ip / x-forwarded-for were set by a proxy we trust (Vercel, or our local server). */
@@ -69,7 +71,7 @@ export interface NamedKey {
   digest: Buffer;
 }
 
-export type RateLimitName = 'loginPerIp' | 'loginPerAccount' | 'perSession' | 'authFailuresPerIp';
+export type RateLimitName = 'loginPerIp' | 'loginPerAccount' | 'perSession' | 'authFailuresPerIp' | 'exportPerPerson';
 
 export interface RateLimit {
   tokens: number;
@@ -85,6 +87,8 @@ const RATE_LIMIT_SETTINGS: Record<RateLimitName, { env: string; fallback: string
   perSession: { env: 'RATE_LIMIT_PER_SESSION', fallback: '120/1m' },
   // Unknown or expired tokens and wrong keys, counted in memory: refusing writes nothing to Redis.
   authFailuresPerIp: { env: 'RATE_LIMIT_AUTH_FAILURES_PER_IP', fallback: '300/1m' },
+  // A person's copy of everything we hold reads every store: a few a day is plenty.
+  exportPerPerson: { env: 'RATE_LIMIT_EXPORT_PER_PERSON', fallback: '3/24h' },
 };
 
 export class ConfigError extends Error {
@@ -108,7 +112,8 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleTtlSeconds: positiveInt(env, 'SESSION_IDLE_TTL', 7 * 24 * 3600),
     sessionMaxAgeSeconds: positiveInt(env, 'SESSION_MAX_AGE', 30 * 24 * 3600),
     sessionMaxPerApp: positiveInt(env, 'SESSION_MAX_PER_APP', 10),
-    benefits: parseBenefits(env),
+    benefits: new Set(parseKeys(env, 'BENEFITS', ['welcome-gift'])),
+    consentDocuments: [...new Set(['privacy', 'terms', ...parseKeys(env, 'CONSENT_DOCUMENTS', [])])],
     rateLimits: parseRateLimits(env),
     // Vercel overwrites both headers with the connecting address; elsewhere a client could choose them.
     trustProxyHeaders: onVercel(env) || optional(env, 'TRUST_PROXY_HEADERS') === '1',
@@ -225,14 +230,16 @@ function parseApps(env: Env): Map<string, WechatApp> {
   return apps;
 }
 
-function parseBenefits(env: Env): Set<string> {
-  const names = (optional(env, 'BENEFITS') ?? 'welcome-gift').split(',').map((name) => name.trim());
+/** Comma-separated names of lowercase letters, digits, _ or - (benefit keys, document names). */
+function parseKeys(env: Env, variable: string, fallback: string[]): string[] {
+  const raw = optional(env, variable);
+  const names = raw === null ? fallback : raw.split(',').map((name) => name.trim());
   for (const name of names) {
     if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) {
-      throw new ConfigError('BENEFITS must be comma-separated names of lowercase letters, digits, _ or -');
+      throw new ConfigError(`${variable} must be comma-separated names of lowercase letters, digits, _ or -`);
     }
   }
-  return new Set(names);
+  return names;
 }
 
 function parseRedis(env: Env): Config['redis'] {

@@ -147,11 +147,49 @@ function asPromise<T>(pending: Pending<T>): Promise<T> {
 
 const core = ({ loginOutcome, requestOutcome, ...shared }: ReturnType<typeof platformCore>) => shared;
 
+type PrivacyAnswer = { event: 'agree'; buttonId: string } | { event: 'disagree' } | { event: 'exposureAuthorization' };
+type PrivacyListener = (resolve: (answer: PrivacyAnswer) => void, eventInfo: { referrer: string }) => void;
+
 /** wx: callbacks only; request returns its RequestTask. */
 export function createWx(options: ShimOptions) {
   const platform = platformCore(options);
+  /**
+   * WeChat's record of the person's agreement to the 隐私保护指引 (base library 2.32.3+), and what
+   * they answer its own popup (tests set both); `onNeed` is the app's custom popup, if it has one.
+   */
+  const privacy: { agreed: boolean; popupAnswer: 'agree' | 'disagree'; asked: number; onNeed: PrivacyListener | null } = {
+    agreed: false,
+    popupAnswer: 'agree',
+    asked: 0,
+    onNeed: null,
+  };
   return {
     ...core(platform),
+    privacy,
+    onNeedPrivacyAuthorization(listener: PrivacyListener): void {
+      privacy.onNeed = listener;
+    },
+    /**
+     * As documented: success at once when agreed before; else the app's listener (its popup
+     * resolves agree or disagree) or, without one, WeChat's own popup; disagreeing fails.
+     */
+    requirePrivacyAuthorize(callbacks: Callbacks<{ errMsg: string }>): void {
+      const answered = new Promise<boolean>((resolve) => {
+        if (privacy.agreed) return resolve(true);
+        privacy.asked += 1;
+        if (!privacy.onNeed) return resolve(privacy.popupAnswer === 'agree');
+        privacy.onNeed((answer) => {
+          if (answer.event !== 'exposureAuthorization') resolve(answer.event === 'agree');
+        }, { referrer: 'requirePrivacyAuthorize' });
+      });
+      callBack(
+        callbacks,
+        answered.then((agreed): Outcome<{ errMsg: string }> => {
+          privacy.agreed ||= agreed;
+          return agreed ? { ok: true, result: { errMsg: 'requirePrivacyAuthorize:ok' } } : { ok: false, errMsg: 'requirePrivacyAuthorize:fail privacy permission is not authorized' };
+        }),
+      );
+    },
     login(login: Callbacks<{ code: string; errMsg: string }> & { timeout?: number }): void {
       callBack(login, platform.loginOutcome(login));
     },
