@@ -115,6 +115,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base, VERCEL: '1' }).trustProxyHeaders).toBe(true);
   });
 
+  it('believes 微信云托管 gateway headers only when WXCLOUDRUN_IDENTITY_ENV names the environment', () => {
+    expect(loadConfig(base).wxcloudrunIdentityEnv).toBeNull();
+    expect(loadConfig({ ...base, WXCLOUDRUN_IDENTITY_ENV: 'prod-9gk2x4' }).wxcloudrunIdentityEnv).toBe('prod-9gk2x4');
+    expect(failure({ ...base, WXCLOUDRUN_IDENTITY_ENV: 'prod 1,prod 2' })).toMatch(/^WXCLOUDRUN_IDENTITY_ENV/);
+  });
+
   it('salts log hashes with LOG_SALT, else with a value derived from the encryption key', () => {
     const derived = loadConfig({ ...base, SESSION_ENCRYPTION_KEY: KEY }).logSalt;
     expect(loadConfig({ ...base, SESSION_ENCRYPTION_KEY: KEY }).logSalt).toEqual(derived);
