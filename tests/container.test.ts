@@ -1,17 +1,15 @@
 // The files mainland platforms start wxlogin from agree with each other and with the platforms'
 // rules: 微信云托管's containerPort is the port the image listens on; SCF's scf_bootstrap and Function
-// Compute's bootstrap are executable LF scripts that start `npm start` on 0.0.0.0:9000. (The
+// Compute's bootstrap are executable LF scripts that exec package.json's start on 0.0.0.0:9000. (The
 // Dockerfile's steps themselves run in CI: npm run check:container.)
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = new URL('../', import.meta.url);
 const read = (file: string) => readFile(new URL(file, root), 'utf8');
-const exec = promisify(execFile);
 
 describe('Dockerfile and container.config.json', () => {
   it('微信云托管\'s containerPort is the PORT the image sets and exposes', async () => {
@@ -28,7 +26,7 @@ describe('Dockerfile and container.config.json', () => {
     const { engines } = JSON.parse(await read('package.json')) as { engines: { node: string } };
     expect(/^FROM node:(\d+)[-.]/m.exec(dockerfile)?.[1]).toBe(engines.node.split('.')[0]);
     expect(dockerfile).toMatch(/^ENV .*\bHOST=0\.0\.0\.0\b/m);
-    expect(dockerfile).toMatch(/^CMD \["npm", "start"\]$/m);
+    expect(dockerfile).toMatch(/^CMD \["\.\/bootstrap"\]$/m);
   });
 
   it('.dockerignore keeps secrets, dependencies and local data out of the image', async () => {
@@ -37,16 +35,26 @@ describe('Dockerfile and container.config.json', () => {
   });
 });
 
-describe('scf_bootstrap (Tencent SCF) and bootstrap (Function Compute)', () => {
-  let fakeNode: string;
+describe('bootstrap (the Dockerfile\'s CMD, Function Compute) and scf_bootstrap (Tencent SCF)', () => {
+  let app: string;
   beforeAll(async () => {
-    // A Node.js installation whose npm reports what it was started with, instead of starting the server.
-    fakeNode = await mkdtemp(join(tmpdir(), 'wxlogin-bootstrap-'));
-    await mkdir(join(fakeNode, 'bin'));
-    await writeFile(join(fakeNode, 'bin', 'npm'), '#!/bin/sh\necho "$* PORT=$PORT HOST=$HOST HOME=$HOME NODE_ENV=$NODE_ENV PWD=$PWD"\n');
-    await chmod(join(fakeNode, 'bin', 'npm'), 0o755);
+    // A code package whose "start" reports how it was started instead of starting the server.
+    app = await mkdtemp(join(tmpdir(), 'wxlogin-bootstrap-'));
+    for (const file of ['bootstrap', 'scf_bootstrap']) await copyFile(new URL(file, root), join(app, file));
+    await writeFile(join(app, 'package.json'), JSON.stringify({ scripts: { start: 'report --flag' } }));
+    await mkdir(join(app, 'node_modules', '.bin'), { recursive: true });
+    const report = 'echo "pid=$$ args=$* PORT=$PORT HOST=$HOST HOME=$HOME NODE_ENV=$NODE_ENV PATH=$PATH"';
+    await writeFile(join(app, 'node_modules', '.bin', 'report'), `#!/bin/sh\n${report}\n`);
+    await chmod(join(app, 'node_modules', '.bin', 'report'), 0o755);
   });
-  afterAll(() => rm(fakeNode, { recursive: true, force: true }));
+  afterAll(() => rm(app, { recursive: true, force: true }));
+
+  /** Runs a copied bootstrap file; what "start" reported, and the pid the platform started. */
+  const started = (file: string, env: Record<string, string>) =>
+    new Promise<{ pid: number; report: string }>((resolve, reject) => {
+      const child = execFile(join(app, file), [], { cwd: tmpdir(), env }, (error, stdout) => (error ? reject(error) : resolve({ pid: child.pid!, report: stdout.trim() })));
+    });
+  const nodeHome = dirname(dirname(process.execPath));
 
   it.each(['scf_bootstrap', 'bootstrap'])('%s is an executable bash script with LF line ends', async (file) => {
     const text = await read(file);
@@ -55,14 +63,19 @@ describe('scf_bootstrap (Tencent SCF) and bootstrap (Function Compute)', () => {
     expect((await stat(new URL(file, root))).mode & 0o111).toBe(0o111);
   });
 
-  it('scf_bootstrap puts SCF\'s Node.js (or NODE_HOME\'s) first and runs npm start on 0.0.0.0:9000, HOME under /tmp', async () => {
-    const { stdout } = await exec(new URL('scf_bootstrap', root).pathname, [], { cwd: tmpdir(), env: { PATH: '/usr/bin:/bin', NODE_HOME: fakeNode } });
-    expect(stdout.trim()).toBe(`start PORT=9000 HOST=0.0.0.0 HOME=/tmp NODE_ENV=production PWD=${new URL('.', root).pathname.replace(/\/$/, '')}`);
-    expect(await read('scf_bootstrap')).toContain('/var/lang/node22');
+  it('bootstrap execs package.json\'s start (the process the platform signals is the server) on 0.0.0.0:9000, HOME under /tmp', async () => {
+    const { pid, report } = await started('bootstrap', { PATH: `${nodeHome}/bin:/usr/bin:/bin` });
+    expect(report).toMatch(new RegExp(`^pid=${pid} args=--flag PORT=9000 HOST=0\\.0\\.0\\.0 HOME=/tmp NODE_ENV=production PATH=${app}/node_modules/\\.bin:`));
   });
 
-  it('bootstrap keeps a PORT the platform sets (FC\'s listening port setting)', async () => {
-    const { stdout } = await exec(new URL('bootstrap', root).pathname, [], { env: { PATH: `${fakeNode}/bin:/usr/bin:/bin`, PORT: '8080' } });
-    expect(stdout).toMatch(/^start PORT=8080 HOST=0\.0\.0\.0 /);
+  it('bootstrap keeps the PORT a platform sets (the Dockerfile\'s 80, FC\'s listening port setting)', async () => {
+    const { report } = await started('bootstrap', { PATH: `${nodeHome}/bin:/usr/bin:/bin`, PORT: '80' });
+    expect(report).toContain(' PORT=80 ');
+  });
+
+  it('scf_bootstrap runs bootstrap with SCF\'s Node.js 22 (or NODE_HOME\'s) first on the PATH', async () => {
+    expect(await read('scf_bootstrap')).toContain('/var/lang/node22');
+    const { report } = await started('scf_bootstrap', { PATH: '/usr/bin:/bin', NODE_HOME: nodeHome });
+    expect(report).toContain(` PORT=9000 HOST=0.0.0.0 HOME=/tmp NODE_ENV=production PATH=${app}/node_modules/.bin:${nodeHome}/bin:/usr/bin:/bin`);
   });
 });
