@@ -121,6 +121,12 @@ describe('loadConfig', () => {
     expect(failure({ ...base, WXCLOUDRUN_IDENTITY_ENV: 'prod 1,prod 2' })).toMatch(/^WXCLOUDRUN_IDENTITY_ENV/);
   });
 
+  it('sends access_token calls to 开放接口服务 only when WECHAT_OPEN_API_SERVICE=1', () => {
+    expect(loadConfig(base).wechatOpenApiBase).toBeNull();
+    expect(loadConfig({ ...base, WECHAT_OPEN_API_BASE: 'http://elsewhere' }).wechatOpenApiBase).toBeNull();
+    expect(loadConfig({ ...base, WECHAT_OPEN_API_SERVICE: '1' }).wechatOpenApiBase).toBe('http://api.weixin.qq.com');
+  });
+
   it('salts log hashes with LOG_SALT, else with a value derived from the encryption key', () => {
     const derived = loadConfig({ ...base, SESSION_ENCRYPTION_KEY: KEY }).logSalt;
     expect(loadConfig({ ...base, SESSION_ENCRYPTION_KEY: KEY }).logSalt).toEqual(derived);

@@ -51,6 +51,12 @@ export interface Config extends DatabaseConfig {
    * without code2Session (WXCLOUDRUN_IDENTITY_ENV); null: those headers are never believed.
    */
   wxcloudrunIdentityEnv: string | null;
+  /**
+   * 微信云托管's 开放接口服务 (WECHAT_OPEN_API_SERVICE=1): the address of WeChat's sidecar that calls
+   * APIs needing an access_token with one of its own (WECHAT_OPEN_API_BASE, default
+   * http://api.weixin.qq.com); null: we fetch the access_token ourselves (stable_token).
+   */
+  wechatOpenApiBase: string | null;
   /** Keys the session-id hash in access logs, so logs cannot be joined with a leaked store. */
   logSalt: Buffer;
   /** Operators' keys (ADMIN_KEYS): the admin API. */
@@ -119,6 +125,8 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxyHeaders: onVercel(env) || optional(env, 'TRUST_PROXY_HEADERS') === '1',
     frontProxy: parseFrontProxy(env),
     wxcloudrunIdentityEnv: parseWxcloudrunEnv(env),
+    wechatOpenApiBase:
+      optional(env, 'WECHAT_OPEN_API_SERVICE') === '1' ? parseUrl(env, 'WECHAT_OPEN_API_BASE', 'http://api.weixin.qq.com').replace(/\/+$/, '') : null,
     logSalt: parseLogSalt(env, sessionKeys[0]!),
     adminKeys: parseNamedKeys(env, 'ADMIN_KEYS'),
     serviceKeys: parseNamedKeys(env, 'SERVICE_KEYS'),
