@@ -122,6 +122,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base, VERCEL: '1' }).trustProxyHeaders).toBe(true);
   });
 
+  it('believes 微信云托管 gateway headers only when WXCLOUDRUN_IDENTITY_ENV names the environment', () => {
+    expect(loadConfig(base).wxcloudrunIdentityEnv).toBeNull();
+    expect(loadConfig({ ...base, WXCLOUDRUN_IDENTITY_ENV: 'prod-9gk2x4' }).wxcloudrunIdentityEnv).toBe('prod-9gk2x4');
+    expect(failure({ ...base, WXCLOUDRUN_IDENTITY_ENV: 'prod 1,prod 2' })).toMatch(/^WXCLOUDRUN_IDENTITY_ENV/);
+  });
+
+  it('sends access_token calls to 开放接口服务 only when WECHAT_OPEN_API_SERVICE=1', () => {
+    expect(loadConfig(base).wechatOpenApiBase).toBeNull();
+    expect(loadConfig({ ...base, WECHAT_OPEN_API_BASE: 'http://elsewhere' }).wechatOpenApiBase).toBeNull();
+    expect(loadConfig({ ...base, WECHAT_OPEN_API_SERVICE: '1' }).wechatOpenApiBase).toBe('http://api.weixin.qq.com');
+  });
+
   it('salts log hashes with LOG_SALT, else with a value derived from the encryption key', () => {
     const derived = loadConfig({ ...base, SESSION_ENCRYPTION_KEY: KEY }).logSalt;
     expect(loadConfig({ ...base, SESSION_ENCRYPTION_KEY: KEY }).logSalt).toEqual(derived);

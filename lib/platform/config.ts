@@ -48,6 +48,17 @@ export interface Config extends DatabaseConfig {
    * client in a header of its own: trusted only on requests carrying its secret.
    */
   frontProxy: { clientIpHeader: string; secret: string } | null;
+  /**
+   * WeChat Cloud Run (微信云托管): the environment id whose gateway's X-WX-* headers log people in
+   * without code2Session (WXCLOUDRUN_IDENTITY_ENV); null: those headers are never believed.
+   */
+  wxcloudrunIdentityEnv: string | null;
+  /**
+   * 微信云托管's 开放接口服务 (WECHAT_OPEN_API_SERVICE=1): the address of WeChat's sidecar that calls
+   * APIs needing an access_token with one of its own (WECHAT_OPEN_API_BASE, default
+   * http://api.weixin.qq.com); null: we fetch the access_token ourselves (stable_token).
+   */
+  wechatOpenApiBase: string | null;
   /** Keys the session-id hash in access logs, so logs cannot be joined with a leaked store. */
   logSalt: Buffer;
   /** Operators' keys (ADMIN_KEYS): the admin API. */
@@ -118,6 +129,9 @@ export function loadConfig(env: Env = process.env): Config {
     // Vercel overwrites both headers with the connecting address; elsewhere a client could choose them.
     trustProxyHeaders: onVercel(env) || optional(env, 'TRUST_PROXY_HEADERS') === '1',
     frontProxy: parseFrontProxy(env),
+    wxcloudrunIdentityEnv: parseWxcloudrunEnv(env),
+    wechatOpenApiBase:
+      optional(env, 'WECHAT_OPEN_API_SERVICE') === '1' ? parseUrl(env, 'WECHAT_OPEN_API_BASE', 'http://api.weixin.qq.com').replace(/\/+$/, '') : null,
     logSalt: parseLogSalt(env, sessionKeys[0]!),
     adminKeys: parseNamedKeys(env, 'ADMIN_KEYS'),
     serviceKeys: parseNamedKeys(env, 'SERVICE_KEYS'),
@@ -304,6 +318,14 @@ function parseFrontProxy(env: Env): Config['frontProxy'] {
     throw new ConfigError('FRONT_PROXY_SECRET must be at least 32 random characters, sent by the proxy as X-Front-Proxy-Secret');
   }
   return { clientIpHeader: header.toLowerCase(), secret };
+}
+
+function parseWxcloudrunEnv(env: Env): string | null {
+  const id = optional(env, 'WXCLOUDRUN_IDENTITY_ENV');
+  if (id !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+    throw new ConfigError('WXCLOUDRUN_IDENTITY_ENV must be your 微信云托管 environment id (letters, digits, _ or -)');
+  }
+  return id;
 }
 
 /** `name:key` pairs, comma separated; keys of at least 32 characters, kept only as SHA-256. */

@@ -24,9 +24,24 @@ export interface PlatformApi {
   getAccountInfoSync?(): { miniProgram: { appId: string } };
 }
 
+/** 微信云托管: the backend's service, reached with wx.cloud.callContainer (no request legal domain, no ICP filing). */
+export interface CloudOptions {
+  /** The 云托管 environment id. */
+  env: string;
+  /** The service name (sent as X-WX-SERVICE). */
+  service: string;
+  /** 资源复用: the appid of the mini program that owns the environment, when it is not this one. */
+  resourceAppid?: string;
+}
+
 export interface ClientOptions {
-  /** Where the wxlogin functions are deployed, e.g. "https://your-app.vercel.app". */
-  baseUrl: string;
+  /**
+   * Where the wxlogin functions are deployed, e.g. "https://your-app.vercel.app". May be left out
+   * with `cloud`; then only absolute URLs use it.
+   */
+  baseUrl?: string;
+  /** Paths go through wx.cloud.callContainer to this 云托管 service instead of wx.request to baseUrl. */
+  cloud?: CloudOptions;
   /** Default: the global wx. uni-app: `uni`; Taro: `Taro` from '@tarojs/taro'. */
   platform?: PlatformApi;
   /** Defaults to wx.getAccountInfoSync().miniProgram.appId. */
