@@ -14,7 +14,7 @@ const LIB_TYPES: Record<string, [module: string, type: string]> = {
   LoginResult: ['people/login', 'LoginResult'],
   Claim: ['benefits/claims', 'Claim'],
   BenefitStatus: ['benefits/claims', 'BenefitStatus'],
-  Benefit: ['benefits/claims', 'Benefit'],
+  Benefit: ['benefits/claims', 'AdminBenefit'],
   BenefitPolicy: ['benefits/claims', 'BenefitPolicy'],
   FeedEntry: ['benefits/feed', 'FeedEntry'],
   FeedPage: ['benefits/feed', 'FeedPage'],
