@@ -12,6 +12,7 @@ export const catalog = {
   user_blocked: { status: 403, title: 'WeChat blocked this user as high-risk' },
   user_suspended: { status: 403, title: 'This person is suspended' },
   claim_refused: { status: 403, title: 'This person may not claim this benefit' },
+  forbidden: { status: 403, title: 'This operator\'s role does not allow this' },
   not_found: { status: 404, title: 'No such endpoint' },
   person_not_found: { status: 404, title: 'No such person' },
   session_not_found: { status: 404, title: 'No such session of yours' },
