@@ -1,13 +1,14 @@
 import { lookUp, personNotFound } from '../../../../lib/people/operators.js';
 import { deletePerson } from '../../../../lib/people/deletion.js';
 import { bearerToken, endpoint, json, noContent } from '../../../../lib/http/endpoint.js';
-import { personId } from '../../../../lib/http/input.js';
+import { personId, readQuery } from '../../../../lib/http/input.js';
 import { requireOperator } from '../../../../lib/http/keys.js';
 
 export default endpoint('/api/admin/people/[id]', {
   /** A look-up by id (recorded as person_viewed); a folded person's id shows the survivor. */
   async GET(request, context, params) {
     const { actor } = requireOperator('viewer', bearerToken(request), context);
+    readQuery(request, {}); // nothing: `reveal=phone` is POST …/reveal with a purpose now
     return json(200, { person: await lookUp({ id: personId(params.id, 'id') }, actor) });
   },
 
