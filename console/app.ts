@@ -65,7 +65,7 @@ export function render(): void {
   if (target) target.focus();
 }
 
-/** Called when the key stops working (401): the console signs out. */
+/** Called when the key in use (signed in, or kept in the tab) stops working (401): the console signs out. */
 let onRefused = () => {};
 export function onKeyRefused(fn: () => void): void {
   onRefused = fn;
@@ -75,17 +75,17 @@ export function onKeyRefused(fn: () => void): void {
  * Runs one request: progress shows meanwhile, a problem becomes the notice, and the focus lands on
  * the notice (or on `focus`, the result, when there is none).
  */
-export async function attempt(work: () => Promise<Notice | null>, { busy = w().working, focus = 'notice' } = {}): Promise<void> {
+export async function attempt(work: () => Promise<Notice | null>, { busy = w().working, focus = (): string => 'notice' } = {}): Promise<void> {
   state.busy = busy;
   state.notice = null;
   render();
   try {
     state.notice = await work();
-    state.focus = state.notice ? 'notice' : focus;
+    state.focus = state.notice ? 'notice' : focus();
   } catch (error) {
     if (!(error instanceof Problem)) throw error;
     // A key that stopped working (taken out of ADMIN_KEYS) signs the tab out.
-    const refused = error.status === 401 && state.operator !== null;
+    const refused = error.status === 401 && state.key !== null;
     if (refused) onRefused();
     state.notice = { tone: 'error', text: refused ? w().keyRefused : (w().errors[error.code] ?? w().failed), problem: error };
     state.focus = 'notice';
@@ -165,9 +165,10 @@ export function table(headings: string[], rows: (Node | string)[][]): HTMLElemen
   );
 }
 
-/** A labelled field: every input has its label, and the label says what is asked. */
+/** A labelled field: every control has its label (by id), and a hint it is described by. */
 export function field(label: string, control: HTMLElement, hint?: string): HTMLElement {
-  return h('label', { class: 'field' }, h('span', { class: 'label' }, label), control, hint && h('small', { class: 'hint' }, hint));
+  if (hint) control.setAttribute('aria-describedby', `${control.id}-hint`);
+  return h('div', { class: 'field' }, h('label', { for: control.id, class: 'label' }, label), control, hint && h('small', { class: 'hint', id: `${control.id}-hint` }, hint));
 }
 
 /** A datetime-local value (the browser's local time) as an instant with its offset, or undefined. */

@@ -159,7 +159,8 @@ function editor(benefit: AdminBenefit | null): HTMLElement {
   const check = (box: HTMLElement, label: string) => h('label', { class: 'check' }, box, h('span', {}, label));
   const form = h(
     'form',
-    { class: 'card editor', 'aria-labelledby': 'editor-title' },
+    // novalidate: the checks below say what is wrong in the operator's language, not the browser's.
+    { class: 'card editor', 'aria-labelledby': 'editor-title', novalidate: true },
     h('header', {}, h('h2', { id: 'editor-title' }, benefit ? `${b.edit} · ${benefit.title[state.lang]}` : b.create)),
     h(
       'div',

@@ -2,7 +2,7 @@
 // sessionStorage only, and is forgotten after 30 minutes without use; a key found there is checked
 // before the workspace shows. The screen and the user shown are in the URL hash (#/person/<id>,
 // #/benefits, #/trail?person=<id>), so a reload or a shared link opens the same place.
-import { AdminApi, Problem } from './api.js';
+import { AdminApi } from './api.js';
 import { api, attempt, can, clearPerson, LANGUAGE_STORE, noticeBar, onKeyRefused, onRender, ok, render, state, w } from './app.js';
 import { benefitsScreen, loadBenefits } from './benefits.js';
 import { h } from './dom.js';
@@ -158,14 +158,9 @@ if (stored && idle()) {
   state.notice = { tone: 'error', text: w().idleSignedOut };
   render();
 } else if (stored) {
-  void signIn(stored).then(() => {
-    // A key that opens nothing any more signs the tab out with its reason.
-    if (!state.operator && state.notice?.problem instanceof Problem && state.notice.problem.status === 401) {
-      forgetKey();
-      state.notice = { ...state.notice, text: w().keyRefused };
-      render();
-    }
-  });
+  // Checked before the workspace shows: a key that opens nothing any more signs the tab out.
+  state.key = stored;
+  void signIn(stored);
 } else {
   render();
 }

@@ -28,7 +28,7 @@ export function show(load: () => Promise<PersonView>, notice: string | (() => st
       history.replaceState(null, '', `#/person/${person.id}`);
       return notice === null ? null : ok(typeof notice === 'string' ? notice : notice());
     },
-    { focus: 'result' },
+    { focus: () => 'result' },
   );
 }
 
@@ -217,7 +217,7 @@ function actions(person: PersonView): HTMLElement {
       field(w().reason, reason, w().freeTextNote),
       field(w().untilOptional, until),
       h('p', { class: 'hint' }, w().suspendHelp),
-      h('button', { type: 'submit', class: 'danger', disabled: busy }, w().suspend),
+      h('button', { type: 'submit', class: 'danger', id: 'suspend', disabled: busy }, w().suspend),
     );
     suspension.addEventListener('submit', (event) => {
       event.preventDefault();

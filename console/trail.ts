@@ -15,7 +15,7 @@ export function loadTrail(filter: EventFilter): Promise<void> {
       state.trail = { filter, events: page.events, next: page.next, loaded: true };
       return null;
     },
-    { focus: 'trail-results' },
+    { focus: () => 'trail-results' },
   );
 }
 
@@ -28,7 +28,7 @@ function loadMore(): Promise<void> {
       state.trail.next = page.next;
       return null;
     },
-    { focus: 'trail-more' },
+    { focus: () => (state.trail.next ? 'trail-more' : 'trail-results') },
   );
 }
 
