@@ -156,12 +156,12 @@ export function card(title: string, extra: Node | string | null | false, ...cont
 }
 
 /** A table that becomes labelled rows on a narrow screen (each cell carries its heading). */
-export function table(headings: string[], rows: (Node | string)[][]): HTMLElement {
+export function table(headings: string[], rows: (Node | string | false)[][]): HTMLElement {
   return h(
     'table',
     { class: 'stack' },
     h('thead', {}, h('tr', {}, headings.map((heading) => h('th', { scope: 'col' }, heading)))),
-    h('tbody', {}, rows.map((row) => h('tr', {}, row.map((cell, i) => h('td', { 'data-label': headings[i] }, cell))))),
+    h('tbody', {}, rows.map((row) => h('tr', {}, row.map((cell, i) => h('td', { 'data-label': headings[i] }, cell || null))))),
   );
 }
 

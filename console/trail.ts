@@ -71,13 +71,13 @@ export function trailScreen(): HTMLElement {
 
   const more = next && h('button', { type: 'button', id: 'trail-more', disabled: !!state.busy }, w().trail.more);
   if (more) more.addEventListener('click', () => void loadMore());
-  const rows = events.map((event) => [
+  const rows = events.map((event): (Node | string)[] => [
     time(event.at),
     h('span', { class: `kind kind-${event.kind}` }, w().kinds[event.kind] ?? event.kind),
     event.personId ? h('a', { href: `#/person/${event.personId}`, class: 'person-link' }, h('code', {}, event.personId)) : '',
     actorText(event.actor),
     app(event.appid),
-    h('span', { class: 'free-text' }, detailsText(event.details)),
+    detailsText(event.details) && h('span', { class: 'free-text' }, detailsText(event.details)),
   ]);
   return h(
     'div',
