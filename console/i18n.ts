@@ -89,7 +89,6 @@ const zh = {
   movedAccounts: (count: number) => `移入 ${count} 个账号`,
   droppedClaims: '作废的领取（双方都领过，保留较早的一次）',
   timeline: '最近事件',
-  latestEvents: '最近 20 条，最新在前',
   openTrail: '在审计记录中查看全部',
   actor: { self: '本人', system: '系统', service: '服务' } as Record<string, string>,
   kinds: {
@@ -275,7 +274,6 @@ const en: Words = {
   movedAccounts: (count) => `${count} account${count === 1 ? '' : 's'} moved`,
   droppedClaims: 'Dropped claims (both had claimed; the earlier one stays)',
   timeline: 'Latest events',
-  latestEvents: 'latest 20, newest first',
   openTrail: 'See all in the audit trail',
   actor: { self: 'the user', system: 'system', service: 'service' },
   kinds: {

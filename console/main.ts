@@ -66,7 +66,7 @@ async function route(): Promise<void> {
   const [screen, id] = path.split('/');
   state.screen = screen === 'benefits' && can('admin') ? 'benefits' : screen === 'trail' ? 'trail' : 'person';
   state.notice = null;
-  if (state.screen === 'person' && id && id !== state.person?.id) return show(() => api().person(id));
+  if (state.screen === 'person' && id && id !== state.person?.id) return show(() => api().person(id), { busy: w().searching });
   if (state.screen === 'trail') {
     const person = new URLSearchParams(query).get('person');
     if (person || !state.trail.loaded) return loadTrail(person ? { person } : {});

@@ -18,7 +18,10 @@ const CLEAN: Record<FieldName, (text: string) => string> = {
 };
 
 /** Shows the user a request answers, and puts them in the URL so a reload or a shared link opens them. */
-export function show(load: () => Promise<PersonView>, notice: string | (() => string) | null = null, revealed = false): Promise<void> {
+export function show(
+  load: () => Promise<PersonView>,
+  { notice = null, revealed = false, busy }: { notice?: string | (() => string) | null; revealed?: boolean; busy?: string } = {},
+): Promise<void> {
   return attempt(
     async () => {
       const person = await load();
@@ -28,7 +31,7 @@ export function show(load: () => Promise<PersonView>, notice: string | (() => st
       history.replaceState(null, '', `#/person/${person.id}`);
       return notice === null ? null : ok(typeof notice === 'string' ? notice : notice());
     },
-    { focus: () => 'result' },
+    { focus: () => 'result', ...(busy ? { busy } : {}) },
   );
 }
 
@@ -76,7 +79,7 @@ function searchForm(): HTMLElement {
     // The previous user leaves the screen at once: a slow or failed search never shows them as the answer.
     clearPerson();
     history.replaceState(null, '', '#/person');
-    void show(() => api().search(terms as Lookup));
+    void show(() => api().search(terms as Lookup), { busy: w().searching });
   });
   return form;
 }
@@ -137,7 +140,7 @@ function revealForm(person: PersonView): HTMLElement {
       state.focus = 'purpose';
       return render();
     }
-    void show(() => api().reveal(person.id, stated), w().revealed, true);
+    void show(() => api().reveal(person.id, stated), { notice: w().revealed, revealed: true });
   });
   return form;
 }
@@ -164,7 +167,7 @@ function sessions(person: PersonView): HTMLElement {
       headings,
       person.sessions.map((session) => {
         const end = h('button', { type: 'button', class: 'small', disabled: !!state.busy }, w().endSession);
-        end.addEventListener('click', () => void show(() => api().endSession(person.id, session.handle), w().didEndSession));
+        end.addEventListener('click', () => void show(() => api().endSession(person.id, session.handle), { notice: w().didEndSession }));
         return [app(session.appid), time(session.createdAt), time(session.lastSeenAt), ...(can('support') ? [end] : [])];
       }),
     ),
@@ -203,7 +206,7 @@ function actions(person: PersonView): HTMLElement {
   let suspension: HTMLElement;
   if (person.suspension) {
     const lift = h('button', { type: 'button', id: 'lift', disabled: busy }, w().lift);
-    lift.addEventListener('click', () => void show(() => api().lift(person.id), w().didLift));
+    lift.addEventListener('click', () => void show(() => api().lift(person.id), { notice: w().didLift }));
     suspension = h('div', { class: 'action' }, lift);
   } else {
     const reason = h('textarea', { id: 'reason', name: 'reason', maxlength: '500', rows: '2', placeholder: w().reasonPlaceholder });
@@ -230,7 +233,7 @@ function actions(person: PersonView): HTMLElement {
         const shown = await api().suspend(person.id, drafts.reason.trim(), instant(drafts.until));
         Object.assign(drafts, { reason: '', until: '' });
         return shown;
-      }, w().didSuspend);
+      }, { notice: w().didSuspend });
     });
   }
 
@@ -241,7 +244,7 @@ function actions(person: PersonView): HTMLElement {
       const answer = await api().endSessions(person.id);
       ended = answer.ended;
       return answer.person;
-    }, () => w().didEndSessions(ended));
+    }, { notice: () => w().didEndSessions(ended) });
   });
 
   return card(
