@@ -80,6 +80,25 @@ describe('loadConfig', () => {
     expect(message).not.toMatch(/s3cr3t|pw-xyz/);
   });
 
+  it('reads operators\' roles: name:key is admin, name:role:key any role; a bad entry names the variable, never the key', () => {
+    const key = (n: number) => `k${n}-${'s3cr3t'.repeat(6)}`;
+    const { adminKeys } = loadConfig({ ...base, ADMIN_KEYS: `li:${key(1)}, wang:support:${key(2)},zhao:viewer:${key(3)},qian:admin:${key(4)}` });
+    expect(adminKeys.map(({ name, role }) => `${name}:${role}`)).toEqual(['li:admin', 'wang:support', 'zhao:viewer', 'qian:admin']);
+    for (const bad of [`wang:owner:${key(2)}`, `wang:Support:${key(2)}`, `wang:support:${key(2)}:x`, `wang:${key(2)}:${key(3)}`]) {
+      const message = failure({ ...base, ADMIN_KEYS: bad });
+      expect(message).toMatch(/^ADMIN_KEYS: the entry named wang must be name:key or name:role:key/);
+      expect(message).not.toMatch(/s3cr3t|owner|Support/);
+    }
+  });
+
+  it('reads display names of the mini programs, only for apps it serves', () => {
+    const config = loadConfig({ ...base, WECHAT_APPS: 'wx01:one,wx02:two', WECHAT_APP_NAMES: 'wx01:会员商城, wx02:Points Club' });
+    expect(Object.fromEntries(config.appNames)).toEqual({ wx01: '会员商城', wx02: 'Points Club' });
+    expect(failure({ ...base, WECHAT_APP_NAMES: 'wx09:其他' })).toMatch(/WECHAT_APP_NAMES names appid wx09/);
+    expect(failure({ ...base, WECHAT_APP_NAMES: 'wx01' })).toMatch(/WECHAT_APP_NAMES must hold appid:name pairs/);
+    expect(failure({ ...base, WECHAT_APP_NAMES: `wx01:${'长'.repeat(33)}` })).toMatch(/WECHAT_APP_NAMES/);
+  });
+
   it('accepts several encryption keys for rotation; the first one encrypts', () => {
     const other = Buffer.alloc(32, 9).toString('base64');
     const config = loadConfig({ ...base, SESSION_ENCRYPTION_KEY: `${KEY},${other}` });

@@ -1,5 +1,6 @@
 // Environment → validated configuration. Errors name the variable, never its value.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { isRole, ROLES, type Role } from './roles.js';
 
 export interface WechatApp {
   appid: string;
@@ -18,6 +19,8 @@ export interface DatabaseConfig {
 
 export interface Config extends DatabaseConfig {
   apps: ReadonlyMap<string, WechatApp>;
+  /** What operators call each mini program (WECHAT_APP_NAMES), by appid; the console shows it. */
+  appNames: ReadonlyMap<string, string>;
   wechatApiBase: string;
   /** null: no Upstash configured, sessions live in this process (local development only). */
   redis: { url: string; token: string } | null;
@@ -61,8 +64,8 @@ export interface Config extends DatabaseConfig {
   wechatOpenApiBase: string | null;
   /** Keys the session-id hash in access logs, so logs cannot be joined with a leaked store. */
   logSalt: Buffer;
-  /** Operators' keys (ADMIN_KEYS): the admin API. */
-  adminKeys: readonly NamedKey[];
+  /** Operators' keys (ADMIN_KEYS): the admin API, each as far as its role allows. */
+  adminKeys: readonly OperatorKey[];
   /** The company's services' keys (SERVICE_KEYS): token introspection and the claims feed. */
   serviceKeys: readonly NamedKey[];
   /**
@@ -80,6 +83,11 @@ export interface Config extends DatabaseConfig {
 export interface NamedKey {
   name: string;
   digest: Buffer;
+}
+
+/** An operator's key: what it may do is its role's. */
+export interface OperatorKey extends NamedKey {
+  role: Role;
 }
 
 export type RateLimitName = 'loginPerIp' | 'loginPerAccount' | 'perSession' | 'authFailuresPerIp' | 'exportPerPerson';
@@ -115,6 +123,7 @@ export function loadConfig(env: Env = process.env): Config {
   const sessionKeys = parseSessionKeys(env, deployed);
   const config: Config = {
     apps: parseApps(env),
+    appNames: parseAppNames(env),
     wechatApiBase: parseUrl(env, 'WECHAT_API_BASE', 'https://api.weixin.qq.com').replace(/\/+$/, ''),
     redis: parseRedis(env),
     redisKeyPrefix: parseRedisKeyPrefix(env),
@@ -133,7 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
     wechatOpenApiBase:
       optional(env, 'WECHAT_OPEN_API_SERVICE') === '1' ? parseUrl(env, 'WECHAT_OPEN_API_BASE', 'http://api.weixin.qq.com').replace(/\/+$/, '') : null,
     logSalt: parseLogSalt(env, sessionKeys[0]!),
-    adminKeys: parseNamedKeys(env, 'ADMIN_KEYS'),
+    adminKeys: parseOperatorKeys(env),
     serviceKeys: parseNamedKeys(env, 'SERVICE_KEYS'),
     identityHashKey: parseIdentityHashKey(env, sessionKeys[0]!),
     eventsRetentionDays: positiveInt(env, 'EVENTS_RETENTION_DAYS', 180),
@@ -145,6 +154,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.apps.size === 0) {
     throw new ConfigError('Set WECHAT_APPS (appid:secret pairs, comma separated) or WECHAT_APPID and WECHAT_SECRET');
+  }
+  for (const appid of config.appNames.keys()) {
+    if (!config.apps.has(appid)) throw new ConfigError(`WECHAT_APP_NAMES names appid ${appid}, which WECHAT_APPS does not serve`);
   }
   if (deployed && !config.redis) {
     throw new ConfigError('Set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (or KV_REST_API_URL and KV_REST_API_TOKEN)');
@@ -244,6 +256,20 @@ function parseApps(env: Env): Map<string, WechatApp> {
   return apps;
 }
 
+/** `appid:name` pairs, comma separated: names of up to 32 characters, no control characters. */
+function parseAppNames(env: Env): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const pair of (optional(env, 'WECHAT_APP_NAMES') ?? '').split(',').filter((pair) => pair.trim())) {
+    const at = pair.indexOf(':');
+    const [appid, name] = [pair.slice(0, Math.max(at, 0)).trim(), pair.slice(at + 1).trim()];
+    if (at < 0 || !appid || !/^[^\p{Cc}\p{Cf}]{1,32}$/u.test(name)) {
+      throw new ConfigError('WECHAT_APP_NAMES must hold appid:name pairs, comma separated (names of 1 to 32 characters)');
+    }
+    names.set(appid, name);
+  }
+  return names;
+}
+
 /** Comma-separated names of lowercase letters, digits, _ or - (benefit keys, document names). */
 function parseKeys(env: Env, variable: string, fallback: string[]): string[] {
   const raw = optional(env, variable);
@@ -330,23 +356,46 @@ function parseWxcloudrunEnv(env: Env): string | null {
 
 /** `name:key` pairs, comma separated; keys of at least 32 characters, kept only as SHA-256. */
 function parseNamedKeys(env: Env, variable: string): NamedKey[] {
+  return namedEntries(env, variable).map(({ name, rest }) => namedKey(variable, name, rest));
+}
+
+/**
+ * ADMIN_KEYS: `name:key` (an admin, as before roles) or `name:role:key`. A wrong entry never
+ * echoes what it holds: the part read as a role may be a piece of a key.
+ */
+function parseOperatorKeys(env: Env): OperatorKey[] {
+  return namedEntries(env, 'ADMIN_KEYS').map(({ name, rest }) => {
+    const parts = rest.split(':');
+    const role = parts.length === 2 ? parts[0]!.trim() : 'admin';
+    if (parts.length > 2 || !isRole(role)) {
+      throw new ConfigError(`ADMIN_KEYS: the entry named ${name} must be name:key or name:role:key, the role one of ${ROLES.join(', ')}`);
+    }
+    return { ...namedKey('ADMIN_KEYS', name, parts[parts.length - 1]!), role };
+  });
+}
+
+function namedEntries(env: Env, variable: string): { name: string; rest: string }[] {
   const raw = optional(env, variable);
   if (raw === null) return [];
   const names = new Set<string>();
-  return raw.split(',').map((pair) => {
-    const at = pair.indexOf(':');
-    const name = pair.slice(0, Math.max(at, 0)).trim();
-    const key = pair.slice(at + 1).trim();
+  return raw.split(',').map((entry) => {
+    const at = entry.indexOf(':');
+    const name = entry.slice(0, Math.max(at, 0)).trim();
     if (at < 0 || !/^[a-z0-9][a-z0-9_-]{0,31}$/.test(name)) {
       throw new ConfigError(`${variable} must hold name:key pairs, comma separated (names of lowercase letters, digits, _ or -)`);
     }
-    if (key.length < 32 || /\s/.test(key)) {
-      throw new ConfigError(`${variable}: the key named ${name} must be at least 32 random characters: openssl rand -base64 32`);
-    }
     if (names.has(name)) throw new ConfigError(`${variable} names ${name} twice`);
     names.add(name);
-    return { name, digest: createHash('sha256').update(key).digest() };
+    return { name, rest: entry.slice(at + 1) };
   });
+}
+
+function namedKey(variable: string, name: string, raw: string): NamedKey {
+  const key = raw.trim();
+  if (key.length < 32 || /\s/.test(key)) {
+    throw new ConfigError(`${variable}: the key named ${name} must be at least 32 random characters: openssl rand -base64 32`);
+  }
+  return { name, digest: createHash('sha256').update(key).digest() };
 }
 
 function parseIdentityHashKey(env: Env, sessionKey: Buffer): Buffer {

@@ -4,7 +4,7 @@
 import { claimRecords, type ClaimRecord } from '../benefits/feed.js';
 import type { Consent } from '../people/consents.js';
 import { latestEvents, recordEvent, type EventKind } from '../people/events.js';
-import { findPerson, personView, type Merge, type PersonView } from '../people/operators.js';
+import { findPerson, personNotFound, personView, type Merge, type PersonView } from '../people/operators.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { LinkedAccount } from '../sessions/card.js';
 import { applyLimit, hitExportPerPerson } from '../sessions/rate-limit.js';
@@ -65,8 +65,11 @@ export async function operatorCopy(personId: string, actor: string, purpose: str
  */
 async function personalDataCopy(found: string | null, actor: string, purpose: string | undefined, context: RequestContext): Promise<PersonalDataCopy> {
   context.log.exported = actor === 'self' ? 'self' : 'operator';
-  const view = await personView(found, { revealPhone: true, actor });
+  if (found === null) throw personNotFound();
+  const view = await personView(found, { revealPhone: true });
   const personId = view.id;
+  // An operator's copy shows the number in full: recorded as a reveal, with the same purpose.
+  if (actor !== 'self' && view.phone !== null) await recordEvent(personId, 'phone_revealed', actor, { purpose });
   await recordEvent(personId, 'data_exported', actor, purpose === undefined ? {} : { purpose });
   const [sessions, claims, events] = await Promise.all([listSessions(personId), claimRecords(personId), latestEvents(personId, MAX_EVENTS + 1, { merged: true })]);
   return {

@@ -46,6 +46,7 @@ const ACTIONS: Record<EventKind, (details: Details, appid: string | null) => Sen
     details.purpose === undefined
       ? { zh: '导出了个人信息副本', en: 'exported a copy of your personal data' }
       : { zh: `导出了你的个人信息副本（用途：${text(details.purpose)}）`, en: `exported a copy of your personal data (purpose: ${text(details.purpose)})` },
+  person_viewed: () => ({ zh: '查看了你的信息', en: 'looked up your information' }),
   // About a benefit, not a person: never in a person's trail, named here for completeness.
   benefit_stock_changed: (details) => ({ zh: `调整了权益 ${text(details.benefit)} 的限量`, en: `changed the stock of the benefit ${text(details.benefit)}` }),
 };

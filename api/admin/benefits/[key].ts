@@ -1,7 +1,7 @@
 import { saveBenefit } from '../../../lib/benefits/claims.js';
 import { bearerToken, endpoint, json } from '../../../lib/http/endpoint.js';
 import { boolean, integer, nullable, object, oneOf, optional, readInput, text, timestamp } from '../../../lib/http/input.js';
-import { requireKey } from '../../../lib/http/keys.js';
+import { requireOperator } from '../../../lib/http/keys.js';
 
 const title = text(/^[\s\S]{1,100}$/, 'a title of 1 to 100 characters');
 /** A stock past what any campaign gives, well inside Postgres's integer. */
@@ -11,7 +11,7 @@ const benefitKey = text(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a key of lowercase letter
 export default endpoint('/api/admin/benefits/[key]', {
   /** Creates or replaces a benefit; what the body leaves out is off (no window, no policy rule). */
   async PUT(request, context, params) {
-    const actor = requireKey('admin', bearerToken(request), context);
+    const { actor } = requireOperator('admin', bearerToken(request), context);
     const key = benefitKey(params.key, 'key');
     const input = await readInput(request, {
       title: object({ zh: title, en: title }),
