@@ -7,6 +7,9 @@ language plpgsql as $$
 declare
   affected uuid[];
 begin
+  if p_hash is null then
+    return;
+  end if;
   insert into avatar_takedowns (hash, reason, taken_down_by) values (p_hash, p_reason, p_actor) on conflict (hash) do nothing;
   with cleared as (
     update profiles set avatar_hash = null, updated_at = now() where avatar_hash = p_hash returning person_id

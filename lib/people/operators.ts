@@ -4,7 +4,7 @@
 import { query } from '../platform/postgres.js';
 import { ApiError } from '../platform/errors.js';
 import { latestEvents, recordEvent, type AuditEvent } from './events.js';
-import type { LinkedAccount } from '../sessions/card.js';
+import { avatarUrl, type LinkedAccount } from '../sessions/card.js';
 import { maskPhone } from './records.js';
 import { endAllSessionsOf, listSessions, unblockSessions } from '../sessions/tokens.js';
 
@@ -45,6 +45,8 @@ export interface PersonView {
   /** Masked unless revealed (which the audit trail records). */
   phone: string | null;
   phoneVerifiedAt: string | null;
+  /** The nickname and avatar, with WeChat's image check: unchecked, pending, pass or review (a human should look). */
+  profile: { nickname: string | null; avatarUrl: string | null; avatarCheck: string | null; updatedAt: string } | null;
   suspension: Suspension | null;
   accounts: LinkedAccount[];
   claims: { benefit: string; appid: string; claimedAt: string }[];
@@ -122,7 +124,7 @@ export async function personView(personId: string | null, { revealPhone, actor }
   );
   if (!person) throw personNotFound();
   if (revealPhone && person.phone_pure_number !== null) await recordEvent(personId, 'phone_revealed', actor);
-  const [accounts, claims, merges, sessions, events] = await Promise.all([
+  const [accounts, claims, merges, sessions, events, [profile]] = await Promise.all([
     query<{ appid: string; openid: string; created_at: Date }>(
       'select appid, openid, created_at from accounts where person_id = $1 order by created_at, appid',
       [personId],
@@ -138,6 +140,10 @@ export async function personView(personId: string | null, { revealPhone, actor }
     ),
     listSessions(personId),
     latestEvents(personId, LATEST_EVENTS),
+    query<{ nickname: string | null; avatar_hash: string | null; check: string | null; updated_at: Date }>(
+      'select pr.nickname, pr.avatar_hash, a."check", pr.updated_at from profiles pr left join avatars a on a.hash = pr.avatar_hash where pr.person_id = $1',
+      [personId],
+    ),
   ]);
   const phone =
     person.phone_pure_number === null
@@ -151,6 +157,9 @@ export async function personView(personId: string | null, { revealPhone, actor }
     unionid: person.unionid,
     phone,
     phoneVerifiedAt: person.phone_verified_at?.toISOString() ?? null,
+    profile: profile
+      ? { nickname: profile.nickname, avatarUrl: avatarUrl(profile.avatar_hash), avatarCheck: profile.check, updatedAt: profile.updated_at.toISOString() }
+      : null,
     suspension: person.suspended
       ? {
           reason: person.suspension_reason ?? '',
