@@ -31,7 +31,7 @@ export function profileOf(card: PersonCard): Profile {
 export async function setNickname(token: string, nickname: string | null, context: RequestContext): Promise<Profile> {
   const { session } = await requireSession(token, context);
   if (nickname !== null) {
-    const verdict = await checkText(appOf(session.appid), session.openid, nickname, context.deadline - QUERY_TIMEOUT_MS - REDIS_REQUEST_MAX_MS);
+    const verdict = await checkText(appOf(session.appid), session.openid, nickname, wechatDeadline(context));
     // review too: a name other people see is not shown before a human would have looked.
     if (verdict.suggest !== 'pass') throw rejected(`WeChat rated the nickname ${verdict.suggest}`, verdict.label);
   }
@@ -53,7 +53,7 @@ export async function setAvatar(token: string, bytes: Uint8Array, context: Reque
   if (stored?.state === 'taken_down') throw rejected('This image was taken down before', null);
   let traceId: string | null = null;
   try {
-    if (stored?.state === 'unchecked') traceId = await requestImageCheck(app, session.openid, publicAvatarUrl(hash), context.deadline - 2 * QUERY_TIMEOUT_MS - REDIS_REQUEST_MAX_MS);
+    if (stored?.state === 'unchecked') traceId = await requestImageCheck(app, session.openid, publicAvatarUrl(hash), wechatDeadline(context));
     requireTimeFor(context.deadline, QUERY_TIMEOUT_MS + REDIS_REQUEST_MAX_MS, 'use_avatar');
     return await saved(await cardsFrom('use_avatar($1, $2, $3)', [session.personId, hash, traceId]), context);
   } catch (error) {
@@ -101,6 +101,11 @@ export function imageTypeOf(bytes: Uint8Array): ImageType | null {
   if (head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
   if (head.length === 12 && head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WEBP') return 'image/webp';
   return null;
+}
+
+/** WeChat's answer must leave time to store what it allowed and show it on the card. */
+function wechatDeadline(context: RequestContext): number {
+  return context.deadline - QUERY_TIMEOUT_MS - REDIS_REQUEST_MAX_MS;
 }
 
 function appOf(appid: string): WechatApp {
