@@ -13,6 +13,7 @@ const KIT_TYPES: Record<string, string> = {
   Account: 'Kit.Account',
   Claim: 'Kit.Claim',
   BenefitStatus: 'Kit.Benefit',
+  Profile: 'Kit.Profile',
   // The kit adds the status it narrows on to POST /api/phone's answer.
   VerifiedPhone: "Omit<Extract<Kit.PhoneBinding, { status: 'bound' }>, 'status'>",
 };

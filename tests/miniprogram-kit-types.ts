@@ -1,7 +1,7 @@
 // Never run: compiled by `npm run typecheck` (tsc --strict), it holds the kit's index.d.ts to the
 // ways a TypeScript mini program uses it. A line under @ts-expect-error must stay an error.
 import type * as Kit from '../miniprogram/wxlogin/index.js';
-import { benefits, bindPhone, claim, createClient, me, messageFor, request, WxLoginError } from '../miniprogram/wxlogin/index.js';
+import { benefits, bindPhone, claim, createClient, me, messageFor, request, setAvatar, setNickname, WxLoginError } from '../miniprogram/wxlogin/index.js';
 
 // A request body typed as an interface (no index signature) is accepted.
 interface ClaimBody {
@@ -42,3 +42,13 @@ export async function bindAndClaim(event: Kit.PhoneNumberEvent): Promise<string>
 // Any object with wx's request, login and storage calls serves as the platform (uni, Taro).
 declare const uni: Kit.PlatformApi;
 export const uniClient = createClient({ baseUrl: 'https://example.com', platform: uni, language: 'en' });
+
+// The profile: a nickname or null, an avatar from chooseAvatar's temporary path; both answer the profile.
+export async function profile(event: { detail: { avatarUrl: string } }): Promise<string> {
+  const named = await setNickname('小明');
+  await setNickname(null);
+  const pictured = await setAvatar(event.detail.avatarUrl);
+  // @ts-expect-error: a nickname is text
+  await setNickname(42);
+  return `${named.nickname ?? ''} ${pictured.avatarUrl ?? ''} ${(await me()).nickname ?? ''}`;
+}

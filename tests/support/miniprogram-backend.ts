@@ -18,7 +18,8 @@ export function ownApp(): FakeApp {
 }
 
 export async function startBackend(apps: FakeApp[]) {
-  const stack = await startStack({ apps });
+  // Where avatar URLs point; the fake WeChat never downloads them.
+  const stack = await startStack({ apps, env: { PUBLIC_BASE_URL: 'https://login.example.cn' } });
   const service = await startServer({ port: 0 });
   const front = await startFront(service.url);
   return {
