@@ -124,6 +124,7 @@ describe('the avatar', () => {
     expect(served.bytes.equals(image)).toBe(true);
     expect(served.headers.get('content-type')).toBe('image/jpeg');
     expect(served.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(served.headers.get('cdn-cache-control')).toBe('no-store');
     expect(served.headers.get('etag')).toBe(`"${hashOf(image)}"`);
     const again = await getAvatar(image, { 'if-none-match': `"${hashOf(image)}"` });
     expect([again.status, again.bytes.length]).toEqual([304, 0]);

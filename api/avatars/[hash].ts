@@ -23,12 +23,14 @@ export default endpoint('/api/avatars/[hash]', {
 });
 
 /**
- * Browsers and WeChat keep it a year without asking; no s-maxage, so Vercel's CDN keeps no copy
- * that a deletion could not reach. nosniff and a sandboxing CSP: it is only ever an image.
+ * Browsers and WeChat keep it a year without asking. CDNs keep none (CDN-Cache-Control, RFC 9213,
+ * which Vercel's CDN obeys before Cache-Control): no copy a deletion could not reach. nosniff and
+ * a sandboxing CSP: it is only ever an image.
  */
 function cachedForever(hash: string): Record<string, string> {
   return {
     'Cache-Control': 'public, max-age=31536000, immutable',
+    'CDN-Cache-Control': 'no-store',
     ETag: `"${hash}"`,
     'X-Content-Type-Options': 'nosniff',
     'Content-Security-Policy': "default-src 'none'; sandbox",

@@ -130,9 +130,12 @@ export async function readInput<F extends Fields>(
   return typed(await readBody(request, emptyAllowed, form), fields);
 }
 
-/** The body as a JSON object whose members the caller checks itself (a push WeChat signed). */
+/**
+ * The body as a JSON object whose members the caller checks itself (a push WeChat signed),
+ * whatever Content-Type it came with: the sender is not ours to correct.
+ */
 export async function readObject(request: Request): Promise<Record<string, unknown>> {
-  return readBody(request, false, false);
+  return jsonObject(utf8(await readBytes(request, MAX_BODY_BYTES)));
 }
 
 /** The query string as `fields` declares it; each parameter at most once. */
@@ -161,18 +164,25 @@ async function readBody(request: Request, emptyAllowed: boolean, form: boolean):
   const bytes = await readBytes(request, MAX_BODY_BYTES);
   if (bytes.length === 0 && emptyAllowed) return {};
   const mediaType = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw invalid('The body is not valid UTF-8');
-  }
+  const text = utf8(bytes);
   if (form && mediaType === 'application/x-www-form-urlencoded') return singleValues(new URLSearchParams(text));
   if (mediaType !== 'application/json') {
     throw new ApiError('unsupported_media_type', {
       detail: form ? 'Send Content-Type: application/x-www-form-urlencoded or application/json' : 'Send Content-Type: application/json',
     });
   }
+  return jsonObject(text);
+}
+
+function utf8(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw invalid('The body is not valid UTF-8');
+  }
+}
+
+function jsonObject(text: string): Record<string, unknown> {
   let body: unknown;
   try {
     body = JSON.parse(text);
