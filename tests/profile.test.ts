@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../lib/platform/postgres.js';
 import { signedPush, type FakeApp, type FakePush } from '../scripts/local/fake-wechat.js';
+import { startServer } from '../scripts/local/server.js';
 import { APP_A, APP_B, APP_C, startStack, type CallResult, type Stack } from './support/stack.js';
 
 /** Starts unbound; a test binds it to make a merge. */
@@ -175,7 +176,8 @@ describe('WeChat\'s later verdict (消息推送)', () => {
     const { query: signed, echostr } = stack.wechat.pushVerification(APP_A);
     const answer = await stack.call(`wechat/push/${APP_A}?${signed}`, 'GET');
     expect([answer.status, answer.body]).toEqual([200, echostr]);
-    expectProblem(await stack.call(`wechat/push/${APP_A}?${signed.replace(/signature=\w/, 'signature=0')}`, 'GET'), 403, 'push_refused');
+    const forged = signed.replace(/signature=(\w)/, (_, first: string) => `signature=${first === '0' ? '1' : '0'}`);
+    expectProblem(await stack.call(`wechat/push/${APP_A}?${forged}`, 'GET'), 403, 'push_refused');
   });
 
   it('takes a risky image down for everyone showing it (明文模式), refuses it if uploaded again, and refuses a replay', async () => {
@@ -192,6 +194,20 @@ describe('WeChat\'s later verdict (消息推送)', () => {
     expect((await admin(`admin/people/${one.id}`)).body.person.events[0]).toMatchObject({ kind: 'avatar_taken_down', actor: 'system', details: { reason: 'wechat:20002' } });
     expectProblem(await putAvatar(one.token, image), 400, 'content_rejected');
     expectProblem(await deliver(APP_A, push), 403, 'push_refused');
+  });
+
+  it('arrives over HTTP as WeChat sends it: an errcode (WeChat could not fetch the image) leaves it for operators', async () => {
+    const server = await startServer({ port: 0 });
+    try {
+      const { token, id } = await loggedIn();
+      const image = jpeg();
+      await putAvatar(token, image);
+      const sent = await stack.wechat.sendImageVerdict(`${server.url}/api/wechat/push/${APP_A}`, traceOf(image), { errcode: -1008, errmsg: '下载错误' });
+      expect(sent).toEqual({ status: 200, body: 'success' });
+      expect((await admin(`admin/people/${id}`)).body.person.profile).toMatchObject({ avatarUrl: urlOf(image), avatarCheck: 'review' });
+    } finally {
+      await server.close();
+    }
   });
 
   it('opens 安全模式 pushes; review keeps the image and shows operators the verdict', async () => {

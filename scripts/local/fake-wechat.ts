@@ -484,6 +484,12 @@ export async function startFakeWechat(options: FakeWechatOptions) {
       };
       return signedPush(apps.get(check.appid)!, event, Math.floor(now() / 1000));
     },
+    /** Sends the verdict push to the app's 消息推送 URL over HTTP, as WeChat does; its answer as text. */
+    async sendImageVerdict(pushUrl: string, traceId: string, outcome: FakeVerdict | { errcode: number; errmsg: string }) {
+      const { query, body } = this.imageVerdictPush(traceId, outcome);
+      const response = await fetch(`${pushUrl}?${query}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+      return { status: response.status, body: await response.text() };
+    },
     /** The GET WeChat sends when 消息推送配置 is submitted: the query, and the echostr to be echoed. */
     pushVerification(appid: string): { query: string; echostr: string } {
       const { token } = pushSettings(apps.get(appid));
