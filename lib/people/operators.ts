@@ -38,6 +38,9 @@ export interface DroppedClaim {
   claimedAt: string;
 }
 
+/** WeChat's image check of an avatar (db/migrations/0011_profiles.sql). */
+export type AvatarCheck = 'unchecked' | 'pending' | 'pass' | 'review';
+
 export interface PersonView {
   id: string;
   createdAt: string;
@@ -46,7 +49,7 @@ export interface PersonView {
   phone: string | null;
   phoneVerifiedAt: string | null;
   /** The nickname and avatar, with WeChat's image check: unchecked, pending, pass or review (a human should look). */
-  profile: { nickname: string | null; avatarUrl: string | null; avatarCheck: string | null; updatedAt: string } | null;
+  profile: { nickname: string | null; avatarUrl: string | null; avatarCheck: AvatarCheck | null; updatedAt: string } | null;
   suspension: Suspension | null;
   accounts: LinkedAccount[];
   claims: { benefit: string; appid: string; claimedAt: string }[];
@@ -140,7 +143,7 @@ export async function personView(personId: string | null, { revealPhone, actor }
     ),
     listSessions(personId),
     latestEvents(personId, LATEST_EVENTS),
-    query<{ nickname: string | null; avatar_hash: string | null; check: string | null; updated_at: Date }>(
+    query<{ nickname: string | null; avatar_hash: string | null; check: AvatarCheck | null; updated_at: Date }>(
       'select pr.nickname, pr.avatar_hash, a."check", pr.updated_at from profiles pr left join avatars a on a.hash = pr.avatar_hash where pr.person_id = $1',
       [personId],
     ),
