@@ -49,16 +49,17 @@ export async function setAvatar(token: string, bytes: Uint8Array, context: Reque
   if (!mediaType) throw new ApiError('unsupported_image', { detail: 'The bytes are not a JPEG, PNG or WebP image' });
   const app = appOf(session.appid);
   const hash = createHash('sha256').update(bytes).digest('hex');
+  const mediaUrl = publicAvatarUrl(hash);
   const [stored] = await query<{ state: string }>('select store_avatar($1, $2, $3) as state', [hash, mediaType, bytes]);
   if (stored?.state === 'taken_down') throw rejected('This image was taken down before', null);
   let traceId: string | null = null;
   try {
-    if (stored?.state === 'unchecked') traceId = await requestImageCheck(app, session.openid, publicAvatarUrl(hash), wechatDeadline(context));
+    if (stored?.state === 'unchecked') traceId = await requestImageCheck(app, session.openid, mediaUrl, wechatDeadline(context));
     requireTimeFor(context.deadline, QUERY_TIMEOUT_MS + REDIS_REQUEST_MAX_MS, 'use_avatar');
     return await saved(await cardsFrom('use_avatar($1, $2, $3)', [session.personId, hash, traceId]), context);
   } catch (error) {
-    // Bytes nobody shows are not kept.
-    await query('select drop_unused_avatar($1)', [hash]);
+    // Bytes nobody shows are not kept (should Postgres fail here too, the first failure is the answer).
+    await query('select drop_unused_avatar($1)', [hash]).catch(() => {});
     throw error;
   }
 }
