@@ -1,5 +1,6 @@
 import { bearerToken, endpoint, json, noContent } from '../lib/http/endpoint.js';
 import { literal, readInput } from '../lib/http/input.js';
+import { avatarUrl } from '../lib/sessions/card.js';
 import { requireSession } from '../lib/sessions/tokens.js';
 
 export default endpoint('/api/me', {
@@ -14,6 +15,8 @@ export default endpoint('/api/me', {
         createdAt: person.card.createdAt,
         phone: person.card.phone,
         accounts: person.card.accounts,
+        nickname: person.card.nickname ?? null,
+        avatarUrl: avatarUrl(person.card.avatarHash),
       },
     });
   },

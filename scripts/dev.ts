@@ -28,6 +28,8 @@ try {
   useLocalKeys();
   // The local server sets x-forwarded-for / x-real-ip from the socket, as Vercel does: trust them.
   env.TRUST_PROXY_HEADERS ??= '1';
+  // Avatars are served, and (mock) WeChat told to fetch them, from here.
+  env.PUBLIC_BASE_URL ??= `http://127.0.0.1:${port}`;
   const { redis } = config();
   notes.push(redis ? 'Sessions: Upstash Redis' : 'Sessions: in this process (set UPSTASH_REDIS_REST_URL/TOKEN to use Upstash)');
   await buildConsole();

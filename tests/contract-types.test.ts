@@ -37,6 +37,7 @@ const KIT_TYPES: Record<string, string> = {
   Claim: 'Kit.Claim',
   BenefitStatus: 'Kit.Benefit',
   Consent: 'Kit.Consent',
+  Profile: 'Kit.Profile',
   // The kit adds the status it narrows on to POST /api/phone's answer.
   VerifiedPhone: "Omit<Extract<Kit.PhoneBinding, { status: 'bound' }>, 'status'>",
 };

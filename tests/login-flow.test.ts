@@ -32,6 +32,8 @@ describe('login → me → logout', () => {
         createdAt: expect.any(String),
         phone: null,
         accounts: [{ appid: APP_A, openid: identity.openid, linkedAt: me.body.user.createdAt }],
+        nickname: null,
+        avatarUrl: null,
       },
     });
     expect(Math.abs(Date.parse(me.body.user.createdAt) - Date.now())).toBeLessThan(60_000);

@@ -3,7 +3,9 @@
 // called as taps would call them, and the page data they set is what the page shows. A recording
 // front counts requests and, where a test asks, answers in the service's place.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { ownApp, startBackend, type Backend } from './support/miniprogram-backend.js';
 import { unavailable } from './support/recording-front.js';
@@ -132,6 +134,19 @@ it('records nothing when the person declines WeChat\'s privacy popup, and asks a
   await (await launch(person, wx)).app.privacyRecorded;
   expect(wx.privacy).toMatchObject({ agreed: false, asked: 2 });
   expect(front.count('POST /api/me/consents')).toBe(0);
+});
+
+it('the profile: chooseAvatar uploads the chosen file and shows it; the nickname form saves what it submitted', async () => {
+  const { page } = await launch();
+  const chosen = join(tmpdir(), `wxfile-${randomBytes(6).toString('hex')}.jpg`);
+  writeFileSync(chosen, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(5000)]));
+  await page.chooseAvatar({ type: 'chooseavatar', detail: { avatarUrl: chosen } });
+  expect(page.data).toMatchObject({ busy: '', notice: '头像已更新', user: { avatarUrl: expect.stringMatching(/\/api\/avatars\/[0-9a-f]{64}$/) } });
+  await page.saveNickname({ type: 'submit', detail: { value: { nickname: ' 小红 ' } } });
+  expect(page.data).toMatchObject({ busy: '', notice: '昵称已保存', user: { nickname: '小红' } });
+  await page.saveNickname({ type: 'submit', detail: { value: { nickname: '' } } });
+  expect(page.data.notice).toBe('请先填写昵称');
+  expect(front.bodies('PUT /api/me/profile')).toEqual([{ nickname: '小红' }]);
 });
 
 it('every handler and page field the WXML names exists', async () => {

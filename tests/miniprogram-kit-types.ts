@@ -1,7 +1,7 @@
 // Never run: compiled by `npm run typecheck` (tsc --strict), it holds the kit's index.d.ts to the
 // ways a TypeScript mini program uses it. A line under @ts-expect-error must stay an error.
 import type * as Kit from '../miniprogram/wxlogin/index.js';
-import { benefits, bindPhone, claim, consents, createClient, me, messageFor, recordConsent, request, withdrawConsent, WxLoginError } from '../miniprogram/wxlogin/index.js';
+import { benefits, bindPhone, claim, consents, createClient, me, messageFor, recordConsent, request, setAvatar, setNickname, withdrawConsent, WxLoginError } from '../miniprogram/wxlogin/index.js';
 
 // A request body typed as an interface (no index signature) is accepted.
 interface ClaimBody {
@@ -51,3 +51,13 @@ export async function agreeOnce(version: string): Promise<boolean> {
 }
 // @ts-expect-error: a version is required
 export const unversioned = recordConsent('privacy');
+
+// The profile: a nickname or null, an avatar from chooseAvatar's temporary path; both answer the profile.
+export async function profile(event: { detail: { avatarUrl: string } }): Promise<string> {
+  const named = await setNickname('小明');
+  await setNickname(null);
+  const pictured = await setAvatar(event.detail.avatarUrl);
+  // @ts-expect-error: a nickname is text
+  await setNickname(42);
+  return `${named.nickname ?? ''} ${pictured.avatarUrl ?? ''} ${(await me()).nickname ?? ''}`;
+}

@@ -3,7 +3,9 @@
 // documented API). A recording front sits between the kit and the service: it counts requests
 // per route and, where a test asks, answers in the service's place.
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'acorn';
@@ -781,6 +783,48 @@ describe.each(['wx', 'uni', 'Taro'] as const)('the kit under %s', (platform) => 
   });
 });
 
+describe('the profile (头像昵称填写)', () => {
+  const { miniProgram } = on('wx');
+  /** A file as chooseAvatar leaves one: a temporary path. */
+  const tempFile = (bytes: Buffer) => {
+    const path = join(tmpdir(), `wxfile-${randomBytes(6).toString('hex')}.jpg`);
+    writeFileSync(path, bytes);
+    return path;
+  };
+  const jpeg = (size: number) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(size - 4)]);
+
+  it('setNickname() sets and clears the nickname; one WeChat rejects fails with content_rejected in Chinese', async () => {
+    const { kit } = miniProgram();
+    expect(await kit.setNickname('小明')).toEqual({ nickname: '小明', avatarUrl: null });
+    expect((await kit.me()).nickname).toBe('小明');
+    expect(await kit.setNickname(null)).toEqual({ nickname: null, avatarUrl: null });
+    stack.wechat.flagText('禁用昵称', { suggest: 'risky', label: 20003 });
+    await expect(kit.setNickname('禁用昵称')).rejects.toMatchObject({ code: 'content_rejected', status: 400, data: { label: 20003 }, message: '内容未通过安全检测，请修改' });
+    await expect(kit.setNickname('  ')).rejects.toMatchObject({ code: 'invalid_argument' });
+    expect(front.count('PUT /api/me/profile')).toBe(3);
+  });
+
+  it('setAvatar() uploads chooseAvatar\'s file as bytes, compressing one over 256 KB first; me() shows its URL', async () => {
+    const { kit, api } = miniProgram();
+    const small = jpeg(10_000);
+    const profile = await kit.setAvatar(tempFile(small));
+    expect(profile.avatarUrl).toMatch(/^https:\/\/login\.example\.cn\/api\/avatars\/[0-9a-f]{64}$/);
+    const served = await fetch(`${service.url}${new URL(profile.avatarUrl!).pathname}`);
+    expect(Buffer.from(await served.arrayBuffer()).equals(small)).toBe(true);
+    const large = await kit.setAvatar(tempFile(jpeg(400_000)));
+    expect((api as ReturnType<typeof createWx>).compressed).toHaveLength(1);
+    expect((await kit.me()).avatarUrl).toBe(large.avatarUrl);
+    expect(front.count('PUT /api/me/avatar')).toBe(2);
+  });
+
+  it('setAvatar() rejects with wx_file_failed for a file it cannot read, and unsupported_image for one that is no image', async () => {
+    const { kit } = miniProgram();
+    await expect(kit.setAvatar(join(tmpdir(), 'gone.jpg'))).rejects.toMatchObject({ code: 'wx_file_failed', errMsg: expect.stringMatching(/^readFile:fail/), message: '无法读取图片，请重新选择' });
+    await expect(kit.setAvatar(tempFile(Buffer.from('GIF89a-not-ours')))).rejects.toMatchObject({ code: 'unsupported_image', status: 415 });
+    await expect(kit.setAvatar('')).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+});
+
 it('every error code, the server\'s and the kit\'s, has a short Chinese sentence and an English one', () => {
   const { messages } = miniprogramRuntime({}).load<typeof Kit>(KIT);
   // The catalog, and the codes landing on main in parallel.
@@ -789,7 +833,7 @@ it('every error code, the server\'s and the kit\'s, has a short Chinese sentence
   const reasons = ['not_new', 'phone_required', 'phone_already_claimed', 'risk', 'not_started', 'ended', 'inactive', 'sold_out', 'sold_out_today'].map(
     (reason) => `claim_refused:${reason}`,
   );
-  const kit = ['network_error', 'aborted', 'wx_login_failed', 'logged_out', 'invalid_response', 'invalid_config', 'invalid_argument', 'client_error', 'wx_phone_failed', 'unknown'];
+  const kit = ['network_error', 'aborted', 'wx_login_failed', 'logged_out', 'invalid_response', 'invalid_config', 'invalid_argument', 'client_error', 'wx_phone_failed', 'wx_file_failed', 'avatar_too_large', 'unknown'];
   const codes = [...new Set([...server, ...reasons, ...kit])].sort();
   expect(Object.keys(messages.zh).sort()).toEqual(codes);
   expect(Object.keys(messages.en).sort()).toEqual(codes);

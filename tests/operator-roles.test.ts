@@ -45,6 +45,7 @@ const CALLS: { operation: string; path: string; needs: Role; json?: unknown }[] 
   { operation: 'DELETE /api/admin/people/{id}/suspension', path: `admin/people/${nobody}/suspension`, needs: 'support' },
   { operation: 'POST /api/admin/people/{id}/logout', path: `admin/people/${nobody}/logout`, needs: 'support' },
   { operation: 'DELETE /api/admin/people/{id}/sessions/{handle}', path: `admin/people/${nobody}/sessions/h`, needs: 'support' },
+  { operation: 'POST /api/admin/people/{id}/takedown', path: `admin/people/${nobody}/takedown`, needs: 'support', json: { what: 'nickname', reason: 'T-1' } },
   { operation: 'POST /api/admin/people/{id}/export', path: `admin/people/${nobody}/export`, needs: 'support', json: { purpose: 'T-1' } },
   { operation: 'DELETE /api/admin/people/{id}', path: `admin/people/${nobody}`, needs: 'admin' },
   { operation: 'GET /api/admin/events', path: 'admin/events?limit=1', needs: 'viewer' },

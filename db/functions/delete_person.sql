@@ -1,5 +1,5 @@
 -- Account deletion (注销), inside the caller's transaction, after lock_identities(): the accounts,
--- unionid and phone go, the person row stays anonymized (so old references resolve), folded people
+-- unionid, phone and profile (nickname, avatar bytes) go, the person row stays anonymized (so old references resolve), folded people
 -- and merge records (which hold identities) are cleared too. Kept on purpose: p_identity_hashes
 -- (keyed hashes of the person's identities, made by the caller) per benefit they had claimed, so a
 -- once-per-person benefit cannot be claimed again by signing up anew. false: no such live person.
@@ -13,6 +13,7 @@ begin
   select c.benefit, h.hash from claims c, unnest(p_identity_hashes) as h(hash) where c.person_id = p_person
   on conflict do nothing;
   delete from accounts where person_id = p_person;
+  perform erase_profile(p_person);
   delete from merges where survivor_person_id = p_person;
   update people
      set unionid = null, phone_number = null, phone_pure_number = null, phone_country_code = null,

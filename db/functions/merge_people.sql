@@ -19,6 +19,7 @@ begin
   update people set unionid = p_unionid, revision = revision + 1 where id = p_survivor;
 
   perform move_phone_on_merge(p_survivor, p_folded);
+  perform move_profile_on_merge(p_survivor, p_folded);
   -- A suspension follows the person: the survivor takes the folded one's if it has none.
   update people s
      set suspended_at = f.suspended_at, suspended_until = f.suspended_until,

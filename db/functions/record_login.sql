@@ -4,7 +4,8 @@
 -- login answers suspended = true and records nothing.
 create or replace function record_login(p_appid text, p_openid text, p_unionid text)
 returns table (is_new boolean, suspended boolean, folded_person_id uuid, person_id uuid, revision integer, unionid text,
-               created_at timestamptz, phone_country_code text, phone_pure_number text, accounts jsonb)
+               created_at timestamptz, phone_country_code text, phone_pure_number text, accounts jsonb,
+               nickname text, avatar_hash text)
 language plpgsql as $$
 #variable_conflict use_column
 declare

@@ -49,7 +49,8 @@ export function endpoint(route: string, handlers: Partial<Record<Method, Handler
         response = problem(failure, context.requestId);
       }
       if (context.rateLimit) setRateLimitHeaders(response.headers, context.rateLimit);
-      response.headers.set('Cache-Control', 'no-store');
+      // no-store, unless the handler chose otherwise (an immutable avatar image).
+      if (!response.headers.has('Cache-Control')) response.headers.set('Cache-Control', 'no-store');
       response.headers.set('X-Request-Id', context.requestId);
       logRequest(request, route, response.status, started, context, failure);
       return response;

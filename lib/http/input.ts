@@ -81,6 +81,29 @@ export function literal<T extends string>(expected: T): Field<T> {
   };
 }
 
+/** Characters that hide or reorder what people read: C0 and C1 controls (NUL included), DEL, bidi embeddings, overrides and isolates. */
+const HIDDEN_OR_REORDERING = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Text shown to other people (a nickname): trimmed, 1 to `max` characters (code points), with no
+ * control or bidi-control character and no lone surrogate, which could hide or reorder what a
+ * reader sees (a name that reads as another, an operator's console garbled).
+ */
+export function humanText(max: number): Field<string> {
+  return (value, name) => {
+    const trimmed = typeof value === 'string' ? value.trim() : '';
+    const length = [...trimmed].length;
+    if (length < 1 || length > max || HIDDEN_OR_REORDERING.test(trimmed) || LONE_SURROGATE.test(trimmed)) {
+      throw invalid(`"${name}" must be a text of 1 to ${max} characters, without control or bidi-control characters`);
+    }
+    return trimmed;
+  };
+}
+
+/** What a person calls themselves: WeChat's <input type="nickname"> fills it. */
+export const nickname = humanText(32);
+
 /** wx.login codes are short URL-safe strings; anything else never came from WeChat. */
 export const wechatCode = text(/^[A-Za-z0-9_:.-]{1,128}$/, 'the string wx.login() returned');
 /** getPhoneNumber codes are URL-safe strings (64 hex characters today). */
@@ -114,6 +137,14 @@ export async function readInput<F extends Fields>(
   return typed(await readBody(request, emptyAllowed, form), fields);
 }
 
+/**
+ * The body as a JSON object whose members the caller checks itself (a push WeChat signed),
+ * whatever Content-Type it came with: the sender is not ours to correct.
+ */
+export async function readObject(request: Request): Promise<Record<string, unknown>> {
+  return jsonObject(utf8(await readBytes(request, MAX_BODY_BYTES)));
+}
+
 /** The query string as `fields` declares it; each parameter at most once. */
 export function readQuery<F extends Fields>(request: Request, fields: F): InputOf<F> {
   return typed(singleValues(new URL(request.url).searchParams), fields);
@@ -137,23 +168,28 @@ function singleValues(params: URLSearchParams): Record<string, string> {
 }
 
 async function readBody(request: Request, emptyAllowed: boolean, form: boolean): Promise<Record<string, unknown>> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
-  const bytes = await readLimited(request);
+  const bytes = await readBytes(request, MAX_BODY_BYTES);
   if (bytes.length === 0 && emptyAllowed) return {};
   const mediaType = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw invalid('The body is not valid UTF-8');
-  }
+  const text = utf8(bytes);
   if (form && mediaType === 'application/x-www-form-urlencoded') return singleValues(new URLSearchParams(text));
   if (mediaType !== 'application/json') {
     throw new ApiError('unsupported_media_type', {
       detail: form ? 'Send Content-Type: application/x-www-form-urlencoded or application/json' : 'Send Content-Type: application/json',
     });
   }
+  return jsonObject(text);
+}
+
+function utf8(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw invalid('The body is not valid UTF-8');
+  }
+}
+
+function jsonObject(text: string): Record<string, unknown> {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -164,11 +200,18 @@ async function readBody(request: Request, emptyAllowed: boolean, form: boolean):
   return body as Record<string, unknown>;
 }
 
-function tooLarge(): ApiError {
-  return new ApiError('payload_too_large', { detail: `Bodies are limited to ${MAX_BODY_BYTES} bytes` });
+function tooLarge(maxBytes: number): ApiError {
+  return new ApiError('payload_too_large', { detail: `Bodies are limited to ${maxBytes} bytes` });
 }
 
-async function readLimited(request: Request): Promise<Uint8Array> {
+/** The raw body, at most `maxBytes` (413 beyond, 408 when it stalls): for bodies that are not JSON (an image). */
+export async function readBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  return readLimited(request, maxBytes);
+}
+
+async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
   let timer: NodeJS.Timeout | undefined;
@@ -182,7 +225,7 @@ async function readLimited(request: Request): Promise<Uint8Array> {
       const { done, value } = await Promise.race([reader.read(), stalled]);
       if (done) return Buffer.concat(chunks);
       size += value.length;
-      if (size > MAX_BODY_BYTES) throw tooLarge();
+      if (size > maxBytes) throw tooLarge(maxBytes);
       chunks.push(value);
     }
   } catch (error) {

@@ -1,12 +1,13 @@
-// Account deletion (注销): every session ends, the accounts, unionid and phone are removed, and the
-// person row is anonymized. Kept on purpose, to stop abuse: a keyed hash of each identity of the
-// person per benefit they had claimed (erased_claims), so deleting the account and signing up
+// Account deletion (注销): every session ends, the accounts, unionid, phone and profile are removed,
+// the person row and its cached card are anonymized. Kept on purpose, to stop abuse: a keyed hash of
+// each identity of the person per benefit they had claimed (erased_claims), so deleting the account and signing up
 // again never grants a once-per-person benefit twice.
 import { createHmac } from 'node:crypto';
 import { config } from '../platform/config.js';
 import { inTransaction, withConnection } from '../platform/postgres.js';
 import type { LinkedAccount } from '../sessions/card.js';
-import { endAllSessionsOf } from '../sessions/tokens.js';
+import { endAllSessionsOf, refreshCards } from '../sessions/tokens.js';
+import { cardsFrom } from './records.js';
 
 export interface Identities {
   unionid: string | null;
@@ -21,7 +22,7 @@ export function identityHashes({ unionid, accounts }: Identities): string[] {
 
 /** Deletes the person's account; false if there is no such live person. `actor` as the audit trail records it. */
 export async function deletePerson(personId: string, actor: string): Promise<boolean> {
-  return withConnection((run) =>
+  const deleted = await withConnection((run) =>
     inTransaction(run, async () => {
       // The person stays locked until the deletion commits: a login waits, then sees it.
       const rows = await run<{ unionid: string | null; appid: string | null; openid: string | null }>(
@@ -36,4 +37,8 @@ export async function deletePerson(personId: string, actor: string): Promise<boo
       return true;
     }),
   );
+  // The card cached in Redis held the nickname, the avatar's hash and the identities: it becomes
+  // the deleted person's empty one (the sessions that showed it ended above).
+  if (deleted) await refreshCards(await cardsFrom('person_facts($1)', [personId]));
+  return deleted;
 }

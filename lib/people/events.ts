@@ -19,7 +19,9 @@ export type EventKind =
   | 'consent_withdrawn'
   | 'data_exported'
   | 'benefit_stock_changed'
-  | 'person_viewed';
+  | 'person_viewed'
+  | 'nickname_taken_down'
+  | 'avatar_taken_down';
 
 export interface AuditEvent {
   id: string;

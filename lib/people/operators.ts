@@ -8,7 +8,7 @@ import type { Role } from '../platform/roles.js';
 import { ApiError } from '../platform/errors.js';
 import { listConsents, type Consent } from './consents.js';
 import { latestEvents, recordEvent, type AuditEvent } from './events.js';
-import type { LinkedAccount } from '../sessions/card.js';
+import { avatarUrl, type LinkedAccount } from '../sessions/card.js';
 import { maskPhone } from './records.js';
 import { endAllSessionsOf, listSessions, revokeSessionByHandle, unblockSessions, type OwnSession } from '../sessions/tokens.js';
 
@@ -51,6 +51,9 @@ export interface DroppedClaim {
   claimedAt: string;
 }
 
+/** WeChat's image check of an avatar (db/migrations/0011_profiles.sql). */
+export type AvatarCheck = 'unchecked' | 'pending' | 'pass' | 'review';
+
 export interface PersonView {
   id: string;
   createdAt: string;
@@ -58,6 +61,8 @@ export interface PersonView {
   /** Masked unless revealed (which the audit trail records). */
   phone: string | null;
   phoneVerifiedAt: string | null;
+  /** The nickname and avatar, with WeChat's image check: unchecked, pending, pass or review (a human should look). */
+  profile: { nickname: string | null; avatarUrl: string | null; avatarCheck: AvatarCheck | null; updatedAt: string } | null;
   suspension: Suspension | null;
   accounts: LinkedAccount[];
   claims: { benefit: string; appid: string; claimedAt: string }[];
@@ -163,7 +168,7 @@ export async function personView(personId: string, { revealPhone = false } = {})
     [personId],
   );
   if (!person) throw personNotFound();
-  const [accounts, claims, merges, consents, sessions, events] = await Promise.all([
+  const [accounts, claims, merges, consents, sessions, events, [profile]] = await Promise.all([
     query<{ appid: string; openid: string; created_at: Date }>(
       'select appid, openid, created_at from accounts where person_id = $1 order by created_at, appid',
       [personId],
@@ -180,6 +185,10 @@ export async function personView(personId: string, { revealPhone = false } = {})
     listConsents(personId),
     listSessions(personId),
     latestEvents(personId, LATEST_EVENTS),
+    query<{ nickname: string | null; avatar_hash: string | null; check: AvatarCheck | null; updated_at: Date }>(
+      'select pr.nickname, pr.avatar_hash, a."check", pr.updated_at from profiles pr left join avatars a on a.hash = pr.avatar_hash where pr.person_id = $1',
+      [personId],
+    ),
   ]);
   const phone =
     person.phone_pure_number === null
@@ -193,6 +202,9 @@ export async function personView(personId: string, { revealPhone = false } = {})
     unionid: person.unionid,
     phone,
     phoneVerifiedAt: person.phone_verified_at?.toISOString() ?? null,
+    profile: profile
+      ? { nickname: profile.nickname, avatarUrl: avatarUrl(profile.avatar_hash), avatarCheck: profile.check, updatedAt: profile.updated_at.toISOString() }
+      : null,
     suspension: person.suspended
       ? {
           reason: person.suspension_reason ?? '',

@@ -27,9 +27,11 @@ interface PersonFactsRow {
   phone_country_code: string | null;
   phone_pure_number: string | null;
   accounts: { appid: string; openid: string; linkedAt: string }[];
+  nickname: string | null;
+  avatar_hash: string | null;
 }
 
-const FACTS = 'person_id, revision, unionid, created_at, phone_country_code, phone_pure_number, accounts';
+const FACTS = 'person_id, revision, unionid, created_at, phone_country_code, phone_pure_number, accounts, nickname, avatar_hash';
 
 /** Finds or creates the account and its person, merging on a late unionid, in one round trip (see record_login in db/). */
 export async function recordLogin(appid: string, openid: string, unionid: string | null): Promise<LoggedInPerson> {
@@ -53,6 +55,11 @@ export async function assignPhone(personId: string, phone: VerifiedPhone): Promi
     phone.countryCode,
   ]);
   return rows.map(cardVersionOf);
+}
+
+/** The cards a SQL function returning setof person_facts gives back: `call` is its call, e.g. set_nickname($1, $2). */
+export async function cardsFrom(call: string, values: unknown[]): Promise<PersonCardVersion[]> {
+  return (await query<PersonFactsRow>(`select ${FACTS} from ${call}`, values)).map(cardVersionOf);
 }
 
 /** Whether the person (or whoever they were merged into) exists. */
@@ -83,6 +90,8 @@ function cardVersionOf(row: PersonFactsRow): PersonCardVersion {
         openid: account.openid,
         linkedAt: new Date(account.linkedAt).toISOString(),
       })),
+      nickname: row.nickname,
+      avatarHash: row.avatar_hash,
     },
   };
 }

@@ -77,6 +77,20 @@ export interface Config extends DatabaseConfig {
   eventsRetentionDays: number;
   /** Vercel Cron's bearer secret (CRON_SECRET), for scheduled maintenance; null: only admin keys. */
   cronSecret: string | null;
+  /**
+   * PUBLIC_BASE_URL: the HTTPS origin devices and WeChat reach this deployment at (the ICP-filed
+   * domain), for avatar URLs; WeChat's image check downloads from it. null: avatars are paths.
+   */
+  publicBaseUrl: string | null;
+  /** WECHAT_PUSH: each mini program's 消息推送 Token and, in 安全模式, EncodingAESKey, by appid. */
+  wechatPush: ReadonlyMap<string, WechatPush>;
+}
+
+/** A mini program's 消息推送 settings (开发管理 → 消息推送配置). */
+export interface WechatPush {
+  token: string;
+  /** The AES key EncodingAESKey stands for (安全模式); null: 明文模式. */
+  aesKey: Buffer | null;
 }
 
 /** A server-side key, known by its SHA-256 only; its name is who acts (admin:<name>, service:<name>). */
@@ -147,6 +161,8 @@ export function loadConfig(env: Env = process.env): Config {
     identityHashKey: parseIdentityHashKey(env, sessionKeys[0]!),
     eventsRetentionDays: positiveInt(env, 'EVENTS_RETENTION_DAYS', 180),
     cronSecret: optional(env, 'CRON_SECRET'),
+    publicBaseUrl: optional(env, 'PUBLIC_BASE_URL') && parseUrl(env, 'PUBLIC_BASE_URL', '').replace(/\/+$/, ''),
+    wechatPush: parseWechatPush(env),
   };
   const adminDigests = new Set(config.adminKeys.map((key) => key.digest.toString('hex')));
   if (config.serviceKeys.some((key) => adminDigests.has(key.digest.toString('hex')))) {
@@ -270,10 +286,26 @@ function parseAppNames(env: Env): Map<string, string> {
   return names;
 }
 
+/** `appid:token` or `appid:token:encodingAESKey`, comma separated, for apps of WECHAT_APPS. */
+function parseWechatPush(env: Env): Map<string, WechatPush> {
+  const pushes = new Map<string, WechatPush>();
+  for (const entry of optional(env, 'WECHAT_PUSH')?.split(',') ?? []) {
+    const [appid = '', token = '', encodingAesKey, ...rest] = entry.trim().split(':');
+    // WeChat's rules: Token 3-32 letters or digits; EncodingAESKey 43 letters or digits.
+    if (!appid || !/^[A-Za-z0-9]{3,32}$/.test(token) || rest.length > 0 || (encodingAesKey !== undefined && !/^[A-Za-z0-9]{43}$/.test(encodingAesKey))) {
+      throw new ConfigError('WECHAT_PUSH must hold appid:token or appid:token:encodingAESKey entries (Token 3-32 letters or digits, EncodingAESKey 43)');
+    }
+    if (pushes.has(appid)) throw new ConfigError(`WECHAT_PUSH names appid ${appid} twice`);
+    pushes.set(appid, { token, aesKey: encodingAesKey === undefined ? null : Buffer.from(`${encodingAesKey}=`, 'base64') });
+  }
+  return pushes;
+}
+
 /** Comma-separated names of lowercase letters, digits, _ or - (benefit keys, document names). */
 function parseKeys(env: Env, variable: string, fallback: string[]): string[] {
   const raw = optional(env, variable);
   const names = raw === null ? fallback : raw.split(',').map((name) => name.trim());
+
   for (const name of names) {
     if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) {
       throw new ConfigError(`${variable} must be comma-separated names of lowercase letters, digits, _ or -`);

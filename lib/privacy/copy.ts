@@ -27,8 +27,8 @@ export interface PersonalDataCopy {
   events: StoryEvent[];
   /** More events than the copy holds exist: the oldest were left out. */
   eventsTruncated: boolean;
-  /** The profile (nickname, avatar) once it exists; null until then. */
-  profile: null;
+  /** The nickname and avatar; null when the person never set one. */
+  profile: PersonView['profile'];
 }
 
 export interface StoryEvent {
@@ -94,6 +94,6 @@ async function personalDataCopy(found: string | null, actor: string, purpose: st
       .reverse()
       .map((event) => ({ at: event.at, kind: event.kind, appid: event.appid, actor: event.actor, text: describe(event), details: event.details })),
     eventsTruncated: events.length > MAX_EVENTS,
-    profile: null,
+    profile: view.profile,
   };
 }

@@ -47,6 +47,8 @@ const ACTIONS: Record<EventKind, (details: Details, appid: string | null) => Sen
       ? { zh: '导出了个人信息副本', en: 'exported a copy of your personal data' }
       : { zh: `导出了你的个人信息副本（用途：${text(details.purpose)}）`, en: `exported a copy of your personal data (purpose: ${text(details.purpose)})` },
   person_viewed: () => ({ zh: '查看了你的信息', en: 'looked up your information' }),
+  nickname_taken_down: (details) => ({ zh: `下架了你的昵称（原因：${text(details.reason)}）`, en: `took your nickname down (reason: ${text(details.reason)})` }),
+  avatar_taken_down: (details) => ({ zh: `下架了你的头像（原因：${text(details.reason)}）`, en: `took your avatar down (reason: ${text(details.reason)})` }),
   // About a benefit, not a person: never in a person's trail, named here for completeness.
   benefit_stock_changed: (details) => ({ zh: `调整了权益 ${text(details.benefit)} 的限量`, en: `changed the stock of the benefit ${text(details.benefit)}` }),
 };

@@ -1,5 +1,6 @@
 // The person card: what every session of a person carries about them (cached by the session store,
 // shown by /api/me), so that authenticating needs no database read. Built from Postgres by people/.
+import { config } from '../platform/config.js';
 
 export interface LinkedAccount {
   appid: string;
@@ -17,6 +18,18 @@ export interface PersonCard {
   phone: string | null;
   /** Every mini program account of the person, oldest first. */
   accounts: LinkedAccount[];
+  /** Checked by WeChat's content security; null until set. Cards cached before profiles existed lack it. */
+  nickname?: string | null;
+  /** The avatar image's content hash (avatarUrl() makes its URL); null until set. */
+  avatarHash?: string | null;
+}
+
+/**
+ * Where an avatar is served: under PUBLIC_BASE_URL (the address WeChat and devices reach) when set,
+ * else as a path under the API's own origin. The hash is the content's: the URL never changes meaning.
+ */
+export function avatarUrl(hash: string | null | undefined): string | null {
+  return hash ? `${config().publicBaseUrl ?? ''}/api/avatars/${hash}` : null;
 }
 
 /** A card and the people.revision it reflects: cached copies keep the highest they were given. */

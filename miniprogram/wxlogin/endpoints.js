@@ -1,12 +1,18 @@
 // The backend's own endpoints as calls, on top of request(options, once).
 'use strict';
 var errors = require('./errors.js');
+var invoke = require('./platform.js').invoke;
 
 // What getphonenumber's errMsg says when the person declined ("getPhoneNumber:fail user deny").
 var DECLINED = /deny|cancel/i;
+// The server's limit for an avatar image.
+var AVATAR_MAX_BYTES = 256 * 1024;
 
-/** `generation()` changes on logout: claim keys belong to the person who was logged in. */
-function createEndpoints(request, generation) {
+/**
+ * `generation()` changes on logout: claim keys belong to the person who was logged in. `api` is the
+ * platform (wx, uni, Taro), for reading the avatar's file.
+ */
+function createEndpoints(request, generation, api) {
   // benefit → the Idempotency-Key of its claim, until an answer settles it.
   var claimKeys = {};
   var claimKeysGeneration = generation();
@@ -98,6 +104,37 @@ function createEndpoints(request, generation) {
     });
   }
 
+  /**
+   * PUT /api/me/profile: the nickname from <input type="nickname"> (null clears it). WeChat's content
+   * security checks it first: content_rejected when it does not pass.
+   */
+  function setNickname(name) {
+    if (name !== null && (typeof name !== 'string' || !name.trim())) {
+      throw errors.clientError('invalid_argument', 'setNickname() needs the nickname, or null to clear it');
+    }
+    return request({ url: '/api/me/profile', method: 'PUT', data: { nickname: name } }).then(function (response) {
+      return response.data.profile;
+    });
+  }
+
+  /**
+   * The avatarUrl the chooseAvatar button's event gave (a temporary file) → PUT /api/me/avatar as
+   * bytes, compressed first when over the server's 256 KB. Sending the same bytes twice is harmless.
+   */
+  function setAvatar(tempFilePath) {
+    if (typeof tempFilePath !== 'string' || !tempFilePath) {
+      throw errors.clientError('invalid_argument', 'setAvatar() needs the avatarUrl from the chooseAvatar event');
+    }
+    return avatarBytes(api, tempFilePath)
+      .then(function (bytes) {
+        var options = { url: '/api/me/avatar', method: 'PUT', data: bytes, header: { 'Content-Type': 'application/octet-stream' }, idempotent: true };
+        return request(options);
+      })
+      .then(function (response) {
+        return response.data.profile;
+      });
+  }
+
   return {
     me: me,
     bindPhone: bindPhone,
@@ -106,8 +143,40 @@ function createEndpoints(request, generation) {
     recordConsent: recordConsent,
     withdrawConsent: withdrawConsent,
     consents: consents,
+    setNickname: setNickname,
+    setAvatar: setAvatar,
   };
 }
+
+/** The image's bytes; a large one is compressed once (wx.compressImage), and refused if still too large. */
+function avatarBytes(api, path) {
+  return readFile(api, path).then(function (bytes) {
+    if (bytes.byteLength <= AVATAR_MAX_BYTES) return bytes;
+    return invoke(api, 'compressImage', { src: path, quality: 60 })
+      .catch(function (failure) {
+        throw errors.platformError('wx_file_failed', failure);
+      })
+      .then(function (result) {
+        return readFile(api, result.tempFilePath);
+      })
+      .then(function (smaller) {
+        if (smaller.byteLength > AVATAR_MAX_BYTES) throw errors.clientError('avatar_too_large', 'over 256 KB even compressed');
+        return smaller;
+      });
+  });
+}
+
+function readFile(api, path) {
+  return invoke(api.getFileSystemManager(), 'readFile', { filePath: path }).then(
+    function (result) {
+      return result.data;
+    },
+    function (failure) {
+      throw errors.platformError('wx_file_failed', failure);
+    }
+  );
+}
+
 
 function isText(value) {
   return typeof value === 'string' && value !== '';

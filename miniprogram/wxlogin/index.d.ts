@@ -22,6 +22,10 @@ export interface PlatformApi {
   setStorageSync(key: string, value: any): void;
   removeStorageSync(key: string): void;
   getAccountInfoSync?(): { miniProgram: { appId: string } };
+  /** setAvatar() reads the chosen image with it. */
+  getFileSystemManager?(): { readFile(options: any): any };
+  /** setAvatar() shrinks an image over 256 KB with it. */
+  compressImage?(options: any): any;
 }
 
 /** 微信云托管: the backend's service, reached with wx.cloud.callContainer (no request legal domain, no ICP filing). */
@@ -93,6 +97,16 @@ export interface User {
   /** Masked ("138****0000"), or null: no number bound yet (show the getphonenumber button). */
   phone: string | null;
   accounts: Account[];
+  /** The person's nickname in every mini program of the company; null until set (setNickname). */
+  nickname: string | null;
+  /** Their avatar's URL (for <image src>); null until set (setAvatar). */
+  avatarUrl: string | null;
+}
+
+/** What setNickname() and setAvatar() answer: the profile as every session now shows it. */
+export interface Profile {
+  nickname: string | null;
+  avatarUrl: string | null;
 }
 
 /** The getphonenumber button's event (bindgetphonenumber). */
@@ -215,7 +229,8 @@ export type Language = 'zh' | 'en';
  * problem+json code ("unauthorized", "not_found", "wechat_unavailable", ...), "http_<status>" for
  * a non-problem error body, or a client-side code:
  * "network_error", "aborted", "wx_login_failed", "logged_out", "invalid_response",
- * "invalid_config", "invalid_argument", "wx_phone_failed", "client_error".
+ * "invalid_config", "invalid_argument", "wx_phone_failed", "wx_file_failed" (the avatar's file could not
+ * be read or compressed), "avatar_too_large" (over 256 KB even compressed), "client_error".
  */
 export declare class WxLoginError extends Error {
   constructor(code: string, message: string, fields?: Partial<WxLoginErrorFields>);
@@ -263,6 +278,17 @@ export interface Client {
   withdrawConsent(document: string): Promise<void>;
   /** GET /api/me/consents: every agreement of the person in every mini program, withdrawals included. */
   consents(): Promise<Consent[]>;
+  /**
+   * PUT /api/me/profile: the nickname from <input type="nickname"> (null clears it). Rejects with
+   * content_rejected when WeChat's content security does not pass it (error.data.label: WeChat's reason).
+   */
+  setNickname(name: string | null): Promise<Profile>;
+  /**
+   * The avatarUrl from the chooseAvatar button's event (a temporary file): uploaded as bytes,
+   * compressed first when over 256 KB. Rejects with unsupported_image, content_rejected (taken
+   * down before), avatar_too_large or wx_file_failed.
+   */
+  setAvatar(tempFilePath: string): Promise<Profile>;
 }
 
 /** Per language, the sentence for each error code ("claim_refused:<reason>" for refused claims; "unknown" for any other). */
@@ -285,3 +311,5 @@ export declare function claim(key: string): Promise<Claim>;
 export declare function recordConsent(document: string, version: string): Promise<Consent>;
 export declare function withdrawConsent(document: string): Promise<void>;
 export declare function consents(): Promise<Consent[]>;
+export declare function setNickname(name: string | null): Promise<Profile>;
+export declare function setAvatar(tempFilePath: string): Promise<Profile>;

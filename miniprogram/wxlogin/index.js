@@ -31,7 +31,7 @@ var DEFAULTS = {
 };
 
 // The calls that answer with a Promise; getToken() is the one synchronous call.
-var ASYNC_CALLS = ['login', 'request', 'logout', 'me', 'bindPhone', 'benefits', 'claim', 'recordConsent', 'withdrawConsent', 'consents'];
+var ASYNC_CALLS = ['login', 'request', 'logout', 'me', 'bindPhone', 'benefits', 'claim', 'recordConsent', 'withdrawConsent', 'consents', 'setNickname', 'setAvatar'];
 
 /** A client for one backend. A bad configuration gives a client whose every call rejects with it. */
 function createClient(options) {
@@ -91,7 +91,7 @@ function clientFor(settings) {
     },
     getToken: session.token,
   };
-  return guarded(settings.language, Object.assign(calls, createEndpoints(request, session.generation)));
+  return guarded(settings.language, Object.assign(calls, createEndpoints(request, session.generation, settings.platform)));
 }
 
 /**

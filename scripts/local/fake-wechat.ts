@@ -16,10 +16,16 @@
 //   has no record of (as it answers for suspected fraud accounts).
 // - 开放接口服务 (微信云托管): under /open-api-service, WeChat's sidecar: it takes a call without an
 //   access_token, adds the live token of the from_appid app, and serves it as the API would.
+// - msg_sec_check (内容安全 2.0, POST JSON): {version: 2, openid, scene 1-4, content} → result
+//   {suggest, label} and detail; 43302 not POST, 47001 malformed, 44002 empty, 40129 scene, 40003
+//   an openid this app never issued. Texts containing a flagged word get its verdict; others pass (100).
+// - media_check_async (2.0): {media_url, media_type 1|2, version 2, openid, scene} → trace_id, the
+//   same errcodes; the verdict is pushed later: imageVerdictPush() builds that 消息推送 request
+//   (wxa_media_check) as WeChat signs it, in 明文模式 or, with an EncodingAESKey, 安全模式.
 // - Faults stage the errcodes no local condition produces (stable_token's 40164 server IP not
 //   whitelisted, 40243 AppSecret frozen, 45009 daily quota...), with WeChat's errmsg, after a delay.
 // `npm run dev` uses it as the loudly announced mock WeChat when no app is configured.
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
@@ -28,6 +34,20 @@ export interface FakeApp {
   secret: string;
   /** Bound to an Open Platform account: logins carry a unionid. */
   openPlatform: boolean;
+  /** 消息推送配置: the Token and, for 安全模式, the EncodingAESKey (43 characters). */
+  push?: { token: string; encodingAesKey?: string };
+}
+
+/** A content-security verdict (result.suggest, result.label). */
+export interface FakeVerdict {
+  suggest: 'pass' | 'review' | 'risky';
+  label: number;
+}
+
+/** A 消息推送 request as WeChat sends it: the query to append to the push URL, and the JSON body. */
+export interface FakePush {
+  query: string;
+  body: string;
 }
 
 /** reset: the connection drops before WeChat reads the request; lost_reply: after it spent the code. */
@@ -49,6 +69,8 @@ const ERRMSGS: Record<number, string> = {
   41002: 'appid missing',
   41004: 'appsecret missing',
   43002: 'require POST method',
+  43302: 'method error, please use post',
+  44002: 'empty post data',
   45009: 'reach max api daily quota limit',
   45011: 'api minute-quota reach limit mustslower retry next minute',
   47001: 'data format error',
@@ -114,6 +136,11 @@ export async function startFakeWechat(options: FakeWechatOptions) {
   }>();
   const phoneRequests: { appid: string; code: unknown; openid: unknown }[] = [];
   const riskRanks = new Map<string, number>();
+  /** appid:openid of every login this WeChat answered: content security knows no other user. */
+  const issuedOpenids = new Set<string>();
+  const flaggedWords = new Map<string, FakeVerdict>();
+  const textChecks: Record<string, unknown>[] = [];
+  const imageChecks: { appid: string; traceId: string; mediaUrl: string; openid: string }[] = [];
   const riskRequests: Record<string, unknown>[] = [];
   let billedPhoneNumbers = 0;
   let openApiServiceCalls = 0;
@@ -244,6 +271,51 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     answer(response, { errcode: 0, errmsg: 'getuserriskrank succ', risk_rank: rank, unoin_id: randomBytes(4).readUInt32BE() });
   };
 
+  /** The content-security request's app and body, or the errcode WeChat answers for it. */
+  const securityRequest = async (request: IncomingMessage, url: URL): Promise<{ appid: string; body: Record<string, unknown> } | { errcode: number; errmsg?: string }> => {
+    if (request.method !== 'POST') return { errcode: 43302 };
+    const owner = tokenOwner(url);
+    if ('errcode' in owner) return owner;
+    const body = await readJson(request);
+    if (!body || body.version !== 2) return { errcode: 47001 };
+    if (!body.openid) return { errcode: 44002 };
+    if (typeof body.openid !== 'string' || (!options.acceptAnyCode && !issuedOpenids.has(`${owner.appid}:${body.openid}`))) return { errcode: 40003, errmsg: 'invalid openid' };
+    if (![1, 2, 3, 4].includes(body.scene as number)) return { errcode: 40129, errmsg: 'invalid scene' };
+    return { appid: owner.appid, body };
+  };
+  const traceId = () => `${randomBytes(4).toString('hex')}-${randomBytes(4).toString('hex')}-${randomBytes(4).toString('hex')}`;
+
+  const msgSecCheck = async (request: IncomingMessage, url: URL, response: ServerResponse) => {
+    const checked = await securityRequest(request, url);
+    if ('errcode' in checked) return error(response, checked.errcode, checked.errmsg);
+    const { content } = checked.body;
+    if (typeof content !== 'string' || !content) return error(response, 44002);
+    if ([...content].length > 2500) return error(response, 47001);
+    textChecks.push(checked.body);
+    const flagged = [...flaggedWords].find(([word]) => content.includes(word));
+    const verdict = flagged?.[1] ?? { suggest: 'pass', label: 100 };
+    answer(response, {
+      errcode: 0,
+      errmsg: 'ok',
+      result: verdict,
+      detail: [
+        { strategy: 'content_model', errcode: 0, suggest: verdict.suggest, label: verdict.label, prob: flagged ? 90 : 0 },
+        { strategy: 'keyword', errcode: 0, suggest: verdict.suggest, label: verdict.label, ...(flagged ? { level: 90, keyword: flagged[0] } : {}) },
+      ],
+      trace_id: traceId(),
+    });
+  };
+
+  const mediaCheckAsync = async (request: IncomingMessage, url: URL, response: ServerResponse) => {
+    const checked = await securityRequest(request, url);
+    if ('errcode' in checked) return error(response, checked.errcode, checked.errmsg);
+    const { media_url: mediaUrl, media_type: mediaType, openid } = checked.body;
+    if (typeof mediaUrl !== 'string' || !/^https?:\/\//.test(mediaUrl) || ![1, 2].includes(mediaType as number)) return error(response, 47001);
+    const id = traceId();
+    imageChecks.push({ appid: checked.appid, traceId: id, mediaUrl, openid: openid as string });
+    answer(response, { errcode: 0, errmsg: 'ok', trace_id: id });
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     requests += 1;
     const url = new URL(request.url ?? '/', 'http://fake');
@@ -278,6 +350,8 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     if (url.pathname === '/cgi-bin/stable_token') return stableToken(request, response);
     if (url.pathname === '/wxa/business/getuserphonenumber') return phoneNumber(request, url, response, fault);
     if (url.pathname === '/wxa/getuserriskrank') return riskRank(request, url, response);
+    if (url.pathname === '/wxa/msg_sec_check') return msgSecCheck(request, url, response);
+    if (url.pathname === '/wxa/media_check_async') return mediaCheckAsync(request, url, response);
     if (url.pathname !== '/sns/jscode2session') {
       response.writeHead(404, { 'Content-Type': 'text/plain' });
       return response.end('not found');
@@ -315,6 +389,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     if (recent.length >= PER_USER_LIMIT_PER_MINUTE) return error(response, 45011, 'api minute-quota reach limit');
 
     const { openid, unionid } = identity(app, person);
+    issuedOpenids.add(`${app.appid}:${openid}`);
     if (fault === 'lost_reply') return request.socket.destroy();
     const sessionKey = randomBytes(16).toString('base64');
     sessionKeys.push(sessionKey);
@@ -392,6 +467,56 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     },
     /** What getuserriskrank received since the last reset. */
     riskRequests: () => [...riskRequests],
+    /** msg_sec_check rates every text containing `word` so. */
+    flagText(word: string, verdict: FakeVerdict) {
+      flaggedWords.set(word, verdict);
+    },
+    /** What msg_sec_check received since the last reset. */
+    textChecks: () => [...textChecks],
+    /** What media_check_async accepted since the last reset, with the trace_id it answered. */
+    imageChecks: () => [...imageChecks],
+    /**
+     * The wxa_media_check push WeChat sends when the check `traceId` is done: a verdict, or an
+     * errcode (-1008: the image could not be downloaded). Signed with the app's Token; in 安全模式
+     * when the app has an EncodingAESKey.
+     */
+    imageVerdictPush(traceId: string, outcome: FakeVerdict | { errcode: number; errmsg: string }): FakePush {
+      const check = imageChecks.find((entry) => entry.traceId === traceId);
+      if (!check) throw new Error(`fake WeChat issued no trace_id ${traceId}`);
+      const event = {
+        ToUserName: `gh_${digest(check.appid).slice(0, 12)}`,
+        FromUserName: check.openid,
+        CreateTime: Math.floor(now() / 1000),
+        MsgType: 'event',
+        Event: 'wxa_media_check',
+        appid: check.appid,
+        trace_id: traceId,
+        version: 2,
+        ...('suggest' in outcome
+          ? {
+              detail: [{ strategy: 'content_model', errcode: 0, suggest: outcome.suggest, label: outcome.label, prob: 90 }],
+              errcode: 0,
+              errmsg: 'ok',
+              result: outcome,
+            }
+          : { detail: [], errcode: outcome.errcode, errmsg: outcome.errmsg }),
+      };
+      return signedPush(apps.get(check.appid)!, event, Math.floor(now() / 1000));
+    },
+    /** Sends the verdict push to the app's 消息推送 URL over HTTP, as WeChat does; its answer as text. */
+    async sendImageVerdict(pushUrl: string, traceId: string, outcome: FakeVerdict | { errcode: number; errmsg: string }) {
+      const { query, body } = this.imageVerdictPush(traceId, outcome);
+      const response = await fetch(`${pushUrl}?${query}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+      return { status: response.status, body: await response.text() };
+    },
+    /** The GET WeChat sends when 消息推送配置 is submitted: the query, and the echostr to be echoed. */
+    pushVerification(appid: string): { query: string; echostr: string } {
+      const { token } = pushSettings(apps.get(appid));
+      const timestamp = String(Math.floor(now() / 1000));
+      const nonce = String(randomBytes(4).readUInt32BE());
+      const echostr = String(randomBytes(8).readBigUInt64BE());
+      return { query: new URLSearchParams({ signature: sha1Sorted([token, timestamp, nonce]), echostr, timestamp, nonce }).toString(), echostr };
+    },
     /** The next requests meet these faults, one each, in order. */
     injectFaults(...next: Fault[]) {
       faults.push(...next);
@@ -419,6 +544,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
       callsByPath.clear();
       phoneRequests.length = 0;
       riskRequests.length = 0;
+      textChecks.length = 0;
       billedPhoneNumbers = 0;
       openApiServiceCalls = 0;
     },
@@ -431,6 +557,34 @@ export async function startFakeWechat(options: FakeWechatOptions) {
 }
 
 export type FakeWechat = Awaited<ReturnType<typeof startFakeWechat>>;
+
+function pushSettings(app: FakeApp | undefined): { token: string; encodingAesKey?: string } {
+  if (!app?.push) throw new Error('this fake app has no 消息推送 settings');
+  return app.push;
+}
+
+function sha1Sorted(parts: string[]): string {
+  return createHash('sha1').update([...parts].sort().join('')).digest('hex');
+}
+
+/** A push as WeChat signs it: 明文模式 signs Token, timestamp, nonce; 安全模式 also encrypts and signs the ciphertext. */
+export function signedPush(app: FakeApp, event: object, timestamp: number): FakePush {
+  const { token, encodingAesKey } = pushSettings(app);
+  const time = String(timestamp);
+  const nonce = String(randomBytes(4).readUInt32BE());
+  const signature = sha1Sorted([token, time, nonce]);
+  if (!encodingAesKey) return { query: new URLSearchParams({ signature, timestamp: time, nonce }).toString(), body: JSON.stringify(event) };
+  const key = Buffer.from(`${encodingAesKey}=`, 'base64');
+  const message = Buffer.from(JSON.stringify(event));
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(message.length);
+  const plain = Buffer.concat([randomBytes(16), length, message, Buffer.from(app.appid)]);
+  const pad = 32 - (plain.length % 32);
+  const cipher = createCipheriv('aes-256-cbc', key, key.subarray(0, 16)).setAutoPadding(false);
+  const encrypted = Buffer.concat([cipher.update(Buffer.concat([plain, Buffer.alloc(pad, pad)])), cipher.final()]).toString('base64');
+  const query = { signature, timestamp: time, nonce, encrypt_type: 'aes', msg_signature: sha1Sorted([token, time, nonce, encrypted]) };
+  return { query: new URLSearchParams(query).toString(), body: JSON.stringify({ ToUserName: (event as { ToUserName: string }).ToUserName, Encrypt: encrypted }) };
+}
 
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('base64url').replace(/[-_]/g, 'x');

@@ -18,7 +18,8 @@ export function ownApp(): FakeApp {
 }
 
 export async function startBackend(apps: FakeApp[], env: Record<string, string> = {}) {
-  const stack = await startStack({ apps, env });
+  // Where avatar URLs point; the fake WeChat never downloads them.
+  const stack = await startStack({ apps, env: { PUBLIC_BASE_URL: 'https://login.example.cn', ...env } });
   const service = await startServer({ port: 0 });
   const front = await startFront(service.url);
   return {

@@ -26,7 +26,10 @@ export const defaultApps = (): FakeApp[] => [
 export interface CallResult {
   status: number;
   headers: Headers;
+  /** JSON bodies parsed; any other body as text. */
   body: any;
+  /** The body as sent, byte for byte. */
+  bytes: Buffer;
 }
 
 export interface CallOptions {
@@ -111,9 +114,11 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
     const sentToken = headers.get('authorization')?.replace(/^Bearer\s+/i, '');
     if (sentToken && sentToken.length >= 24) credentials.add(sentToken);
     const response = await fn.fetch(new Request(url, { method, headers, body }));
-    const text = await response.text();
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const text = bytes.toString(response.headers.get('content-type')?.startsWith('image/') ? 'latin1' : 'utf8');
     checkExchange({ method, url, requestHeaders: headers, requestBody: body, status: response.status, headers: response.headers, body: text });
-    const result = { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    const json = /json/.test(response.headers.get('content-type') ?? '');
+    const result = { status: response.status, headers: response.headers, body: text && json ? JSON.parse(text) : text || undefined, bytes };
     if (typeof result.body?.token === 'string') credentials.add(result.body.token);
     return result;
   }

@@ -15,7 +15,10 @@
 // miniprogramRuntime() runs mini program files the way the runtime does: a CommonJS wrapper in a
 // realm with only the standard built-ins, timers, console, the platform global, App/Page/getApp,
 // relative require() and require('<package>') from miniprogram_npm (no process, Buffer or fetch).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createContext, runInContext } from 'node:vm';
@@ -170,11 +173,22 @@ const core = ({ loginOutcome, requestOutcome, ...shared }: ReturnType<typeof pla
 
 type PrivacyAnswer = { event: 'agree'; buttonId: string } | { event: 'disagree' } | { event: 'exposureAuthorization' };
 type PrivacyListener = (resolve: (answer: PrivacyAnswer) => void, eventInfo: { referrer: string }) => void;
+/** A file's bytes as wx's FileSystemManager.readFile gives them (no encoding: an ArrayBuffer). */
+function readOutcome(filePath: string): Pending<{ data: ArrayBuffer; errMsg: string }> {
+  try {
+    const bytes = readFileSync(filePath);
+    return Promise.resolve({ ok: true, result: { data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), errMsg: 'readFile:ok' } });
+  } catch {
+    return Promise.resolve({ ok: false, errMsg: `readFile:fail no such file or directory, open "${filePath}"` });
+  }
+}
 
 /** wx: callbacks only; request returns its RequestTask. */
 /** wx: callbacks only; request returns its RequestTask. wx.cloud when `options.cloud` is given. */
 export function createWx(options: ShimOptions) {
   const platform = platformCore(options);
+  /** Temporary files compressImage made. */
+  const compressed: string[] = [];
   /**
    * WeChat's record of the person's agreement to the 隐私保护指引 (base library 2.32.3+), and what
    * they answer its own popup (tests set both); `onNeed` is the app's custom popup, if it has one.
@@ -187,6 +201,7 @@ export function createWx(options: ShimOptions) {
   };
   return {
     ...core(platform),
+    compressed,
     privacy,
     onNeedPrivacyAuthorization(listener: PrivacyListener): void {
       privacy.onNeed = listener;
@@ -213,6 +228,25 @@ export function createWx(options: ShimOptions) {
       );
     },
     cloud: cloudApi(options),
+    getFileSystemManager() {
+      return {
+        readFile(read: Callbacks<{ data: ArrayBuffer; errMsg: string }> & { filePath: string }): void {
+          callBack(read, readOutcome(read.filePath));
+        },
+      };
+    },
+    /** A smaller copy at a new temporary path. Stand-in for the encoder: it keeps `quality`% of the bytes, header first. */
+    compressImage(compress: Callbacks<{ tempFilePath: string; errMsg: string }> & { src: string; quality?: number }): void {
+      const pending = readOutcome(compress.src).then((read): Outcome<{ tempFilePath: string; errMsg: string }> => {
+        if (!read.ok) return { ok: false, errMsg: read.errMsg.replace('readFile', 'compressImage') };
+        const bytes = Buffer.from(read.result.data);
+        const tempFilePath = join(tmpdir(), `wxfile-${randomBytes(6).toString('hex')}.jpg`);
+        writeFileSync(tempFilePath, bytes.subarray(0, Math.ceil((bytes.length * (compress.quality ?? 80)) / 100)));
+        compressed.push(tempFilePath);
+        return { ok: true, result: { tempFilePath, errMsg: 'compressImage:ok' } };
+      });
+      callBack(compress, pending);
+    },
     login(login: Callbacks<{ code: string; errMsg: string }> & { timeout?: number }): void {
       callBack(login, platform.loginOutcome(login));
     },

@@ -8,7 +8,7 @@ Page({
     accounts: [], // the same person in the company's other mini programs
     benefits: [], // GET /api/benefits, ready to show
     benefitsError: '',
-    busy: '', // the action running: 'phone', 'claim', 'logout'
+    busy: '', // the action running: 'avatar', 'nickname', 'phone', 'claim', 'logout'
     notice: '', // what the last action did
   },
 
@@ -32,6 +32,33 @@ Page({
     return auth.benefits().then(
       (benefits) => this.setData({ benefits: benefits.map(showBenefit), benefitsError: '' }),
       (error) => this.setData({ benefits: [], benefitsError: error.message })
+    );
+  },
+
+  // <button open-type="chooseAvatar">: WeChat hands over a temporary file, which the kit uploads.
+  chooseAvatar(event) {
+    this.setData({ busy: 'avatar', notice: '' });
+    return auth.setAvatar(event.detail.avatarUrl).then(
+      () => {
+        this.setData({ busy: '', notice: '头像已更新' });
+        return this.loadUser(); // the new avatarUrl
+      },
+      (error) => this.setData({ busy: '', notice: error.message })
+    );
+  },
+
+  // The form around <input type="nickname">: WeChat checks the text on blur and may clear it, so
+  // the submitted value is the one to keep.
+  saveNickname(event) {
+    const nickname = (event.detail.value.nickname || '').trim();
+    if (!nickname) return this.setData({ notice: '请先填写昵称' });
+    this.setData({ busy: 'nickname', notice: '' });
+    return auth.setNickname(nickname).then(
+      () => {
+        this.setData({ busy: '', notice: '昵称已保存' });
+        return this.loadUser();
+      },
+      (error) => this.setData({ busy: '', notice: error.message })
     );
   },
 
