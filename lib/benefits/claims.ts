@@ -1,11 +1,11 @@
 // Benefits the company offers (the benefits table, run by operators), and claims of them: once per
 // person, whichever mini program they open first, under each benefit's policy (new people only,
-// a verified phone, one per phone, WeChat's risk rank). Each claim is one Postgres round trip.
+// a verified phone, one per phone, WeChat's risk rank). Each claim is one Postgres round trip; a
+// risk-limited one two, around WeChat's rank.
 import { config } from '../platform/config.js';
 import { query } from '../platform/postgres.js';
 import { identityHashes } from '../people/deletion.js';
 import { ApiError, invalid, unauthorized } from '../platform/errors.js';
-import { verifiedMainlandNumber } from '../people/records.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { riskRankOf } from '../wechat/risk-rank.js';
 import type { Authenticated } from '../sessions/tokens.js';
@@ -70,6 +70,8 @@ interface ClaimOutcomeRow {
   benefit: string;
   appid: string | null;
   claimed_at: Date | null;
+  /** With risk_unknown: the person's verified mainland number, for WeChat's risk rank. */
+  mobile_no: string | null;
 }
 
 /** Every benefit, oldest first (operators). */
@@ -90,8 +92,9 @@ export async function saveBenefit(key: string, benefit: Omit<Benefit, 'key'>): P
 /**
  * Claims `benefit` for the session's person from the session's mini program, in one Postgres
  * round trip (db/functions/claim_benefit.sql). A benefit with a risk limit answers that it needs
- * WeChat's rank: asked for, the claim is tried once more with it. A repeat with the same
- * `idempotencyKey` answers the original claim again.
+ * WeChat's rank, with the bound mainland number to ask it with: asked for (or remembered), the
+ * claim is tried once more with it, a second round trip. A repeat with the same `idempotencyKey`
+ * answers the original claim again.
  */
 export async function claimBenefit(
   { session, person }: Authenticated,
@@ -102,15 +105,14 @@ export async function claimBenefit(
   await bootstrapBenefits();
   const attempt = async (risk: { rank: number | null } | null) => {
     const [row] = await query<ClaimOutcomeRow>(
-      `select outcome, reason, benefit, appid, claimed_at from claim_benefit(${params(8)})`,
+      `select outcome, reason, benefit, appid, claimed_at, mobile_no from claim_benefit(${params(8)})`,
       [person.id, benefit, session.appid, identityHashes(person.card), idempotencyKey, risk?.rank ?? null, risk?.rank === null, hashKey()],
     );
     return row!;
   };
   const row = await attempt(null);
   if (row.reason !== 'risk_unknown') return outcomeOf(row);
-  const mobileNo = person.card.phone === null ? null : await verifiedMainlandNumber(person.id);
-  const rank = await riskRankOf(session.appid, person.id, { openid: session.openid, clientIp: context.clientAddress, mobileNo }, context.deadline);
+  const rank = await riskRankOf(session.appid, person.id, { openid: session.openid, clientIp: context.clientAddress, mobileNo: row.mobile_no }, context.deadline);
   return outcomeOf(await attempt({ rank }));
 }
 

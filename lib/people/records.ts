@@ -61,15 +61,6 @@ export async function personExists(personId: string): Promise<boolean> {
   return row?.live != null;
 }
 
-/** The person's verified number when it is a mainland one (for WeChat's risk rank), else null. */
-export async function verifiedMainlandNumber(personId: string): Promise<string | null> {
-  const [row] = await query<{ number: string | null }>(
-    `select phone_pure_number as number from people where id = live_person($1) and phone_country_code = '86'`,
-    [personId],
-  );
-  return row?.number ?? null;
-}
-
 function cardVersionOf(row: PersonFactsRow): PersonCardVersion {
   return {
     personId: row.person_id,

@@ -8,7 +8,7 @@ import { getUserRiskRank } from './api.js';
 const REMEMBER_SECONDS = 300;
 const remembered = new Map<string, { rank: number; until: number }>();
 
-/** 0-4, or null when WeChat cannot say (the benefit's riskFailure decides). */
+/** 0-4 or UNVISITED_RANK, or null when WeChat cannot rate (the benefit's riskFailure decides). */
 export async function riskRankOf(
   appid: string,
   personId: string,
