@@ -8,6 +8,7 @@ import { identityHashes } from '../people/deletion.js';
 import { ApiError, invalid, unauthorized } from '../platform/errors.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { riskRankOf } from '../wechat/risk-rank.js';
+import { identityHashKeyHex } from '../platform/sealing.js';
 import type { Authenticated } from '../sessions/tokens.js';
 
 export interface BenefitPolicy {
@@ -106,7 +107,7 @@ export async function claimBenefit(
   const attempt = async (risk: { rank: number | null } | null) => {
     const [row] = await query<ClaimOutcomeRow>(
       `select outcome, reason, benefit, appid, claimed_at, mobile_no from claim_benefit(${params(8)})`,
-      [person.id, benefit, session.appid, identityHashes(person.card), idempotencyKey, risk?.rank ?? null, risk?.rank === null, hashKey()],
+      [person.id, benefit, session.appid, identityHashes(person.card), idempotencyKey, risk?.rank ?? null, risk?.rank === null, identityHashKeyHex()],
     );
     return row!;
   };
@@ -155,7 +156,7 @@ export async function benefitStatuses({ person }: Authenticated): Promise<Benefi
   await bootstrapBenefits();
   const rows = await query<{ key: string; title_zh: string; title_en: string; status: BenefitStatus['status']; reason: RefusalReason | null; appid: string | null; claimed_at: Date | null }>(
     'select key, title_zh, title_en, status, reason, appid, claimed_at from benefit_statuses($1, $2, $3)',
-    [person.id, identityHashes(person.card), hashKey()],
+    [person.id, identityHashes(person.card), identityHashKeyHex()],
   );
   return rows.map((row) => ({
     key: row.key,
@@ -197,11 +198,6 @@ function bootstrapBenefits(): Promise<void> {
 
 function saveArguments(key: string, { title, active, startsAt, endsAt, policy }: Omit<Benefit, 'key'>): unknown[] {
   return [key, title.zh, title.en, active, startsAt, endsAt, policy.newWithinDays, policy.phoneRequired, policy.onePerPhone, policy.maxRiskRank, policy.riskFailure];
-}
-
-/** The key claims hash verified numbers with (claims.phone_key), as hex. */
-function hashKey(): string {
-  return config().identityHashKey.toString('hex');
 }
 
 function params(count: number): string {

@@ -33,3 +33,11 @@ function rememberedRank(key: string): number | null {
   const entry = remembered.get(key);
   return entry && entry.until > Date.now() ? entry.rank : null;
 }
+
+/** Forgets the person's remembered rank (deletion). */
+export async function forgetRiskRank(personId: string): Promise<void> {
+  const redis = sharedRedis();
+  const key = `${config().redisKeyPrefix}risk:${personId}`;
+  if (redis) await redisCall(() => redis.del(key));
+  else remembered.delete(key);
+}

@@ -57,6 +57,10 @@ export interface LoginResult {
   token: string;
   /** ISO-8601: the session's absolute expiry. */
   expiresAt: string;
+  /**
+   * isNew: this login created the person (the first login in any of the company's mini programs,
+   * or the first after deleting their account). Benefits for new people may still say not_new.
+   */
   user: { id: string; isNew: boolean };
 }
 
