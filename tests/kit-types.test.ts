@@ -79,9 +79,9 @@ function declarations(names: Iterable<string>): string {
 }
 
 /** The compiler's complaints about `source`, compiled beside the kit as a TypeScript mini program would. */
-function diagnostics(source: string): string[] {
+function diagnostics(source: string, overrides: ts.CompilerOptions = {}): string[] {
   const file = new URL('../kit-contract.ts', import.meta.url).pathname;
-  const options: ts.CompilerOptions = { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, types: [], skipLibCheck: true };
+  const options: ts.CompilerOptions = { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, types: [], skipLibCheck: true, ...overrides };
   const host = ts.createCompilerHost(options);
   const read = host.getSourceFile.bind(host);
   host.getSourceFile = (name, language) => (name === file ? ts.createSourceFile(name, source, language) : read(name, language));
@@ -108,5 +108,23 @@ describe("the kit's response types", () => {
     const drifted = diagnostics(contractSource({ Claim: '{ benefit: string; appid: string; claimedAt: string; points: number }', User: "Omit<Kit.User, 'unionid'> & { unionid: string }" }));
     expect(drifted.join('\n')).toMatch(/points/);
     expect(drifted.join('\n')).toMatch(/Type 'null' is not assignable to type 'string'/);
+  });
+});
+
+describe('the kit as uni-app and Taro projects import it', () => {
+  const source = [
+    `import auth from './miniprogram/wxlogin/index.js';`,
+    `declare const uni: Parameters<typeof auth.configure>[0]['platform'];`,
+    `auth.configure({ baseUrl: 'https://api.example.com', platform: uni });`,
+    `export const user = auth.me().then((person) => person.phone);`,
+    `export const failure: string = new auth.WxLoginError('network_error', '网络不给力').code;`,
+  ].join('\n');
+
+  it.each([
+    ['node (node10), no esModuleInterop', { module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: false }],
+    ['bundler', { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler }],
+    ['node16', { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 }],
+  ])('a default import type-checks under moduleResolution %s', (_, overrides) => {
+    expect(diagnostics(source, overrides)).toEqual([]);
   });
 });

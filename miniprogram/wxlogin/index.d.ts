@@ -86,7 +86,7 @@ export interface User {
 
 /** The getphonenumber button's event (bindgetphonenumber). */
 export interface PhoneNumberEvent {
-  detail: { code?: string; errMsg?: string };
+  detail: { code?: string; errMsg?: string; errno?: number };
 }
 
 export type PhoneBinding =
@@ -191,7 +191,10 @@ export type Language = 'zh' | 'en';
  * problem+json code ("unauthorized", "not_found", "wechat_unavailable", ...), "http_<status>" for
  * a non-problem error body, or a client-side code:
  * "network_error", "aborted", "wx_login_failed", "logged_out", "invalid_response",
- * "invalid_config", "invalid_argument", "wx_phone_failed", "client_error".
+ * "invalid_config", "invalid_argument", "wx_phone_failed", "client_error"; and from bindPhone() the
+ * getphonenumber errno WeChat gives: "wx_phone_privacy_undeclared" (112: the 隐私保护指引 does not
+ * declare the phone number), "wx_phone_privacy_denied" (104: the person has not agreed to it),
+ * "wx_phone_no_quota" (1400001: no phone-verification quota left).
  */
 export declare class WxLoginError extends Error {
   constructor(code: string, message: string, fields?: Partial<WxLoginErrorFields>);
@@ -248,3 +251,24 @@ export declare function me(): Promise<User>;
 export declare function bindPhone(event: PhoneNumberEvent): Promise<PhoneBinding>;
 export declare function benefits(): Promise<Benefit[]>;
 export declare function claim(key: string): Promise<Claim>;
+
+/**
+ * The same calls as one object, for `import auth from 'wxlogin-miniprogram'` (uni-app, Taro): it
+ * type-checks under any moduleResolution, esModuleInterop or not.
+ */
+declare const auth: {
+  WxLoginError: typeof WxLoginError;
+  messages: typeof messages;
+  messageFor: typeof messageFor;
+  createClient: typeof createClient;
+  configure: typeof configure;
+  login: typeof login;
+  request: typeof request;
+  logout: typeof logout;
+  getToken: typeof getToken;
+  me: typeof me;
+  bindPhone: typeof bindPhone;
+  benefits: typeof benefits;
+  claim: typeof claim;
+};
+export default auth;

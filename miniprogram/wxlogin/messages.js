@@ -46,6 +46,9 @@ var zh = {
   invalid_config: '小程序配置有误，请联系开发者',
   invalid_argument: '请求有误，请更新小程序后重试',
   wx_phone_failed: '无法获取手机号，请稍后再试',
+  wx_phone_privacy_undeclared: '未声明手机号用途，请联系开发者',
+  wx_phone_privacy_denied: '同意隐私指引后才能获取手机号',
+  wx_phone_no_quota: '手机号验证额度已用完，请稍后再试',
   client_error: '出错了，请稍后再试',
   // Any other code (http_<status> from a proxy, a code newer than this table).
   unknown: '出错了，请稍后再试',
@@ -92,6 +95,9 @@ var en = {
   invalid_config: 'This mini program is misconfigured; please contact its developer',
   invalid_argument: 'Something is wrong with this request; please update the app and try again',
   wx_phone_failed: 'Could not get the phone number; please try again later',
+  wx_phone_privacy_undeclared: 'This mini program does not declare the phone number in its privacy guide; please contact its developer',
+  wx_phone_privacy_denied: 'Agree to the privacy guide to share your phone number',
+  wx_phone_no_quota: 'Phone verification is unavailable for now; please try again later',
   client_error: 'Something went wrong; please try again later',
   unknown: 'Something went wrong; please try again later',
 };
