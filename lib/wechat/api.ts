@@ -49,8 +49,9 @@ export async function code2Session(app: WechatApp, code: string, deadline: numbe
 }
 
 /**
- * Exchanges a getPhoneNumber code for the number. Each success is billed and each code works once,
- * so an attempt WeChat may have seen is never repeated; an expired access_token is not an attempt.
+ * Exchanges a getPhoneNumber code for the number. Each code works once (WeChat bills the client's
+ * tap, not this call), so an attempt WeChat may have seen is never repeated; an expired
+ * access_token is not an attempt.
  * No lookup starts unless it can end by `deadline` (epoch ms).
  */
 export async function getUserPhoneNumber(app: WechatApp, code: string, openid: string, deadline: number): Promise<WechatPhoneNumber> {
@@ -110,7 +111,7 @@ function interpretPhoneNumber(body: WechatBody): WechatPhoneNumber {
       !(typeof countryCode === 'string' || typeof countryCode === 'number') ||
       typeof watermark?.appid !== 'string'
     ) {
-      // Billed and spent already: report it, never ask again with the same code.
+      // Spent already: report it, never ask again with the same code.
       throw wechatUnavailable({ wechat: 'incomplete_success_body' });
     }
     return {
