@@ -1,6 +1,7 @@
 // The one place this mini program learns where the wxlogin backend runs.
 // Local: `npm run dev` in the repository (DevTools: "不校验合法域名" is on in project.config.json).
-// Deployed: your Vercel URL, which must also be listed as a request domain (request合法域名).
+// Deployed: your ICP-filed domain in front of the deployment (a *.vercel.app URL cannot be a
+// request domain), listed as a request domain (request合法域名); see docs/deployment.md.
 module.exports = {
   baseUrl: 'http://127.0.0.1:3000',
   // The version of the 隐私保护指引 this release shows (what you named it when you last updated it in

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { shanghaiDay } from '../lib/benefits/claims.js';
 import { query, withConnection } from '../lib/platform/postgres.js';
+import type { Fault } from '../scripts/local/fake-wechat.js';
 import { APP_A, APP_B, APP_C, defaultApps, startStack, type CallResult, type Stack } from './support/stack.js';
 
 /** Unbound at first; each merge story binds one of its own. */
@@ -213,19 +214,58 @@ describe('WeChat risk control', () => {
     expect((await claim(fine.token, gift)).status).toBe(201);
   });
 
-  it('when WeChat cannot say: refuse with 503 and Retry-After by default, or allow if the benefit says so', async () => {
+  it.each<[string, Fault[]]>([
+    ['busy (-1) through every retry', Array(8).fill('busy')],
+    ['the daily quota (45009)', [{ errcode: 45009 }]],
+    ['the per-minute quota (45011)', ['rate_limited']],
+    ['HTTP 502 through every retry', Array(8).fill('http_502')],
+    ['no answer in time', [{ delayMs: 2500 }, { delayMs: 2500 }, { delayMs: 2500 }, { delayMs: 2500 }]],
+  ])('when WeChat cannot rate (%s): refuse with 503 and Retry-After by default, or allow if the benefit says so', async (_, faults) => {
     const strict = benefitKey('strict');
     const lenient = benefitKey('lenient');
     await offer(strict, { policy: { maxRiskRank: 1 } });
     await offer(lenient, { policy: { maxRiskRank: 1, riskFailure: 'allow' } });
-    const { token } = await loggedIn();
-    // No record of this user at WeChat (61010), and then WeChat busy through every retry.
+    const { token, person } = await loggedIn();
+    stack.wechat.setRiskRank(stack.wechat.identityOf(APP_A, person).openid, 0);
+    await claim(token, 'welcome-gift'); // the access_token is fetched and cached: the faults meet getuserriskrank
+    stack.wechat.injectFaults(...faults);
     const refused = await claim(token, strict);
     expect([refused.status, refused.body.code]).toEqual([503, 'wechat_unavailable']);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-    stack.wechat.injectFaults(...Array(8).fill('busy'));
+    stack.wechat.resetCounts();
+    stack.wechat.injectFaults(...faults);
     expect((await claim(token, lenient)).status).toBe(201);
     stack.wechat.resetCounts();
+  }, 30_000);
+
+  it('61010 (no visit to the mini program in two hours) is a rank past every limit: refused as risk, allow or not', async () => {
+    const strict = benefitKey('strict');
+    const lenient = benefitKey('lenient');
+    await offer(strict, { policy: { maxRiskRank: 4 } });
+    await offer(lenient, { policy: { maxRiskRank: 4, riskFailure: 'allow' } });
+    // The fake answers 61010 for an openid it has no rank for, as WeChat does for one it saw no visit of.
+    const { token } = await loggedIn();
+    expectRefused(await claim(token, strict), 'risk');
+    expectRefused(await claim(token, lenient), 'risk');
+  });
+
+  it('a risk-limited claim: 2 Postgres round trips (the bound number travels in the first), 2 Redis requests asking WeChat, 1 from memory', async () => {
+    const gift = benefitKey('counted');
+    await offer(gift, { policy: { maxRiskRank: 2 } });
+    const { token, person } = await loggedIn();
+    await bindPhone(token, newNumber());
+    stack.wechat.setRiskRank(stack.wechat.identityOf(APP_A, person).openid, 3);
+    await claim(token, 'welcome-gift'); // a warm pool and a cached access_token
+    const counted = async () => {
+      stack.wechat.resetCounts();
+      stack.bridge.resetCounts();
+      stack.gateway.resetCounts();
+      expectRefused(await claim(token, gift), 'risk');
+      // The session check is one Redis request of its own.
+      return { wechat: stack.wechat.requestCount(), postgres: stack.bridge.roundTrips(), redis: stack.gateway.counts().requests - 1 };
+    };
+    expect(await counted()).toEqual({ wechat: 1, postgres: 2, redis: 2 });
+    expect(await counted()).toEqual({ wechat: 0, postgres: 2, redis: 1 });
   });
 });
 

@@ -201,4 +201,13 @@ describe('a configuration error met by a request', () => {
     expect(missing).toEqual([]);
     expect(read.size).toBeGreaterThan(20);
   });
+
+  it('.env.example names every variable npm run dev reads', () => {
+    const source = readFileSync(new URL('../scripts/dev.ts', import.meta.url), 'utf8');
+    const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+    // Set by the platform or the shell, never in a .env file.
+    const read = new Set([...source.matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g)].map((match) => match[1]!).filter((name) => !['VERCEL_ENV', 'NODE_ENV'].includes(name)));
+    expect([...read].filter((name) => !new RegExp(`^#? ?${name}=`, 'm').test(example))).toEqual([]);
+    expect(read).toContain('DATA_DIR');
+  });
 });

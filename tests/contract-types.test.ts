@@ -104,9 +104,9 @@ function declarations(names: Iterable<string>): string {
 }
 
 /** The compiler's complaints about `source`, compiled at the repository's top as a TypeScript mini program would. */
-function diagnostics(source: string): string[] {
+function diagnostics(source: string, overrides: ts.CompilerOptions = {}): string[] {
   const file = new URL('../contract-check.ts', import.meta.url).pathname;
-  const options: ts.CompilerOptions = { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, types: [], skipLibCheck: true };
+  const options: ts.CompilerOptions = { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, types: [], skipLibCheck: true, ...overrides };
   const host = ts.createCompilerHost(options);
   const read = host.getSourceFile.bind(host);
   host.getSourceFile = (name, language) => (name === file ? ts.createSourceFile(name, source, language) : read(name, language));
@@ -156,5 +156,23 @@ describe("lib/'s response types", () => {
     // The spec's Claim read as if it were the server's FeedEntry: missing fields, and extra ones.
     const drifted = diagnostics(libSource({ Claim: ['benefits/feed', 'FeedEntry'] })).join('\n');
     expect(drifted).toMatch(/cursor/);
+  });
+});
+
+describe('the kit as uni-app and Taro projects import it', () => {
+  const source = [
+    `import auth from './miniprogram/wxlogin/index.js';`,
+    `declare const uni: Parameters<typeof auth.configure>[0]['platform'];`,
+    `auth.configure({ baseUrl: 'https://api.example.com', platform: uni });`,
+    `export const user = auth.me().then((person) => person.phone);`,
+    `export const failure: string = new auth.WxLoginError('network_error', '网络不给力').code;`,
+  ].join('\n');
+
+  it.each([
+    ['node (node10), no esModuleInterop', { module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: false }],
+    ['bundler', { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler }],
+    ['node16', { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 }],
+  ])('a default import type-checks under moduleResolution %s', (_, overrides) => {
+    expect(diagnostics(source, overrides)).toEqual([]);
   });
 });

@@ -2,7 +2,12 @@
 // bodies (deep JSON, huge strings, __proto__ keys, invalid UTF-8, wrong types), random and tampered
 // bearer tokens. Never a 5xx, always problem+json with a documented code, and no state change:
 // rows in people/accounts and Redis keys (rate-limit counters aside) are the same before and after.
+// Then every text and number input of every operation docs/openapi.yaml declares (body fields,
+// nested ones too, query and path parameters, the headers read) gets NUL, C0/C1 controls, lone
+// surrogates, bidi controls, 4-byte characters, overlong strings and the int64 edges, with valid
+// credentials and every other field valid, so the bad one is what the function judges.
 // The stack is isolated: this file's own Postgres and Redis databases, so the counts are exact.
+import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +15,7 @@ import { query } from '../lib/platform/postgres.js';
 import { catalog, type ErrorCode } from '../lib/platform/errors.js';
 import { newRequestContext } from '../lib/platform/request-context.js';
 import { openSessionKey, requireSession } from '../lib/sessions/tokens.js';
+import { METHODS, spec } from './support/contract.js';
 import { APP_A, APP_B, startStack, type CallResult, type Stack } from './support/stack.js';
 
 let stack: Stack;
@@ -208,6 +214,191 @@ describe('random requests to every endpoint', () => {
     );
     expect(await state()).toEqual(before);
     console.info(`fuzz: ${counts.requests} requests, statuses ${JSON.stringify(counts.byStatus)}`);
+  });
+});
+
+type Schema = Record<string, unknown>;
+/** One input of an operation: where it travels and its (dotted) name. */
+interface Input {
+  at: 'path' | 'query' | 'header' | 'body';
+  name: string;
+  kind: 'text' | 'number';
+}
+interface Target {
+  template: string;
+  method: string;
+  security: string[];
+  body: Schema | null;
+  form: boolean;
+  input: Input;
+}
+
+const deref = (schema: Schema): Schema => {
+  const ref = schema.$ref;
+  if (typeof ref !== 'string') return schema;
+  return deref(ref.replace(/^#\//, '').split('/').reduce<Schema>((node, token) => node[token] as Schema, spec as unknown as Schema));
+};
+
+/** The leaves of a body schema, nested objects as dotted names; booleans are not text. */
+function leaves(schema: Schema, prefix = ''): Input[] {
+  const resolved = deref(schema);
+  const properties = resolved.properties as Record<string, Schema> | undefined;
+  if (properties) return Object.entries(properties).flatMap(([name, property]) => leaves(property, `${prefix}${name}.`));
+  const types = [resolved.type ?? []].flat();
+  if (types.includes('boolean')) return [];
+  return [{ at: 'body', name: prefix.slice(0, -1), kind: types.includes('integer') ? 'number' : 'text' }];
+}
+
+/** What a valid request puts in each required field, so that only the target is wrong. */
+const VALID: Record<string, unknown> = {
+  code: 'fuzzcode0123',
+  appid: APP_A,
+  benefit: 'welcome-gift',
+  confirm: 'delete',
+  token: `wxl_${'a'.repeat(43)}`,
+  reason: 'fuzz',
+};
+
+function validBody(schema: Schema): Record<string, unknown> {
+  const resolved = deref(schema);
+  const properties = (resolved.properties ?? {}) as Record<string, Schema>;
+  const required = (resolved.required ?? []) as string[];
+  return Object.fromEntries(
+    required.map((name) => [name, deref(properties[name]!).properties ? validBody(properties[name]!) : (VALID[name] ?? 'x')]),
+  );
+}
+
+/** Every text and number input of every operation in the spec. */
+const TARGETS: Target[] = Object.entries(spec.paths).flatMap(([template, item]) =>
+  METHODS.flatMap((method) => {
+    const operation = item[method];
+    if (!operation) return [];
+    const security = (operation.security ?? []).flatMap((requirement) => Object.keys(requirement));
+    const content = operation.requestBody?.content ?? {};
+    const body = (content['application/json'] ?? content['application/x-www-form-urlencoded'])?.schema ?? null;
+    const inputs: Input[] = [
+      ...[...(item.parameters ?? []), ...(operation.parameters ?? [])].map((parameter) => {
+        const { name, in: at, schema } = deref(parameter as Schema) as { name: string; in: Input['at']; schema: Schema };
+        return { at, name, kind: [deref(schema).type ?? []].flat().includes('integer') ? 'number' : 'text' } as Input;
+      }),
+      ...(security.length > 0 ? [{ at: 'header', name: 'Authorization', kind: 'text' } as Input] : []),
+      ...(body ? leaves(body as Schema) : []),
+    ];
+    return inputs.map((input) => ({ template, method: method.toUpperCase(), security, body: body as Schema | null, form: !content['application/json'], input }));
+  }),
+);
+
+const INT64_EDGES = ['9223372036854775807', '9223372036854775808', '-9223372036854775808', '-9223372036854775809', '18446744073709551615', '18446744073709551616', '99999999999999999999', '-1', '0'];
+/** Characters the input rule refuses: C0 and C1 controls, DEL, lone surrogates, bidi controls. */
+const refusedChar = fc
+  .oneof(
+    fc.integer({ min: 0, max: 0x1f }),
+    fc.integer({ min: 0x7f, max: 0x9f }),
+    fc.integer({ min: 0xd800, max: 0xdfff }),
+    fc.constantFrom(0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069),
+  )
+  .map((code) => String.fromCharCode(code));
+const fourByte = fc.integer({ min: 0x10000, max: 0x10ffff }).map((code) => String.fromCodePoint(code));
+const around = (inner: fc.Arbitrary<string>) => fc.tuple(printable(8), inner, printable(8)).map((parts) => parts.join(''));
+const nastyText = fc.oneof(
+  { arbitrary: around(refusedChar), weight: 4 },
+  around(fc.array(fourByte, { minLength: 1, maxLength: 40 }).map((chars) => chars.join(''))),
+  fc.tuple(fc.integer({ min: 65, max: 6000 }), fc.constantFrom('a', '中', '😀', '\u0000')).map(([length, char]) => char.repeat(length)),
+  fc.constantFrom(...INT64_EDGES),
+);
+/** Header values must be bytes without NUL, CR or LF: the controls that can travel there. */
+const nastyHeader = around(fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0x0b, max: 0x0c }), fc.integer({ min: 0x0e, max: 0x1f }), fc.integer({ min: 0x7f, max: 0xff })).map((code) => String.fromCharCode(code)));
+const nastyNumber = fc.oneof(
+  fc.constantFrom(2 ** 63, -(2 ** 63), 2 ** 64, Number.MAX_SAFE_INTEGER + 2, -0, 0.5, 1e308, -1),
+  fc.constantFrom(...INT64_EDGES),
+  nastyText,
+);
+
+/** Percent-encodes a path segment; a lone surrogate as the bytes UTF-8 forbids (ED A0 80). */
+const segment = (value: string) => {
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    return '%ED%A0%80';
+  }
+};
+
+const PATH_VALUES: Record<string, () => string> = { id: () => randomUUID(), handle: () => 'A'.repeat(22), key: () => 'fuzz-gift' };
+
+function setDotted(body: Record<string, unknown>, name: string, value: unknown) {
+  const [head, ...rest] = name.split('.');
+  if (rest.length === 0) body[head!] = value;
+  else setDotted((body[head!] = { ...(body[head!] as Record<string, unknown> | undefined) }), rest.join('.'), value);
+}
+
+const targetedArb = fc
+  .record({ target: fc.constantFrom(...TARGETS), text: nastyText, number: nastyNumber, header: nastyHeader })
+  .map(({ target, text, number, header }) => {
+    const { input } = target;
+    const value = input.at === 'header' ? header : input.kind === 'number' && input.at === 'body' ? number : text;
+    const headers: Record<string, string> = {};
+    const credential = target.security.includes('session') ? liveToken : target.security.includes('serviceKey') ? SERVICE_KEY : ADMIN_KEY;
+    if (target.security.length > 0) headers.authorization = `Bearer ${credential}`;
+    if (input.at === 'header') headers[input.name.toLowerCase()] = input.name === 'Authorization' ? `Bearer ${value as string}` : (value as string);
+    let path = target.template.replace(/^\/api\//, '').replace(/\{(\w+)\}/g, (_, name: string) => (input.at === 'path' && input.name === name ? segment(value as string) : PATH_VALUES[name]!()));
+    if (input.at === 'query') path += `?${new URLSearchParams({ [input.name]: value as string })}`;
+    let body: string | undefined;
+    if (target.body) {
+      const fields = validBody(target.body);
+      if (input.at === 'body') setDotted(fields, input.name, value);
+      body = target.form ? String(new URLSearchParams(fields as Record<string, string>)) : JSON.stringify(fields);
+      headers['content-type'] = target.form ? 'application/x-www-form-urlencoded' : 'application/json';
+    }
+    return { target, path, headers, body, value };
+  });
+
+/** What the input rule refuses in free text (tab and newline allowed) and everywhere else. */
+const breaksRule = (value: unknown, name: string) =>
+  typeof value === 'string' && (name === 'reason' ? /(?![\t\n])[\p{Cc}\p{Cs}\u202a-\u202e\u2066-\u2069]/u : /[\p{Cc}\p{Cs}\u202a-\u202e\u2066-\u2069]/u).test(value);
+
+describe('every input of every operation, with the characters and numbers that break systems', () => {
+  it('the spec declares inputs of every kind, nested routes and nested fields included', () => {
+    const names = TARGETS.map(({ template, method, input }) => `${method} ${template} ${input.at}:${input.name}`);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'POST /api/admin/people/{id}/suspend path:id',
+        'POST /api/admin/people/{id}/suspend body:reason',
+        'PUT /api/admin/benefits/{key} body:title.zh',
+        'PUT /api/admin/benefits/{key} body:policy.newWithinDays',
+        'GET /api/service/claims query:after',
+        'POST /api/claims header:Idempotency-Key',
+        'DELETE /api/sessions/{handle} path:handle',
+        'POST /api/introspect body:token',
+      ]),
+    );
+  });
+
+  it('2,000 requests: never 5xx, always a documented answer; a body or query text breaking the rule is 400 naming it', async () => {
+    const before = await state();
+    let sent = 0;
+    await fc.assert(
+      fc.asyncProperty(targetedArb, async ({ target, path, headers, body, value }) => {
+        const name = path.replace(/\?.*$/, '').replace(/\{(\w+)\}/g, '[$1]');
+        const result = await stack.call(path, target.method, { headers, ...(body === undefined ? {} : { body }) });
+        sent += 1;
+        expect(result.status, `${target.method} /api/${path}`).toBeLessThan(500);
+        if (result.status >= 400) expectDocumentedAnswer(name, target.method, result);
+        const { input } = target;
+        if ((input.at === 'body' || input.at === 'query') && breaksRule(value, input.name) && Buffer.byteLength(body ?? '') <= 4096) {
+          expect([result.status, result.body.code, result.body.detail], `${target.method} ${target.template} ${input.name}`).toEqual([
+            400,
+            'invalid_request',
+            expect.stringContaining(`"${input.name}"`),
+          ]);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    expect(sent).toBeGreaterThanOrEqual(2000);
+    // A phone code of digits is well-formed: WeChat is asked (and its access_token cached).
+    const after = await state();
+    expect({ ...after, keys: after.keys.filter((key) => !key.includes(':access-token:')) }).toEqual(before);
+    expect((await stack.call('me', 'GET', { token: liveToken })).status).toBe(200);
   });
 });
 

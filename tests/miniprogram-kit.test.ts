@@ -586,6 +586,16 @@ describe.each(['wx', 'uni', 'Taro'] as const)('the kit under %s', (platform) => 
       await expect(kit.bindPhone(failed)).rejects.toMatchObject({ code: 'wx_phone_failed', errMsg: 'getPhoneNumber:fail no permission', message: expect.stringMatching(/手机号/) });
     });
 
+    it.each([
+      [112, 'getPhoneNumber:fail api scope is not declared in the privacy agreement', 'wx_phone_privacy_undeclared', /未声明手机号/],
+      [104, 'getPhoneNumber:fail privacy permission is not authorized', 'wx_phone_privacy_denied', /隐私指引/],
+      [1400001, 'getPhoneNumber:fail no quota', 'wx_phone_no_quota', /额度/],
+    ])('errno %i has a code of its own and a Chinese sentence, and sends nothing', async (errno, errMsg, code, message) => {
+      const { api, kit } = miniProgram();
+      await expect(kit.bindPhone({ detail: { errMsg, errno } })).rejects.toMatchObject({ code, errMsg, message: expect.stringMatching(message) });
+      expect(api.calls.request).toBe(0);
+    });
+
     it('a 503 is not retried, even with retry on: the caller is told the person must tap again', async () => {
       const { kit } = miniProgram(undefined, { retry: { attempts: 2, maxWaitSeconds: 5 } });
       await kit.login();
@@ -833,7 +843,7 @@ it('every error code, the server\'s and the kit\'s, has a short Chinese sentence
   const reasons = ['not_new', 'phone_required', 'phone_already_claimed', 'risk', 'not_started', 'ended', 'inactive', 'sold_out', 'sold_out_today'].map(
     (reason) => `claim_refused:${reason}`,
   );
-  const kit = ['network_error', 'aborted', 'wx_login_failed', 'logged_out', 'invalid_response', 'invalid_config', 'invalid_argument', 'client_error', 'wx_phone_failed', 'wx_file_failed', 'avatar_too_large', 'unknown'];
+  const kit = ['network_error', 'aborted', 'wx_login_failed', 'logged_out', 'invalid_response', 'invalid_config', 'invalid_argument', 'client_error', 'wx_phone_failed', 'wx_file_failed', 'avatar_too_large', 'wx_phone_privacy_undeclared', 'wx_phone_privacy_denied', 'wx_phone_no_quota', 'unknown'];
   const codes = [...new Set([...server, ...reasons, ...kit])].sort();
   expect(Object.keys(messages.zh).sort()).toEqual(codes);
   expect(Object.keys(messages.en).sort()).toEqual(codes);

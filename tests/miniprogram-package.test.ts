@@ -43,6 +43,8 @@ it('ships the kit at its root (bundlers) and in miniprogram_dist (构建 npm), a
   expect(packed.report.files.map((file) => file.path).sort()).toEqual(expected.sort());
   const manifest = JSON.parse(readFileSync(join(KIT_DIR, 'package.json'), 'utf8')) as Record<string, unknown>;
   expect(manifest).toMatchObject({ name: 'wxlogin-miniprogram', miniprogram: 'miniprogram_dist', main: 'index.js', types: 'index.d.ts' });
+  // The repository's licence (LICENSE), stated where npm and 构建 npm read it.
+  expect(manifest.license).toBe(readFileSync(new URL('../LICENSE', import.meta.url), 'utf8').startsWith('MIT License') ? 'MIT' : 'see LICENSE');
   expect(manifest.name).not.toBe(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).name);
   // Generated for the pack only: postpack removes it again.
   expect(existsSync(join(packed.source, 'miniprogram_dist'))).toBe(false);

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../lib/platform/postgres.js';
 import { clientIp } from '../lib/http/endpoint.js';
+import { RefusedAddresses } from '../lib/sessions/rate-limit.js';
 import { startServer } from '../scripts/local/server.js';
 import { startStack, type CallResult, type Stack } from './support/stack.js';
 
@@ -14,13 +15,14 @@ const FOR_FAULTS = app();
 const FOR_IPV6 = app();
 const FOR_SERVER = app();
 const FOR_SHARED_BUDGET = app();
+const FOR_FLOOD = app();
 // Random, so that runs sharing this Redis do not share counters.
 const ip = () => `10.${[...randomBytes(3)].join('.')}`;
 
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({
-    apps: [FOR_IP, FOR_ACCOUNT, FOR_FAULTS, FOR_IPV6, FOR_SERVER, FOR_SHARED_BUDGET].map((appid) => ({ appid, secret: `secret-${appid}`, openPlatform: false })),
+    apps: [FOR_IP, FOR_ACCOUNT, FOR_FAULTS, FOR_IPV6, FOR_SERVER, FOR_SHARED_BUDGET, FOR_FLOOD].map((appid) => ({ appid, secret: `secret-${appid}`, openPlatform: false })),
     env: {
       // As on a trusted proxy (Vercel sets VERCEL=1): x-real-ip / x-forwarded-for are the platform's.
       TRUST_PROXY_HEADERS: '1',
@@ -111,6 +113,46 @@ describe('login per client IP', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('a flood of junk codes from one address', () => {
+  const junk = (address: string) =>
+    stack.call('login', 'POST', { json: { code: randomBytes(16).toString('hex'), appid: FOR_FLOOD }, headers: { 'x-forwarded-for': address } });
+
+  it('is limited whatever WeChat answers: invalid_code within the limit, 429 past it', async () => {
+    const address = ip();
+    const statuses: string[] = [];
+    for (let i = 0; i < 10; i++) statuses.push(String((await junk(address)).body.code));
+    expect(statuses).toEqual([...Array(3).fill('invalid_code'), ...Array(7).fill('rate_limited')]);
+  });
+
+  it('once refused, the instance answers 429 until its Retry-After without asking WeChat or Redis', async () => {
+    const address = ip();
+    for (let i = 0; i < 3; i++) await junk(address);
+    const first = await junk(address);
+    expectLimited(first, 3, 60);
+    stack.wechat.resetCounts();
+    stack.gateway.resetCounts();
+    for (let i = 0; i < 50; i++) {
+      const again = await junk(address);
+      expectLimited(again, 3, 60);
+      expect(Number(again.headers.get('retry-after'))).toBeLessThanOrEqual(Number(first.headers.get('retry-after')));
+    }
+    expect(stack.wechat.requestCount()).toBe(0);
+    expect(stack.gateway.counts().requests).toBe(0);
+    // Another address is asked about as usual.
+    expect((await junk(ip())).body.code).toBe('invalid_code');
+  });
+
+  it('remembers a bounded number of addresses, each until its time, the least recently refused forgotten first', () => {
+    const refused = new RefusedAddresses(3);
+    for (const address of ['a', 'b', 'c']) refused.refuse(address, 10_000);
+    expect(refused.remainingMs('a', 0)).toBe(10_000);
+    refused.refuse('d', 5_000);
+    // 'a' was just used: 'b' is the least recent.
+    expect(['a', 'b', 'c', 'd'].map((address) => refused.remainingMs(address, 1_000))).toEqual([9_000, 0, 9_000, 4_000]);
+    expect(refused.remainingMs('d', 5_000)).toBe(0);
   });
 });
 

@@ -1,6 +1,6 @@
 import { listEvents } from '../../lib/people/events.js';
 import { bearerToken, endpoint, json } from '../../lib/http/endpoint.js';
-import { oneOf, optional, personId, readQuery, text, timestamp } from '../../lib/http/input.js';
+import { decimal, MAX_BIGINT, oneOf, optional, personId, readQuery, text, timestamp } from '../../lib/http/input.js';
 import { requireOperator } from '../../lib/http/keys.js';
 
 export default endpoint('/api/admin/events', {
@@ -14,7 +14,7 @@ export default endpoint('/api/admin/events', {
       from: optional(timestamp),
       to: optional(timestamp),
       order: optional(oneOf('asc', 'desc')),
-      after: optional(text(/^\d{1,18}$/, 'the "next" cursor of an earlier page')),
+      after: optional(decimal(MAX_BIGINT, 'the "next" cursor of an earlier page')),
       limit: optional(text(/^(?:[1-9]\d?|[1-4]\d\d|500)$/, 'a page size from 1 to 500')),
     });
     return json(200, await listEvents({ personId: person, kind, operator, from, to, order, after, limit: limit === undefined ? undefined : Number(limit) }));

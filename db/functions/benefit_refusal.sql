@@ -1,5 +1,6 @@
 -- Why the person may not claim the benefit now (null: they may), as the policy says: inactive,
--- not_started, ended, not_new, phone_required, sold_out or sold_out_today (p_stock as last read,
+-- not_started, ended, not_new (first sight, inherited from a deleted person's identities, else the
+-- first login), phone_required, sold_out or sold_out_today (p_stock as last read,
 -- p_today the Shanghai day; take_stock decides for sure), or risk (p_risk_rank above the limit).
 -- A benefit with a risk limit but no rank given answers risk_unknown: the caller asks WeChat and
 -- comes back; a sold-out benefit answers before WeChat is asked.
@@ -11,7 +12,7 @@ language sql stable as $$
       when not p_benefit.active then 'inactive'
       when p_benefit.starts_at > now() then 'not_started'
       when p_benefit.ends_at <= now() then 'ended'
-      when p_person.created_at < now() - make_interval(days => p_benefit.new_within_days) then 'not_new'
+      when coalesce(p_person.first_seen_at, p_person.created_at) < now() - make_interval(days => p_benefit.new_within_days) then 'not_new'
       when (p_benefit.phone_required or p_benefit.one_per_phone) and p_person.phone_pure_number is null then 'phone_required'
     end,
     stock_refusal(p_stock, p_today),

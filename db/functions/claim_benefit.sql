@@ -6,12 +6,14 @@
 --               stock does (take_stock: sold_out, sold_out_today);
 --   unknown_benefit, no_person.
 -- p_risk_rank: WeChat's rank for the person, when the caller knows the benefit wants one; with
--- p_risk_unavailable, WeChat could not say and the benefit's risk_failure decides. p_today: the
--- calendar day in Asia/Shanghai the claim counts on for a daily stock.
+-- p_risk_unavailable, WeChat could not say and the benefit's risk_failure decides. A refusal for
+-- risk_unknown carries the person's mainland number (mobile_no), which WeChat is asked with: the
+-- caller needs no round trip of its own for it. p_today: the calendar day in Asia/Shanghai the
+-- claim counts on for a daily stock.
 create or replace function claim_benefit(
   p_person uuid, p_benefit text, p_appid text, p_identity_hashes text[], p_idempotency_key text,
   p_risk_rank integer, p_risk_unavailable boolean, p_hash_key text, p_today date)
-returns table (outcome text, reason text, claim_id bigint, benefit text, appid text, claimed_at timestamptz)
+returns table (outcome text, reason text, claim_id bigint, benefit text, appid text, claimed_at timestamptz, mobile_no text)
 language plpgsql as $$
 #variable_conflict use_column
 declare
@@ -24,7 +26,7 @@ declare
 begin
   select * into offered from benefits b where b.key = p_benefit;
   if not found then
-    return query select 'unknown_benefit', null::text, null::bigint, p_benefit, null::text, null::timestamptz;
+    return query select 'unknown_benefit', null::text, null::bigint, p_benefit, null::text, null::timestamptz, null::text;
     return;
   end if;
   -- Read without a lock: a sold-out benefit refuses at once; take_stock decides for the others.
@@ -32,7 +34,7 @@ begin
   -- Share-locked by live_person: no merge folds this person before the claim commits.
   select * into person from people where id = live_person(p_person);
   if person.id is null then
-    return query select 'no_person', null, null::bigint, p_benefit, null, null::timestamptz;
+    return query select 'no_person', null, null::bigint, p_benefit, null, null::timestamptz, null::text;
     return;
   end if;
 
@@ -42,16 +44,16 @@ begin
     select * into existing from claims c where c.person_id = person.id and c.benefit = p_benefit;
     if found then
       return query select case when existing.idempotency_key = p_idempotency_key then 'replayed' else 'claimed' end,
-                          null, existing.id, existing.benefit, existing.appid, existing.claimed_at;
+                          null, existing.id, existing.benefit, existing.appid, existing.claimed_at, null::text;
       return;
     end if;
     if attempt = 2 then
-      return query select 'refused', 'phone_already_claimed', null::bigint, p_benefit, null, null::timestamptz;
+      return query select 'refused', 'phone_already_claimed', null::bigint, p_benefit, null, null::timestamptz, null::text;
       return;
     end if;
 
     return query
-      select 'claimed', null, null::bigint, e.benefit, null, e.erased_at from erased_claims e
+      select 'claimed', null, null::bigint, e.benefit, null, e.erased_at, null::text from erased_claims e
        where e.benefit = p_benefit and e.identity_hash = any(p_identity_hashes) limit 1;
     if found then
       return;
@@ -62,7 +64,8 @@ begin
       refusal := case when offered.risk_failure = 'allow' then null else 'risk_unavailable' end;
     end if;
     if refusal is not null then
-      return query select 'refused', refusal, null::bigint, p_benefit, null, null::timestamptz;
+      return query select 'refused', refusal, null::bigint, p_benefit, null, null::timestamptz,
+                          case when refusal = 'risk_unknown' and person.phone_country_code = '86' then person.phone_pure_number end;
       return;
     end if;
 
@@ -75,13 +78,13 @@ begin
     if made.id is not null then
       refusal := take_stock(made);
       if refusal is not null then
-        return query select 'refused', refusal, null::bigint, p_benefit, null, null::timestamptz;
+        return query select 'refused', refusal, null::bigint, p_benefit, null, null::timestamptz, null::text;
         return;
       end if;
       insert into claim_feed (kind, claim_id, person_id, benefit, appid, claimed_at)
       values ('claim', made.id, person.id, p_benefit, p_appid, made.claimed_at);
       perform record_event(person.id, 'benefit_claimed', p_appid, 'self', jsonb_build_object('benefit', p_benefit));
-      return query select 'created', null, made.id, made.benefit, made.appid, made.claimed_at;
+      return query select 'created', null, made.id, made.benefit, made.appid, made.claimed_at, null::text;
       return;
     end if;
   end loop;

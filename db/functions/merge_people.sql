@@ -20,6 +20,11 @@ begin
 
   perform move_phone_on_merge(p_survivor, p_folded);
   perform move_profile_on_merge(p_survivor, p_folded);
+  -- The earlier first sight counts (the folded person may have inherited one from a deletion).
+  update people s
+     set first_seen_at = least(coalesce(s.first_seen_at, s.created_at), coalesce(f.first_seen_at, f.created_at))
+    from people f
+   where s.id = p_survivor and f.id = p_folded and coalesce(f.first_seen_at, f.created_at) < coalesce(s.first_seen_at, s.created_at);
   -- A suspension follows the person: the survivor takes the folded one's if it has none.
   update people s
      set suspended_at = f.suspended_at, suspended_until = f.suspended_until,

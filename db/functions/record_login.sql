@@ -1,8 +1,9 @@
 -- The whole login write in one round trip: find or create the account and its person, merge two
 -- people when the account brings a unionid another person already holds, record the login in the
 -- audit trail, and return what the session store caches about the person. A suspended person's
--- login answers suspended = true and records nothing.
-create or replace function record_login(p_appid text, p_openid text, p_unionid text)
+-- login answers suspended = true and records nothing. A person created here inherits the earliest
+-- first sight deletion kept for p_identity_hashes (the account's and unionid's keyed hashes).
+create or replace function record_login(p_appid text, p_openid text, p_unionid text, p_identity_hashes text[])
 returns table (is_new boolean, suspended boolean, folded_person_id uuid, person_id uuid, revision integer, unionid text,
                created_at timestamptz, phone_country_code text, phone_pure_number text, accounts jsonb,
                nickname text, avatar_hash text)
@@ -41,7 +42,9 @@ begin
     if holder.id is not null then
       update people set revision = revision + 1 where id = holder.id returning * into person;
     else
-      insert into people (unionid) values (p_unionid) returning * into person;
+      insert into people (unionid, first_seen_at)
+      values (p_unionid, (select min(s.first_seen_at) from identity_first_seen s where s.identity_hash = any(p_identity_hashes)))
+      returning * into person;
       created := true;
     end if;
     insert into accounts (appid, openid, person_id) values (p_appid, p_openid, person.id);

@@ -1,14 +1,14 @@
 // Benefits the company offers (the benefits table, run by operators), and claims of them: once per
 // person, whichever mini program they open first, under each benefit's policy (new people only,
 // a verified phone, one per phone, WeChat's risk rank, a limited stock). Each claim is one Postgres
-// round trip.
+// round trip; a risk-limited one two, around WeChat's rank.
 import { config } from '../platform/config.js';
 import { query } from '../platform/postgres.js';
 import { identityHashes } from '../people/deletion.js';
 import { ApiError, invalid, unauthorized } from '../platform/errors.js';
-import { verifiedMainlandNumber } from '../people/records.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { riskRankOf } from '../wechat/risk-rank.js';
+import { identityHashKeyHex } from '../platform/sealing.js';
 import type { Authenticated } from '../sessions/tokens.js';
 
 export interface BenefitPolicy {
@@ -94,6 +94,8 @@ interface ClaimOutcomeRow {
   benefit: string;
   appid: string | null;
   claimed_at: Date | null;
+  /** With risk_unknown: the person's verified mainland number, for WeChat's risk rank. */
+  mobile_no: string | null;
 }
 
 /** Benefits with their stock rows, oldest first; $1: one key, or null for all. */
@@ -122,8 +124,9 @@ export async function saveBenefit(key: string, benefit: Omit<Benefit, 'key'>, ac
 /**
  * Claims `benefit` for the session's person from the session's mini program, in one Postgres
  * round trip (db/functions/claim_benefit.sql). A benefit with a risk limit answers that it needs
- * WeChat's rank: asked for, the claim is tried once more with it. A repeat with the same
- * `idempotencyKey` answers the original claim again.
+ * WeChat's rank, with the bound mainland number to ask it with: asked for (or remembered), the
+ * claim is tried once more with it, a second round trip. A repeat with the same `idempotencyKey`
+ * answers the original claim again.
  */
 export async function claimBenefit(
   { session, person }: Authenticated,
@@ -134,15 +137,14 @@ export async function claimBenefit(
   await bootstrapBenefits();
   const attempt = async (risk: { rank: number | null } | null) => {
     const [row] = await query<ClaimOutcomeRow>(
-      `select outcome, reason, benefit, appid, claimed_at from claim_benefit(${params(9)})`,
-      [person.id, benefit, session.appid, identityHashes(person.card), idempotencyKey, risk?.rank ?? null, risk?.rank === null, hashKey(), shanghaiDay()],
+      `select outcome, reason, benefit, appid, claimed_at, mobile_no from claim_benefit(${params(9)})`,
+      [person.id, benefit, session.appid, identityHashes(person.card), idempotencyKey, risk?.rank ?? null, risk?.rank === null, identityHashKeyHex(), shanghaiDay()],
     );
     return row!;
   };
   const row = await attempt(null);
   if (row.reason !== 'risk_unknown') return outcomeOf(row);
-  const mobileNo = person.card.phone === null ? null : await verifiedMainlandNumber(person.id);
-  const rank = await riskRankOf(session.appid, person.id, { openid: session.openid, clientIp: context.clientAddress, mobileNo }, context.deadline);
+  const rank = await riskRankOf(session.appid, person.id, { openid: session.openid, clientIp: context.clientAddress, mobileNo: row.mobile_no }, context.deadline);
   return outcomeOf(await attempt({ rank }));
 }
 
@@ -187,7 +189,7 @@ export async function benefitStatuses({ person }: Authenticated): Promise<Benefi
   await bootstrapBenefits();
   const rows = await query<{ key: string; title_zh: string; title_en: string; status: BenefitStatus['status']; reason: RefusalReason | null; appid: string | null; claimed_at: Date | null }>(
     'select key, title_zh, title_en, status, reason, appid, claimed_at from benefit_statuses($1, $2, $3, $4)',
-    [person.id, identityHashes(person.card), hashKey(), shanghaiDay()],
+    [person.id, identityHashes(person.card), identityHashKeyHex(), shanghaiDay()],
   );
   return rows.map((row) => ({
     key: row.key,
@@ -238,11 +240,6 @@ function saveArguments(key: string, { title, active, startsAt, endsAt, policy }:
  */
 export function shanghaiDay(): string {
   return new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
-}
-
-/** The key claims hash verified numbers with (claims.phone_key), as hex. */
-function hashKey(): string {
-  return config().identityHashKey.toString('hex');
 }
 
 function params(count: number): string {

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { config, ConfigError, onVercel } from '../platform/config.js';
+import { checkText } from './input.js';
 import { safeEqual } from './keys.js';
 import { ApiError, describeCause, invalid } from '../platform/errors.js';
 import { budgetSpent, newRequestContext, type RateLimitState, type RequestContext } from '../platform/request-context.js';
@@ -85,11 +86,13 @@ export function routePattern(route: string): RegExp {
 
 function routeParams(pattern: RegExp, request: Request): RouteParams {
   const groups = pattern.exec(new URL(request.url).pathname)?.groups ?? {};
+  let decoded: [string, string][];
   try {
-    return Object.fromEntries(Object.entries(groups).map(([name, value]) => [name, decodeURIComponent(value)]));
+    decoded = Object.entries(groups).map(([name, value]) => [name, decodeURIComponent(value)]);
   } catch {
     throw new ApiError('not_found');
   }
+  return Object.fromEntries(decoded.map(([name, value]) => [name, checkText(value, name)]));
 }
 
 export function json(status: number, body: unknown): Response {
@@ -116,7 +119,7 @@ export function bearerToken(request: Request): string {
       headers: { 'WWW-Authenticate': 'Bearer' },
     });
   }
-  return match[1];
+  return checkText(match[1], 'Authorization');
 }
 
 /** The caller's address as the platform saw it, or null when no trusted proxy set the headers. */

@@ -1,6 +1,7 @@
 // Request input → typed values. Each endpoint declares its fields once (name → field type); the
 // body (a bounded UTF-8 JSON object, or a form where the endpoint takes one) or the query string
-// must hold only those fields, each of its type.
+// must hold only those fields, each of its type. Every text a request carries (fields, query
+// values, path segments, the headers we read) passes one rule first: see `checkText`.
 import { config } from '../platform/config.js';
 import { ApiError, invalid } from '../platform/errors.js';
 
@@ -17,13 +18,55 @@ const MAX_BODY_BYTES = 4 * 1024;
  */
 const BODY_TIMEOUT_MS = 5000;
 
-/** A string matching `pattern`; `what` completes "\"name\" must be …". */
-export function text(pattern: RegExp, what: string): Field<string> {
+/**
+ * What no text may hold: NUL (Postgres refuses it) and the other C0 and C1 controls (they hide in
+ * logs and consoles), lone surrogates (not text: no UTF-8 can carry them) and the Unicode bidi
+ * controls U+202A–U+202E and U+2066–U+2069 (they make what an operator reads differ from what is
+ * stored). Free text may keep tab and newline.
+ */
+const REFUSED = /[\p{Cc}\p{Cs}\u202a-\u202e\u2066-\u2069]/u;
+const REFUSED_MULTILINE = /(?![\t\n])[\p{Cc}\p{Cs}\u202a-\u202e\u2066-\u2069]/u;
+
+/** Whether `value` passes the rule every text a request carries must pass. */
+export function isCleanText(value: string, { multiline = false } = {}): boolean {
+  return !(multiline ? REFUSED_MULTILINE : REFUSED).test(value);
+}
+
+/** `value`, or 400 invalid_request naming the field (a path segment, a header) when it breaks the rule. */
+export function checkText(value: string, name: string, { multiline = false } = {}): string {
+  if (!isCleanText(value, { multiline })) {
+    throw invalid(`"${name}" must not hold control characters, unpaired surrogates or bidi controls`);
+  }
+  return value;
+}
+
+/** A string passing the rule and matching `pattern`; `what` completes "\"name\" must be …". */
+export function text(pattern: RegExp, what: string, { multiline = false } = {}): Field<string> {
   return (value, name) => {
-    if (typeof value !== 'string' || !pattern.test(value)) throw invalid(`"${name}" must be ${what}`);
+    if (typeof value !== 'string') throw invalid(`"${name}" must be ${what}`);
+    if (!pattern.test(checkText(value, name, { multiline }))) throw invalid(`"${name}" must be ${what}`);
     return value;
   };
 }
+
+/** Text people write (a suspension reason, a nickname): 1 to `max` characters, tab and newline allowed. */
+export function freeText(max: number): Field<string> {
+  return text(new RegExp(`^[\\s\\S]{1,${max}}$`), `a text of 1 to ${max} characters`, { multiline: true });
+}
+
+/** A whole number from 0 to `max` written in decimal (a cursor), checked before it reaches SQL. */
+export function decimal(max: bigint, what: string): Field<string> {
+  const digits = text(new RegExp(`^\\d{1,${String(max).length}}$`), what);
+  return (value, name) => {
+    const checked = digits(value, name);
+    if (BigInt(checked) > max) throw invalid(`"${name}" must be ${what}`);
+    return checked;
+  };
+}
+
+/** The largest bigint (int8) and xid8 Postgres holds. */
+export const MAX_BIGINT = 2n ** 63n - 1n;
+export const MAX_XID8 = 2n ** 64n - 1n;
 
 export const boolean: Field<boolean> = (value, name) => {
   if (typeof value !== 'boolean') throw invalid(`"${name}", when given, must be true or false`);
@@ -81,24 +124,10 @@ export function literal<T extends string>(expected: T): Field<T> {
   };
 }
 
-/** Characters that hide or reorder what people read: C0 and C1 controls (NUL included), DEL, bidi embeddings, overrides and isolates. */
-const HIDDEN_OR_REORDERING = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/**
- * Text shown to other people (a nickname): trimmed, 1 to `max` characters (code points), with no
- * control or bidi-control character and no lone surrogate, which could hide or reorder what a
- * reader sees (a name that reads as another, an operator's console garbled).
- */
+/** Text shown to other people (a nickname): trimmed, 1 to `max` characters (code points), one line, the input rule's. */
 export function humanText(max: number): Field<string> {
-  return (value, name) => {
-    const trimmed = typeof value === 'string' ? value.trim() : '';
-    const length = [...trimmed].length;
-    if (length < 1 || length > max || HIDDEN_OR_REORDERING.test(trimmed) || LONE_SURROGATE.test(trimmed)) {
-      throw invalid(`"${name}" must be a text of 1 to ${max} characters, without control or bidi-control characters`);
-    }
-    return trimmed;
-  };
+  const bounded = text(new RegExp(`^[\\s\\S]{1,${max}}$`, 'u'), `a text of 1 to ${max} characters`);
+  return (value, name) => bounded(typeof value === 'string' ? value.trim() : value, name);
 }
 
 /** What a person calls themselves: WeChat's <input type="nickname"> fills it. */
@@ -108,15 +137,18 @@ export const nickname = humanText(32);
 export const wechatCode = text(/^[A-Za-z0-9_:.-]{1,128}$/, 'the string wx.login() returned');
 /** getPhoneNumber codes are URL-safe strings (64 hex characters today). */
 export const phoneCode = text(/^[A-Za-z0-9_:.-]{1,256}$/, 'the string the getPhoneNumber button gave the page');
-/** Checked against the configured apps later: an unknown one is unknown_app, not a malformed request. */
-export const appid = text(/^[\s\S]{0,64}$/, 'a mini program appid string');
-export const benefitKey = text(/^[\s\S]*$/, 'a string');
+/** As WECHAT_APPS spells them; checked against the configured apps later: an unknown one is unknown_app. */
+export const appid = text(/^[A-Za-z0-9_-]{1,64}$/, 'a mini program appid (letters, digits, _ or -)');
+/** As operators and BENEFITS name them; an unknown one is unknown_benefit. */
+export const benefitKey = text(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a key of lowercase letters, digits, _ or - (up to 64)');
 export const personId = text(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'a person id (a UUID)');
 export const openid = text(/^[A-Za-z0-9_-]{1,128}$/, 'an openid');
 export const unionid = text(/^[A-Za-z0-9_-]{1,128}$/, 'a unionid');
 /** Digits, optionally with a +country code (+85261234567); without one, a mainland number. */
 export const phoneNumber = text(/^\+?\d{5,20}$/, 'a phone number of digits, optionally starting with +<country code>');
-export const reason = text(/^[\s\S]{1,500}$/, 'a text of 1 to 500 characters');
+export const reason = freeText(500);
+/** GET /api/sessions names them: 22 base64url characters. */
+export const sessionHandle = text(/^[A-Za-z0-9_-]{22}$/, 'a session handle');
 export const bearerTokenValue = text(/^[\x21-\x7e]{1,512}$/, 'a bearer token');
 /** One of the documents this deployment records consent to: privacy, terms and CONSENT_DOCUMENTS. */
 export const consentDocument: Field<string> = (value, name) => oneOf(...config().consentDocuments)(value, name);
@@ -152,16 +184,22 @@ export function readQuery<F extends Fields>(request: Request, fields: F): InputO
 
 function typed<F extends Fields>(values: Record<string, unknown>, fields: F, path = ''): InputOf<F> {
   const unknown = Object.keys(values).find((key) => !Object.hasOwn(fields, key));
-  if (unknown !== undefined) throw invalid(`Unknown field: ${path}${unknown.slice(0, 40)}`);
+  if (unknown !== undefined) throw invalid(`Unknown field: ${path}${echo(unknown)}`);
   const input: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(fields)) input[name] = field(values[name], path + name);
   return input as InputOf<F>;
 }
 
+/** A client's field name as an error may quote it: cut short, and only when it passes the rule. */
+function echo(name: string): string {
+  const cut = name.slice(0, 40);
+  return isCleanText(cut) ? cut : '(a name with characters no text may hold)';
+}
+
 function singleValues(params: URLSearchParams): Record<string, string> {
   const values: Record<string, string> = {};
   for (const [name, value] of params) {
-    if (Object.hasOwn(values, name)) throw invalid(`"${name.slice(0, 40)}" is given twice`);
+    if (Object.hasOwn(values, name)) throw invalid(`"${echo(name)}" is given twice`);
     values[name] = value;
   }
   return values;

@@ -5,7 +5,7 @@ import { config, type WechatApp } from '../platform/config.js';
 import { QUERY_TIMEOUT_MS } from '../platform/postgres.js';
 import { ApiError, invalid } from '../platform/errors.js';
 import { recordLogin } from './records.js';
-import { applyLimit, hitLoginPerIp } from '../sessions/rate-limit.js';
+import { applyLimit, hitLoginPerIp, refuseRememberedLogin } from '../sessions/rate-limit.js';
 import { REDIS_REQUEST_MAX_MS } from '../platform/redis.js';
 import { requireTimeFor, type RequestContext } from '../platform/request-context.js';
 import { createSession } from '../sessions/tokens.js';
@@ -46,12 +46,15 @@ export async function login(
   const app = resolveApp(gateway?.appid ?? appid, referer);
   context.log.appid = app.appid;
 
+  refuseRememberedLogin(context.clientIp, context);
   // Fails closed: a limiter that cannot count lets nothing through. The code is spent either way.
-  const [wechat, perIp] = await Promise.all([
+  // The limit decides first: an address over it is refused whatever WeChat answered.
+  const [wechatAnswer, perIp] = await Promise.allSettled([
     gateway ? { ...gateway, sessionKey: null } : code2Session(app, code, context.deadline),
     context.clientIp === null ? null : hitLoginPerIp(context.clientIp),
   ]);
-  applyLimit(perIp, 'loginPerIp', context);
+  applyLimit(valueOf(perIp), 'loginPerIp', context);
+  const wechat = valueOf(wechatAnswer);
 
   requireTimeFor(context.deadline, QUERY_TIMEOUT_MS, 'record_login');
   const person = await recordLogin(app.appid, wechat.openid, wechat.unionid);
@@ -65,6 +68,11 @@ export async function login(
     expiresAt: session.expiresAt.toISOString(),
     user: { id: person.personId, isNew: person.isNew },
   };
+}
+
+function valueOf<T>(settled: PromiseSettledResult<T>): T {
+  if (settled.status === 'rejected') throw settled.reason;
+  return settled.value;
 }
 
 /** The body's appid, else the Referer's, else the only configured app. */

@@ -13,10 +13,10 @@ export async function bindPhone(token: string, code: string, context: RequestCon
   const { session, person } = await requireSession(token, context);
   const app = config().apps.get(session.appid);
   if (!app) throw new ApiError('unknown_app', { detail: 'This session\'s mini program is no longer configured' });
-  // The lookup is billed and spends the code: never for a session whose person is gone.
+  // The lookup spends the code: never for a session whose person is gone.
   if (!(await personExists(person.id))) throw unauthorized('The session\'s person no longer exists');
 
-  // Billed: a lookup starts only if the number it buys can still be stored in time.
+  // A lookup spends the code: it starts only if the number it gets can still be stored in time.
   const lookupDeadline = context.deadline - QUERY_TIMEOUT_MS;
   const { watermarkAppid, ...phone } = await getUserPhoneNumber(app, code, session.openid, lookupDeadline);
   if (watermarkAppid !== app.appid) {

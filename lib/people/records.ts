@@ -1,10 +1,15 @@
 // People and their mini program accounts, in Postgres; the person card (sessions/card.ts) is built
 // here from the typed rows the database returns.
 import { query } from '../platform/postgres.js';
+import { identityHashes } from './deletion.js';
+import { identityHashKeyHex } from '../platform/sealing.js';
 import type { PersonCard, PersonCardVersion } from '../sessions/card.js';
 
 export interface LoggedInPerson extends PersonCardVersion {
-  /** true only on the very first login of this person, in any mini program. */
+  /**
+   * true when this login created the person: the first in any mini program, or the first after the
+   * person deleted their account (newWithinDays still counts from the identity's first sight).
+   */
   isNew: boolean;
   /** Suspended by an operator: no session may be created. */
   suspended: boolean;
@@ -36,8 +41,8 @@ const FACTS = 'person_id, revision, unionid, created_at, phone_country_code, pho
 /** Finds or creates the account and its person, merging on a late unionid, in one round trip (see record_login in db/). */
 export async function recordLogin(appid: string, openid: string, unionid: string | null): Promise<LoggedInPerson> {
   const [row] = await query<PersonFactsRow & { is_new: boolean; suspended: boolean; folded_person_id: string | null }>(
-    `select is_new, suspended, folded_person_id, ${FACTS} from record_login($1, $2, $3)`,
-    [appid, openid, unionid],
+    `select is_new, suspended, folded_person_id, ${FACTS} from record_login($1, $2, $3, $4)`,
+    [appid, openid, unionid, identityHashes({ unionid, accounts: [{ appid, openid }] })],
   );
   if (!row) throw new Error('record_login returned no row');
   return { ...cardVersionOf(row), isNew: row.is_new, suspended: row.suspended, foldedPersonId: row.folded_person_id };
@@ -48,11 +53,12 @@ export async function recordLogin(appid: string, openid: string, unionid: string
  * the latest verification wins. Returns the new cards of everyone it changed (see assign_phone).
  */
 export async function assignPhone(personId: string, phone: VerifiedPhone): Promise<PersonCardVersion[]> {
-  const rows = await query<PersonFactsRow>(`select ${FACTS} from assign_phone($1, $2, $3, $4)`, [
+  const rows = await query<PersonFactsRow>(`select ${FACTS} from assign_phone($1, $2, $3, $4, $5)`, [
     personId,
     phone.phoneNumber,
     phone.purePhoneNumber,
     phone.countryCode,
+    identityHashKeyHex(),
   ]);
   return rows.map(cardVersionOf);
 }
@@ -66,15 +72,6 @@ export async function cardsFrom(call: string, values: unknown[]): Promise<Person
 export async function personExists(personId: string): Promise<boolean> {
   const [row] = await query<{ live: string | null }>('select live_person($1) as live', [personId]);
   return row?.live != null;
-}
-
-/** The person's verified number when it is a mainland one (for WeChat's risk rank), else null. */
-export async function verifiedMainlandNumber(personId: string): Promise<string | null> {
-  const [row] = await query<{ number: string | null }>(
-    `select phone_pure_number as number from people where id = live_person($1) and phone_country_code = '86'`,
-    [personId],
-  );
-  return row?.number ?? null;
 }
 
 function cardVersionOf(row: PersonFactsRow): PersonCardVersion {

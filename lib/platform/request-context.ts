@@ -30,7 +30,7 @@ export function newRequestContext(requestId: string, deadline: number): RequestC
 
 /**
  * Refuses to start a step that may take up to `boundMs` (its own timeout) with less than that left
- * before `deadline`: its client would have the 503 first, and a write or a billed call landing
+ * before `deadline`: its client would have the 503 first, and a write or a call spending a one-time code landing
  * after that is exactly what the client's retry repeats.
  */
 export function requireTimeFor(deadline: number, boundMs: number, step: string): void {

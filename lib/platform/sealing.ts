@@ -1,7 +1,8 @@
 // Secrets at rest in Redis (WeChat's session_key, the access_token): AES-256-GCM under the
 // SESSION_ENCRYPTION_KEY list, bound to where they belong by associated data, so a sealed value
 // copied into another record does not open. The first key seals; every key opens (rotation).
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+// Identities we may only keep as keyed hashes (IDENTITY_HASH_KEY): identityHash.
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { config } from './config.js';
 
 const VERSION = 'v1';
@@ -36,4 +37,17 @@ export function unseal(envelope: string, associatedData: string): string | null 
 /** Names a key in envelopes without revealing it. */
 function keyIdOf(key: Buffer): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 8);
+}
+
+/**
+ * A keyed hash (IDENTITY_HASH_KEY) of an identity named `account:<appid>:<openid>` or
+ * `unionid:<unionid>`: what may outlive a deleted person, and what Redis keys may carry.
+ */
+export function identityHash(name: string): string {
+  return createHmac('sha256', config().identityHashKey).update(name).digest('base64url');
+}
+
+/** IDENTITY_HASH_KEY as hex: the key of the hashes Postgres makes itself (phone_key). */
+export function identityHashKeyHex(): string {
+  return config().identityHashKey.toString('hex');
 }

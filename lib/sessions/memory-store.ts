@@ -113,6 +113,11 @@ export class MemorySessionStore implements SessionStore {
     this.blocks.delete(personId);
   }
 
+  /** FORGET_PERSON */
+  async forget(personId: string): Promise<void> {
+    this.people.delete(personId);
+  }
+
   /** LIST_SESSIONS */
   async list(personId: string, now: number): Promise<ListedSession[]> {
     const listed: ListedSession[] = [];

@@ -1,5 +1,6 @@
 // Rate limits as sliding windows (two fixed windows, the previous one weighted by what is left of
-// it). Per client address on login: one Redis request sent alongside code2Session, never before it.
+// it). Per client address on login: one Redis request sent alongside code2Session, never before it;
+// an address refused is then refused by this instance from memory until its Retry-After.
 // Per account and per session: counted inside the session scripts, no request of their own. Failed
 // authentications per address: in this instance's memory, so refusing writes nothing to Redis.
 import { config, type RateLimitName } from '../platform/config.js';
@@ -61,11 +62,53 @@ export class SlidingWindows {
 const local = new SlidingWindows();
 
 /**
+ * Addresses this instance refused, each until the Retry-After it was given; past `capacity` the
+ * least recently refused is forgotten (it is then asked about through Redis again, no worse).
+ */
+export class RefusedAddresses {
+  private readonly until = new Map<string, number>();
+
+  constructor(private readonly capacity: number) {}
+
+  refuse(ip: string, untilMs: number): void {
+    this.until.delete(ip);
+    this.until.set(ip, untilMs);
+    if (this.until.size > this.capacity) this.until.delete(this.until.keys().next().value!);
+  }
+
+  /** How long the address stays refused; 0 when it is not. */
+  remainingMs(ip: string, now: number): number {
+    const until = this.until.get(ip);
+    if (until === undefined) return 0;
+    this.until.delete(ip);
+    if (until <= now) return 0;
+    this.until.set(ip, until);
+    return until - now;
+  }
+}
+
+/** A few thousand addresses: ~100 bytes each, well under a megabyte. */
+const refusedLogins = new RefusedAddresses(4096);
+
+/**
+ * 429 at once, without WeChat or Redis, for an address this instance refused a login and whose
+ * Retry-After has not passed: a flood costs nothing past its first refusal.
+ */
+export function refuseRememberedLogin(ip: string | null, context: RequestContext, now = Date.now()): void {
+  const limit = limitOf('loginPerIp');
+  const remainingMs = ip === null || !limit ? 0 : refusedLogins.remainingMs(ip, now);
+  if (remainingMs > 0) applyLimit({ allowed: false, limit: limit!.tokens, remaining: 0, resetMs: remainingMs }, 'loginPerIp', context);
+}
+
+/**
  * Counts a login from this client address (shared across instances through Redis; in memory
  * without it). Fails closed: without a working limiter nothing guards the WeChat quota.
  */
-export function hitLoginPerIp(ip: string, now = Date.now()): Promise<LimitResult | null> {
-  return hitShared('loginPerIp', `ip:${ip}`, now);
+export async function hitLoginPerIp(ip: string, now = Date.now()): Promise<LimitResult | null> {
+  const result = await hitShared('loginPerIp', `ip:${ip}`, now);
+  // Remembered until its reset: this instance refuses the address again without asking anyone.
+  if (result && !result.allowed) refusedLogins.refuse(ip, now + result.resetMs);
+  return result;
 }
 
 /** Counts a person's request for the copy of everything we hold about them, the same way. */

@@ -271,6 +271,12 @@ redis.call('ZREM', index, id)
 return redis.call('DEL', sessionKey)
 `;
 
+/** Drops a deleted person's card: the unionid, accounts and masked phone it holds. */
+export const FORGET_PERSON = `
+local personKey = KEYS[1]
+return redis.call('DEL', personKey)
+`;
+
 /** Replaces a person's cached card unless it holds a newer revision; a person with none cached is left alone. */
 export const SAVE_CARD = `
 local personKey = KEYS[1]

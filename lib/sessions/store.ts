@@ -85,6 +85,8 @@ export interface SessionStore {
   list(personId: string, now: number): Promise<ListedSession[]>;
   /** Ends the session `id` if the person holds it. */
   endOfPerson(personId: string, id: string): Promise<boolean>;
+  /** Drops the person's cached card (deletion); their sessions must be ended first. */
+  forget(personId: string): Promise<void>;
   /** Replaces a person's cached card unless it holds a newer revision; a person with none cached is left alone. */
   saveCard(version: PersonCardVersion): Promise<void>;
 }

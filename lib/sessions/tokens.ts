@@ -198,6 +198,11 @@ export function endAllSessionsOf(personId: string, { block, until }: { block: bo
   return sessionStore().endAllOfPerson(personId, Math.max(0, Math.ceil(blockMs)));
 }
 
+/** Drops what the session store keeps of a deleted person beyond their sessions (the card). */
+export function forgetPerson(personId: string): Promise<void> {
+  return sessionStore().forget(personId);
+}
+
 /** Lets the person hold sessions again at once (a lifted suspension). */
 export function unblockSessions(personId: string): Promise<void> {
   return sessionStore().unblock(personId);

@@ -4,6 +4,7 @@ import type { PersonCard, PersonCardVersion } from './card.js';
 import type { Limit, LimitResult } from './rate-limit.js';
 import * as scripts from './scripts.js';
 import { runScript } from '../platform/redis.js';
+import { identityHash } from '../platform/sealing.js';
 import type { AuthenticateOptions, Authenticated, CreateOptions, CreateOutcome, ListedSession, SessionRecord, SessionStore } from './store.js';
 
 /** AUTHENTICATE's reply: the record with its owner as `person`, the candidate it was found under (1-based), the card as stored. */
@@ -24,7 +25,8 @@ export class UpstashSessionStore implements SessionStore {
 
   async create(id: string, record: SessionRecord, options: CreateOptions): Promise<CreateOutcome> {
     const { person, loginLimit } = options;
-    const logins = this.counterKeys(`rl:login:${record.appid}:${record.openid}`, loginLimit, record.createdAt);
+    // Keyed by a hash of the account: no Redis key names an openid, so deletion leaves none behind.
+    const logins = this.counterKeys(`rl:login:${identityHash(`account:${record.appid}:${record.openid}`)}`, loginLimit, record.createdAt);
     return this.run<CreateOutcome>(scripts.CREATE_SESSION, [this.sessionKey(id), ...logins], [
       this.prefix,
       id,
@@ -91,6 +93,10 @@ export class UpstashSessionStore implements SessionStore {
 
   async endOfPerson(personId: string, id: string): Promise<boolean> {
     return (await this.run<number>(scripts.END_SESSION_OF_PERSON, [`${this.prefix}ps:${personId}`, this.sessionKey(id)], [id])) === 1;
+  }
+
+  async forget(personId: string): Promise<void> {
+    await this.run(scripts.FORGET_PERSON, [`${this.prefix}p:${personId}`], []);
   }
 
   async saveCard({ personId, card, revision }: PersonCardVersion): Promise<void> {

@@ -49,8 +49,9 @@ export async function code2Session(app: WechatApp, code: string, deadline: numbe
 }
 
 /**
- * Exchanges a getPhoneNumber code for the number. Each success is billed and each code works once,
- * so an attempt WeChat may have seen is never repeated; an expired access_token is not an attempt.
+ * Exchanges a getPhoneNumber code for the number. Each code works once (WeChat bills the client's
+ * tap, not this call), so an attempt WeChat may have seen is never repeated; an expired
+ * access_token is not an attempt.
  * No lookup starts unless it can end by `deadline` (epoch ms).
  */
 export async function getUserPhoneNumber(app: WechatApp, code: string, openid: string, deadline: number): Promise<WechatPhoneNumber> {
@@ -110,7 +111,7 @@ function interpretPhoneNumber(body: WechatBody): WechatPhoneNumber {
       !(typeof countryCode === 'string' || typeof countryCode === 'number') ||
       typeof watermark?.appid !== 'string'
     ) {
-      // Billed and spent already: report it, never ask again with the same code.
+      // Spent already: report it, never ask again with the same code.
       throw wechatUnavailable({ wechat: 'incomplete_success_body' });
     }
     return {
@@ -147,9 +148,20 @@ export interface RiskSubject {
 }
 
 /**
+ * 61010, "no visit to the mini program in the last two hours", as a rank past every limit (0-4):
+ * a claim comes with a live session from the mini program, so WeChat should have seen the visit;
+ * none is what a scripted account looks like. Every risk-limited benefit refuses it, riskFailure or not.
+ */
+export const UNVISITED_RANK = 5;
+
+/** getuserriskrank's errcodes for a request of ours it cannot take (bad openid or scene, no permission). */
+const RISK_OUR_FAULT = new Set([40003, 40129, 43104, 43302, 44002, 47001, 48001]);
+
+/**
  * WeChat's risk rank for a person in the marketing-fraud scene (安全风控 getuserriskrank, scene 1),
- * 0-4, higher is riskier; null when WeChat cannot say (busy, or no record of the user: 61010,
- * which it answers for suspected fraud accounts too). Read-only, so retried like any idempotent call.
+ * 0-4, higher is riskier, or UNVISITED_RANK; null whenever WeChat cannot rate (busy, a quota, a
+ * 5xx, no answer in time): the benefit's riskFailure decides. Only our misconfiguration is a 500.
+ * Read-only, so retried like any idempotent call.
  */
 export async function getUserRiskRank(app: WechatApp, subject: RiskSubject, deadline: number): Promise<number | null> {
   try {
@@ -177,7 +189,7 @@ export async function getUserRiskRank(app: WechatApp, subject: RiskSubject, dead
   }
 }
 
-function interpretRiskRank(body: WechatBody): number | null {
+function interpretRiskRank(body: WechatBody): number {
   rejectStaleAccessToken(body);
   const errcode = errcodeOf(body);
   const rank = body.risk_rank;
@@ -186,7 +198,8 @@ function interpretRiskRank(body: WechatBody): number | null {
     return rank;
   }
   if (errcode === -1) throw new TransientFailure('errcode_-1', true);
-  if (errcode === 61010) return null;
-  // 48001: the mini program has not been granted the 安全风控 API (开发管理 → 安全中心); 47001: our request.
-  throw new ApiError('server_misconfigured', { detail: 'WeChat refused the risk-rank request', logFields: wechatLogFields(body) });
+  if (errcode === 61010) return UNVISITED_RANK;
+  // 48001: the mini program has not been granted the 安全风控 API (开发管理 → 安全中心). Anything
+  // else (45009 and 45011 quotas, 9410009, "other: system error") is WeChat unable to rate.
+  throw misconfiguredOr(RISK_OUR_FAULT, errcode, wechatLogFields(body));
 }

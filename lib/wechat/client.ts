@@ -54,7 +54,7 @@ export async function callWechat<T>(call: WechatCall, interpret: Interpret<T>, r
   const url = urlOf(call);
   const deadline = Math.min(Date.now() + TOTAL_BUDGET_MS, requestDeadline);
   // An attempt that spends something starts only with its whole timeout left: cut short, it could
-  // be spent (billed) with its answer never read.
+  // be spent with its answer never read.
   const attemptNeedsMs = call.retryDelivered ? 1 : ATTEMPT_TIMEOUT_MS;
   let mayHaveActed = false;
   let lastReason = 'timeout';

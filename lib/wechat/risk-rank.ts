@@ -8,7 +8,7 @@ import { getUserRiskRank } from './api.js';
 const REMEMBER_SECONDS = 300;
 const remembered = new Map<string, { rank: number; until: number }>();
 
-/** 0-4, or null when WeChat cannot say (the benefit's riskFailure decides). */
+/** 0-4 or UNVISITED_RANK, or null when WeChat cannot rate (the benefit's riskFailure decides). */
 export async function riskRankOf(
   appid: string,
   personId: string,
@@ -32,4 +32,12 @@ export async function riskRankOf(
 function rememberedRank(key: string): number | null {
   const entry = remembered.get(key);
   return entry && entry.until > Date.now() ? entry.rank : null;
+}
+
+/** Forgets the person's remembered rank (deletion). */
+export async function forgetRiskRank(personId: string): Promise<void> {
+  const redis = sharedRedis();
+  const key = `${config().redisKeyPrefix}risk:${personId}`;
+  if (redis) await redisCall(() => redis.del(key));
+  else remembered.delete(key);
 }

@@ -5,6 +5,9 @@ var invoke = require('./platform.js').invoke;
 
 // What getphonenumber's errMsg says when the person declined ("getPhoneNumber:fail user deny").
 var DECLINED = /deny|cancel/i;
+// getphonenumber's errno with a fix of its own: the 隐私保护指引 does not declare the phone number
+// (112), the person has not agreed to it (104), no phone-verification quota is left (1400001).
+var PHONE_ERRNO_CODES = { 112: 'wx_phone_privacy_undeclared', 104: 'wx_phone_privacy_denied', 1400001: 'wx_phone_no_quota' };
 // The server's limit for an avatar image.
 var AVATAR_MAX_BYTES = 256 * 1024;
 
@@ -31,6 +34,8 @@ function createEndpoints(request, generation, api) {
   function bindPhone(event) {
     var detail = (event && event.detail) || {};
     if (!detail.code) {
+      var errnoCode = PHONE_ERRNO_CODES[detail.errno];
+      if (errnoCode) throw errors.platformError(errnoCode, { errMsg: detail.errMsg || 'getPhoneNumber: errno ' + detail.errno });
       if (DECLINED.test(detail.errMsg)) return { status: 'denied', errMsg: detail.errMsg };
       throw errors.platformError('wx_phone_failed', { errMsg: detail.errMsg || 'getPhoneNumber: no code' });
     }

@@ -76,6 +76,10 @@ export interface LoginResult {
   token: string;
   /** ISO-8601: the session's absolute expiry. */
   expiresAt: string;
+  /**
+   * isNew: this login created the person (the first login in any of the company's mini programs,
+   * or the first after deleting their account). Benefits for new people may still say not_new.
+   */
   user: { id: string; isNew: boolean };
 }
 
@@ -111,7 +115,7 @@ export interface Profile {
 
 /** The getphonenumber button's event (bindgetphonenumber). */
 export interface PhoneNumberEvent {
-  detail: { code?: string; errMsg?: string };
+  detail: { code?: string; errMsg?: string; errno?: number };
 }
 
 export type PhoneBinding =
@@ -230,7 +234,10 @@ export type Language = 'zh' | 'en';
  * a non-problem error body, or a client-side code:
  * "network_error", "aborted", "wx_login_failed", "logged_out", "invalid_response",
  * "invalid_config", "invalid_argument", "wx_phone_failed", "wx_file_failed" (the avatar's file could not
- * be read or compressed), "avatar_too_large" (over 256 KB even compressed), "client_error".
+ * be read or compressed), "avatar_too_large" (over 256 KB even compressed), "client_error"; and from
+ * bindPhone() the getphonenumber errno WeChat gives: "wx_phone_privacy_undeclared" (112: the 隐私保护指引 does not
+ * declare the phone number), "wx_phone_privacy_denied" (104: the person has not agreed to it),
+ * "wx_phone_no_quota" (1400001: no phone-verification quota left).
  */
 export declare class WxLoginError extends Error {
   constructor(code: string, message: string, fields?: Partial<WxLoginErrorFields>);
@@ -313,3 +320,29 @@ export declare function withdrawConsent(document: string): Promise<void>;
 export declare function consents(): Promise<Consent[]>;
 export declare function setNickname(name: string | null): Promise<Profile>;
 export declare function setAvatar(tempFilePath: string): Promise<Profile>;
+
+/**
+ * The same calls as one object, for `import auth from 'wxlogin-miniprogram'` (uni-app, Taro): it
+ * type-checks under any moduleResolution, esModuleInterop or not.
+ */
+declare const auth: {
+  WxLoginError: typeof WxLoginError;
+  messages: typeof messages;
+  messageFor: typeof messageFor;
+  createClient: typeof createClient;
+  configure: typeof configure;
+  login: typeof login;
+  request: typeof request;
+  logout: typeof logout;
+  getToken: typeof getToken;
+  me: typeof me;
+  bindPhone: typeof bindPhone;
+  benefits: typeof benefits;
+  claim: typeof claim;
+  recordConsent: typeof recordConsent;
+  withdrawConsent: typeof withdrawConsent;
+  consents: typeof consents;
+  setNickname: typeof setNickname;
+  setAvatar: typeof setAvatar;
+};
+export default auth;

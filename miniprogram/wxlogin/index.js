@@ -190,3 +190,5 @@ ASYNC_CALLS.concat('getToken').forEach(function (name) {
     return defaultClient[name].apply(defaultClient, arguments);
   };
 });
+// `import auth from 'wxlogin-miniprogram'` finds the same object, with or without a bundler's interop.
+module.exports.default = module.exports;

@@ -56,6 +56,9 @@ var zh = {
   wx_phone_failed: '无法获取手机号，请稍后再试',
   wx_file_failed: '无法读取图片，请重新选择',
   avatar_too_large: '图片太大了，请换一张',
+  wx_phone_privacy_undeclared: '未声明手机号用途，请联系开发者',
+  wx_phone_privacy_denied: '同意隐私指引后才能获取手机号',
+  wx_phone_no_quota: '手机号验证额度已用完，请稍后再试',
   client_error: '出错了，请稍后再试',
   // Any other code (http_<status> from a proxy, a code newer than this table).
   unknown: '出错了，请稍后再试',
@@ -112,6 +115,9 @@ var en = {
   wx_phone_failed: 'Could not get the phone number; please try again later',
   wx_file_failed: 'Could not read the image; please choose it again',
   avatar_too_large: 'The image is too large; please choose another',
+  wx_phone_privacy_undeclared: 'This mini program does not declare the phone number in its privacy guide; please contact its developer',
+  wx_phone_privacy_denied: 'Agree to the privacy guide to share your phone number',
+  wx_phone_no_quota: 'Phone verification is unavailable for now; please try again later',
   client_error: 'Something went wrong; please try again later',
   unknown: 'Something went wrong; please try again later',
 };

@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { query } from '../../lib/platform/postgres.js';
+import { identityHashes } from '../../lib/people/deletion.js';
 import { upstashClient } from '../../lib/platform/redis.js';
 import { bareMe, type SessionReadSetup } from './bare-me.js';
 
@@ -43,10 +44,11 @@ export function startBaselines(setup: BaselineSetup) {
     /** code2Session, the record_login round trip, one SET of the session with its expiry. */
     async bareLogin(person: string): Promise<void> {
       const wechat = await code2Session(person);
-      const [row] = await query<{ person_id: string }>('select * from record_login($1, $2, $3)', [
+      const [row] = await query<{ person_id: string }>('select * from record_login($1, $2, $3, $4)', [
         setup.appid,
         wechat.openid,
         wechat.unionid ?? null,
+        identityHashes({ unionid: wechat.unionid ?? null, accounts: [{ appid: setup.appid, openid: wechat.openid }] }),
       ]);
       const session = JSON.stringify({ person: row!.person_id, oid: wechat.openid, sk: wechat.session_key });
       await redis.set(`${setup.keyPrefix}bare:${randomBytes(32).toString('base64url')}`, session, { ex: setup.ttlSeconds });

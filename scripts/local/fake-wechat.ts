@@ -10,7 +10,7 @@
 // - APIs taking ?access_token=: 41001 missing, 40014 malformed, 40001 unknown or revoked, 42001 expired.
 // - getuserphonenumber: {code, openid?} → phone_info with a watermark; codes work once and live
 //   5 minutes (40029 otherwise); a code issued to another mini program is 40013; each success is
-//   billed and counted.
+//   counted (WeChat bills the client's tap that issued the code: one per code, the same count).
 // - getuserriskrank (安全风控): {appid, openid, scene, client_ip, mobile_no?} → risk_rank 0-4 and a
 //   request id spelled unoin_id, as documented; 47001 for a malformed body, 61010 for a user WeChat
 //   has no record of (as it answers for suspected fraud accounts).

@@ -1,12 +1,11 @@
 import { saveBenefit } from '../../../lib/benefits/claims.js';
 import { bearerToken, endpoint, json } from '../../../lib/http/endpoint.js';
-import { boolean, integer, nullable, object, oneOf, optional, readInput, text, timestamp } from '../../../lib/http/input.js';
+import { benefitKey, boolean, integer, nullable, object, oneOf, optional, readInput, text, timestamp } from '../../../lib/http/input.js';
 import { requireOperator } from '../../../lib/http/keys.js';
 
 const title = text(/^[\s\S]{1,100}$/, 'a title of 1 to 100 characters');
 /** A stock past what any campaign gives, well inside Postgres's integer. */
 const STOCK_MAX = 100_000_000;
-const benefitKey = text(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a key of lowercase letters, digits, _ or - (up to 64)');
 
 export default endpoint('/api/admin/benefits/[key]', {
   /** Creates or replaces a benefit; what the body leaves out is off (no window, no policy rule). */
