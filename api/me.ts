@@ -14,6 +14,7 @@ export default endpoint('/api/me', {
         createdAt: person.card.createdAt,
         phone: person.card.phone,
         accounts: person.card.accounts,
+        channel: session.channel,
       },
     });
   },

@@ -27,12 +27,21 @@ describe('loadConfig', () => {
       SESSION_ENCRYPTION_KEY: KEY,
     });
     expect([...config.apps.keys()]).toEqual(['wx01', 'wx02']);
-    expect(config.apps.get('wx02')).toEqual({ appid: 'wx02', secret: 'two' });
+    expect(config.apps.get('wx02')).toEqual({ appid: 'wx02', secret: 'two', kind: 'miniprogram' });
     expect(config.redis).toEqual({ url: 'https://kv.example', token: 't' });
     expect(config.wechatApiBase).toBe('https://api.weixin.qq.com');
     expect(config.sessionIdleTtlSeconds).toBe(7 * 24 * 3600);
     expect(config.sessionMaxAgeSeconds).toBe(30 * 24 * 3600);
     expect([...config.benefits]).toEqual(['welcome-gift']);
+  });
+
+  it('reads app kinds, web session lifetimes and the scan-to-login code settings by deployment', () => {
+    const config = loadConfig({ ...base, WECHAT_APPS: 'wx01:one, wx02:two:mp, wx03:three:website, wx04:four:miniprogram' });
+    expect([...config.apps.values()].map((app) => app.kind)).toEqual(['miniprogram', 'mp', 'website', 'miniprogram']);
+    expect(config.webSessions).toEqual({ idleTtlSeconds: 12 * 3600, maxAgeSeconds: 7 * 24 * 3600, maxSessions: 5 });
+    expect(config.webLogin).toEqual({ page: 'pages/web-login/index', envVersion: 'develop' });
+    expect(loadConfig({ ...base, VERCEL_ENV: 'preview', SESSION_ENCRYPTION_KEY: KEY, UPSTASH_REDIS_REST_URL: 'https://r.example', UPSTASH_REDIS_REST_TOKEN: 't' }).webLogin.envVersion).toBe('trial');
+    expect(loadConfig({ ...base, WEB_LOGIN_ENV_VERSION: 'release' }).webLogin.envVersion).toBe('release');
   });
 
   it('reads the benefits a person can claim once', () => {
@@ -42,7 +51,7 @@ describe('loadConfig', () => {
 
   it('takes WECHAT_APPID + WECHAT_SECRET for a single app', () => {
     const config = loadConfig({ DATABASE_URL: base.DATABASE_URL, WECHAT_APPID: 'wx9', WECHAT_SECRET: 'sss' });
-    expect([...config.apps.values()]).toEqual([{ appid: 'wx9', secret: 'sss' }]);
+    expect([...config.apps.values()]).toEqual([{ appid: 'wx9', secret: 'sss', kind: 'miniprogram' }]);
     expect(config.redis).toBeNull();
   });
 
@@ -50,6 +59,11 @@ describe('loadConfig', () => {
     [{ WECHAT_APPS: '' }, /WECHAT_APPS/],
     [{ WECHAT_APPS: 'wx01' }, /WECHAT_APPS/],
     [{ WECHAT_APPS: 'wx01:a,wx01:b' }, /twice/],
+    [{ WECHAT_APPS: 'wx01:a:applet' }, /kind of wx01/],
+    [{ WECHAT_APPS: 'wx01:a:mp:extra' }, /appid:secret:kind/],
+    [{ SESSION_WEB_IDLE_TTL: '100', SESSION_WEB_MAX_AGE: '10' }, /SESSION_WEB_IDLE_TTL/],
+    [{ WEB_LOGIN_PAGE: '/pages/web-login/index' }, /WEB_LOGIN_PAGE/],
+    [{ WEB_LOGIN_ENV_VERSION: 'beta' }, /WEB_LOGIN_ENV_VERSION/],
     [{ WECHAT_APPID: 'wx5' }, /WECHAT_APPID and WECHAT_SECRET/],
     [{ DATABASE_URL: '' }, /DATABASE_URL/],
     [{ UPSTASH_REDIS_REST_URL: 'https://r.example' }, /UPSTASH_REDIS_REST_TOKEN/],
@@ -92,6 +106,7 @@ describe('loadConfig', () => {
       loginPerAccount: { tokens: 10, windowSeconds: 60 },
       perSession: { tokens: 120, windowSeconds: 60 },
       authFailuresPerIp: { tokens: 300, windowSeconds: 60 },
+      webTicketPerIp: { tokens: 20, windowSeconds: 60 },
     });
     const custom = loadConfig({ ...base, RATE_LIMIT_LOGIN_PER_IP: '5 / 30s', RATE_LIMIT_LOGIN_PER_ACCOUNT: '100000/1h', RATE_LIMIT_PER_SESSION: 'off' });
     expect(custom.rateLimits.loginPerIp).toEqual({ tokens: 5, windowSeconds: 30 });

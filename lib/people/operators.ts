@@ -1,6 +1,7 @@
 // Operators' view of the user base and their actions on it (the admin API): find a person, see
 // their whole story across the company's mini programs, suspend, lift, end sessions, reveal a
 // phone. Every action is recorded in the audit trail under the operator's name.
+import { appKindOf } from '../platform/config.js';
 import { query } from '../platform/postgres.js';
 import { ApiError } from '../platform/errors.js';
 import { latestEvents, recordEvent, type AuditEvent } from './events.js';
@@ -52,6 +53,8 @@ export interface PersonView {
   merges: Merge[];
   /** Live sessions per mini program. */
   sessions: Record<string, number>;
+  /** Live sessions per channel (miniprogram, web). */
+  sessionsByChannel: Record<string, number>;
   /** The latest first. */
   events: AuditEvent[];
 }
@@ -159,7 +162,7 @@ export async function personView(personId: string | null, { revealPhone, actor }
           by: person.suspended_by ?? '',
         }
       : null,
-    accounts: accounts.map((row) => ({ appid: row.appid, openid: row.openid, linkedAt: row.created_at.toISOString() })),
+    accounts: accounts.map((row) => ({ appid: row.appid, openid: row.openid, kind: appKindOf(row.appid), linkedAt: row.created_at.toISOString() })),
     claims: claims.map((row) => ({ benefit: row.benefit, appid: row.appid, claimedAt: row.claimed_at.toISOString() })),
     merges: merges.map((row) => ({
       foldedPersonId: row.folded_person_id,
@@ -167,7 +170,7 @@ export async function personView(personId: string | null, { revealPhone, actor }
       appid: row.appid,
       openid: row.openid,
       mergedAt: row.merged_at.toISOString(),
-      movedAccounts: row.moved_accounts.map((account) => ({ appid: account.appid, openid: account.openid, linkedAt: new Date(account.created_at).toISOString() })),
+      movedAccounts: row.moved_accounts.map((account) => ({ appid: account.appid, openid: account.openid, kind: appKindOf(account.appid), linkedAt: new Date(account.created_at).toISOString() })),
       droppedClaims: row.dropped_claims.map((claim) => ({
         personId: (claim.person_id ?? claim.user_id)!,
         benefit: claim.benefit,
@@ -175,7 +178,8 @@ export async function personView(personId: string | null, { revealPhone, actor }
         claimedAt: new Date(claim.claimed_at).toISOString(),
       })),
     })),
-    sessions: sessions.reduce<Record<string, number>>((counts, { appid }) => ({ ...counts, [appid]: (counts[appid] ?? 0) + 1 }), {}),
+    sessions: countBy(sessions, ({ appid }) => appid),
+    sessionsByChannel: countBy(sessions, ({ channel }) => channel),
     events,
   };
 }
@@ -208,4 +212,8 @@ export async function endPersonSessions(personId: string, actor: string): Promis
 
 export function personNotFound(): ApiError {
   return new ApiError('person_not_found');
+}
+
+function countBy<T>(items: T[], keyOf: (item: T) => string): Record<string, number> {
+  return items.reduce<Record<string, number>>((counts, item) => ({ ...counts, [keyOf(item)]: (counts[keyOf(item)] ?? 0) + 1 }), {});
 }

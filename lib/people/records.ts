@@ -1,5 +1,6 @@
 // People and their mini program accounts, in Postgres; the person card (sessions/card.ts) is built
 // here from the typed rows the database returns.
+import { appKindOf } from '../platform/config.js';
 import { query } from '../platform/postgres.js';
 import type { PersonCard, PersonCardVersion } from '../sessions/card.js';
 
@@ -81,6 +82,7 @@ function cardVersionOf(row: PersonFactsRow): PersonCardVersion {
       accounts: row.accounts.map((account) => ({
         appid: account.appid,
         openid: account.openid,
+        kind: appKindOf(account.appid),
         linkedAt: new Date(account.linkedAt).toISOString(),
       })),
     },
