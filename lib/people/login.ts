@@ -3,7 +3,7 @@ import { config, type AppKind, type WechatApp } from '../platform/config.js';
 import { QUERY_TIMEOUT_MS } from '../platform/postgres.js';
 import { ApiError } from '../platform/errors.js';
 import { recordLogin } from './records.js';
-import { applyLimit, hitLoginPerIp } from '../sessions/rate-limit.js';
+import { applyLimit, hitPerAddress } from '../sessions/rate-limit.js';
 import { REDIS_REQUEST_MAX_MS } from '../platform/redis.js';
 import { requireTimeFor, type RequestContext } from '../platform/request-context.js';
 import { createSession } from '../sessions/tokens.js';
@@ -37,7 +37,7 @@ export async function login({ code, appid }: LoginInput, referer: string | null,
   // Fails closed: a limiter that cannot count lets nothing through. The code is spent either way.
   const [wechat, perIp] = await Promise.all([
     code2Session(app, code, context.deadline),
-    context.clientIp === null ? null : hitLoginPerIp(context.clientIp),
+    context.clientIp === null ? null : hitPerAddress('loginPerIp', context.clientIp),
   ]);
   applyLimit(perIp, 'loginPerIp', context);
 

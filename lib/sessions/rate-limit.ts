@@ -60,17 +60,21 @@ export class SlidingWindows {
 
 const local = new SlidingWindows();
 
+/** The limits counted per client address in Redis (in memory without it), and their key names. */
+const PER_ADDRESS = { loginPerIp: 'ip', webTicketPerIp: 'wt-ip' } as const;
+
 /**
- * Counts a login from this client address (shared across instances through Redis; in memory
- * without it). Fails closed: without a working limiter nothing guards the WeChat quota.
+ * Counts a login (or a scan-to-login ticket) from this client address, shared across instances
+ * through Redis; in memory without it. Fails closed: without a working limiter nothing guards the
+ * WeChat quota.
  */
-export async function hitLoginPerIp(ip: string, now = Date.now()): Promise<LimitResult | null> {
-  const limit = limitOf('loginPerIp');
+export async function hitPerAddress(name: keyof typeof PER_ADDRESS, ip: string, now = Date.now()): Promise<LimitResult | null> {
+  const limit = limitOf(name);
   if (!limit) return null;
   const redis = sharedRedis();
-  if (!redis) return local.hit(`loginPerIp:${ip}`, limit, now);
+  if (!redis) return local.hit(`${name}:${ip}`, limit, now);
   const window = Math.floor(now / limit.windowMs);
-  const base = `${config().redisKeyPrefix}rl:ip:${ip}:`;
+  const base = `${config().redisKeyPrefix}rl:${PER_ADDRESS[name]}:${ip}:`;
   const result = await runScript<Omit<LimitResult, 'limit'>>(redis, HIT, [base + window, base + (window - 1)], [limit.tokens, limit.windowMs, now]);
   return { ...result, limit: limit.tokens };
 }
