@@ -85,8 +85,9 @@ export class UpstashTicketStore implements TicketStore {
   }
 
   async redeem(codeHash: string): Promise<Scanner | null> {
-    // Stored as JSON text: the client's automatic deserialization hands back the object.
-    return redisCall(() => this.redis.getdel<Scanner>(this.codeKey(codeHash)));
+    // Stored as the script saved it: JSON text (the client may or may not have parsed it already).
+    const saved = await redisCall(() => this.redis.getdel<Scanner | string>(this.codeKey(codeHash)));
+    return typeof saved === 'string' ? (JSON.parse(saved) as Scanner) : saved;
   }
 
   private async step(id: string, action: string, actor: string, scanner = '', codeHash = '', codeTtlMs = 0): Promise<StepOutcome> {

@@ -14,11 +14,16 @@
 // - getuserriskrank (安全风控): {appid, openid, scene, client_ip, mobile_no?} → risk_rank 0-4 and a
 //   request id spelled unoin_id, as documented; 47001 for a malformed body, 61010 for a user WeChat
 //   has no record of (as it answers for suspected fraud accounts).
+// - getwxacodeunlimit (POST JSON, ?access_token=): a real PNG (image/png) for a valid request;
+//   JSON errors: 40129 a scene outside the allowed characters, 40169 a scene over 32, 41030 a page
+//   with a leading slash or, with check_path, not published, 40097 a bad env_version or width,
+//   45009 past 5,000 calls a minute per mini program.
 // - Faults stage the errcodes no local condition produces (stable_token's 40164 server IP not
 //   whitelisted, 40243 AppSecret frozen, 45009 daily quota...), with WeChat's errmsg, after a delay.
 // `npm run dev` uses it as the loudly announced mock WeChat when no app is configured.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { crc32, deflateSync } from 'node:zlib';
 import type { Socket } from 'node:net';
 
 export interface FakeApp {
@@ -50,7 +55,16 @@ const ERRMSGS: Record<number, string> = {
   45009: 'reach max api daily quota limit',
   45011: 'api minute-quota reach limit mustslower retry next minute',
   47001: 'data format error',
+  40097: 'invalid args',
+  40129: 'invalid scene',
+  40169: 'invalid length for scene, or the data is not json string',
+  41030: 'invalid page',
 };
+
+/** The mini program pages a published release has, for getwxacodeunlimit's check_path. */
+const PUBLISHED_PAGES = new Set(['pages/index/index', 'pages/web-login/index']);
+const CODES_PER_MINUTE = 5000;
+const SCENE = /^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]+$/;
 
 export interface PhoneCodeOptions {
   purePhoneNumber?: string;
@@ -113,6 +127,9 @@ export async function startFakeWechat(options: FakeWechatOptions) {
   const riskRequests: Record<string, unknown>[] = [];
   let billedPhoneNumbers = 0;
   let latencyMs = options.latencyMs ?? 0;
+  /** Every mini program code drawn: which app, scene, page, env_version. */
+  const codesDrawn: { appid: string; scene: string; page: string; envVersion: string }[] = [];
+  const codeCalls = new Map<string, number[]>();
   let observer: ((exchange: WechatExchange) => void) | null = null;
 
   const identity = (app: FakeApp, person: string) => ({
@@ -239,6 +256,27 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     answer(response, { errcode: 0, errmsg: 'getuserriskrank succ', risk_rank: rank, unoin_id: randomBytes(4).readUInt32BE() });
   };
 
+  const miniProgramCode = async (request: IncomingMessage, url: URL, response: ServerResponse) => {
+    if (request.method !== 'POST') return error(response, 43002);
+    const owner = tokenOwner(url);
+    if ('errcode' in owner) return error(response, owner.errcode, owner.errmsg);
+    const body = await readJson(request);
+    if (!body) return error(response, 40169);
+    const { scene, page = 'pages/index/index', check_path: checkPath = true, env_version: envVersion = 'release', width = 430 } = body;
+    if (typeof scene !== 'string' || !SCENE.test(scene)) return error(response, 40129);
+    if (scene.length > 32) return error(response, 40169);
+    if (!['release', 'trial', 'develop'].includes(envVersion as string) || typeof width !== 'number' || width < 280 || width > 1280) {
+      return error(response, 40097);
+    }
+    if (typeof page !== 'string' || page.startsWith('/') || (checkPath !== false && !PUBLISHED_PAGES.has(page))) return error(response, 41030);
+    const recent = (codeCalls.get(owner.appid) ?? []).filter((at) => now() - at < 60_000);
+    codeCalls.set(owner.appid, [...recent, now()]);
+    if (recent.length >= CODES_PER_MINUTE) return error(response, 45009);
+    codesDrawn.push({ appid: owner.appid, scene, page, envVersion: envVersion as string });
+    response.writeHead(200, { 'Content-Type': 'image/png' });
+    response.end(pngOf(scene));
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     requests += 1;
     const url = new URL(request.url ?? '/', 'http://fake');
@@ -263,6 +301,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     if (url.pathname === '/cgi-bin/stable_token') return stableToken(request, response);
     if (url.pathname === '/wxa/business/getuserphonenumber') return phoneNumber(request, url, response, fault);
     if (url.pathname === '/wxa/getuserriskrank') return riskRank(request, url, response);
+    if (url.pathname === '/wxa/getwxacodeunlimit') return miniProgramCode(request, url, response);
     if (url.pathname !== '/sns/jscode2session') {
       response.writeHead(404, { 'Content-Type': 'text/plain' });
       return response.end('not found');
@@ -371,6 +410,8 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     setRiskRank(openid: string, rank: number) {
       riskRanks.set(openid, rank);
     },
+    /** Every mini program code drawn (getwxacodeunlimit), oldest first. */
+    codesDrawn: () => [...codesDrawn],
     /** What getuserriskrank received since the last reset. */
     riskRequests: () => [...riskRequests],
     /** The next requests meet these faults, one each, in order. */
@@ -414,4 +455,38 @@ export type FakeWechat = Awaited<ReturnType<typeof startFakeWechat>>;
 
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('base64url').replace(/[-_]/g, 'x');
+}
+
+/** A real PNG: a 29×29 grid of black and white cells drawn from the scene's hash, 8 px each. */
+function pngOf(scene: string): Buffer {
+  const cells = 29;
+  const scale = 8;
+  const size = cells * scale;
+  const bits = createHash('sha512').update(scene).digest();
+  const rows: Buffer[] = [];
+  for (let y = 0; y < size; y++) {
+    const row = Buffer.alloc(size + 1); // filter byte 0, then one grey byte per pixel
+    for (let x = 0; x < size; x++) {
+      const cell = Math.floor(y / scale) * cells + Math.floor(x / scale);
+      row[x + 1] = (bits[cell % bits.length]! >> (cell % 8)) & 1 ? 0 : 255;
+    }
+    rows.push(row);
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type), data])));
+    return Buffer.concat([length, Buffer.from(type), data, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(size, 0);
+  header.writeUInt32BE(size, 4);
+  header.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale, no interlace
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
