@@ -64,6 +64,8 @@ export interface LoginResult {
 export interface Account {
   appid: string;
   openid: string;
+  /** mini program, 公众号 (mp) or 网站应用 (website); null once the app is no longer configured. */
+  kind: 'miniprogram' | 'mp' | 'website' | null;
   linkedAt: string;
 }
 
@@ -78,6 +80,34 @@ export interface User {
   /** Masked ("138****0000"), or null: no number bound yet (show the getphonenumber button). */
   phone: string | null;
   accounts: Account[];
+  /** Where this session was opened: a mini program, or the web. */
+  channel: 'miniprogram' | 'web';
+}
+
+/** Who is asking to sign in on the web, for the confirm page (webLogin.scanned). */
+export interface WebLoginRequest {
+  state: 'pending' | 'scanned' | 'confirmed' | 'consumed' | 'denied';
+  /** The site's origin, as its browser sent it; null when it sent none. */
+  site: string | null;
+  /** The browser's address; null when unknown. */
+  address: string | null;
+  /** The browser's User-Agent. */
+  device: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** Scan-to-login on a PC site, from the page its mini program code opens. */
+export interface WebLogin {
+  /**
+   * `scene`: decodeURIComponent(query.scene); `launchScene`: wx.getEnterOptionsSync().scene.
+   * Rejects with ticket_forwarded for a forwarded code (1048, 1049), ticket_not_found when expired,
+   * ticket_conflict when another person scanned it.
+   */
+  scanned(scene: string, launchScene: number): Promise<WebLoginRequest>;
+  /** After the person's explicit tap: signs the browser in. */
+  confirm(scene: string): Promise<void>;
+  deny(scene: string): Promise<void>;
 }
 
 /** The getphonenumber button's event (bindgetphonenumber). */
@@ -225,6 +255,7 @@ export interface Client {
    * earlier Claim) or claim_refused (error.data.reason says why).
    */
   claim(key: string): Promise<Claim>;
+  webLogin: WebLogin;
 }
 
 /** Per language, the sentence for each error code ("claim_refused:<reason>" for refused claims; "unknown" for any other). */
@@ -244,3 +275,4 @@ export declare function me(): Promise<User>;
 export declare function bindPhone(event: PhoneNumberEvent): Promise<PhoneBinding>;
 export declare function benefits(): Promise<Benefit[]>;
 export declare function claim(key: string): Promise<Claim>;
+export declare const webLogin: WebLogin;
