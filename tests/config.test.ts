@@ -39,7 +39,9 @@ describe('loadConfig', () => {
     const config = loadConfig({ ...base, WECHAT_APPS: 'wx01:one, wx02:two:mp, wx03:three:website, wx04:four:miniprogram' });
     expect([...config.apps.values()].map((app) => app.kind)).toEqual(['miniprogram', 'mp', 'website', 'miniprogram']);
     expect(config.webSessions).toEqual({ idleTtlSeconds: 12 * 3600, maxAgeSeconds: 7 * 24 * 3600, maxSessions: 5 });
-    expect(config.webLogin).toEqual({ page: 'pages/web-login/index', envVersion: 'develop' });
+    expect(config.webLogin).toEqual({ page: 'pages/web-login/index', envVersion: 'develop', redirects: new Map(), publicBaseUrl: null, openBase: 'https://open.weixin.qq.com' });
+    const redirects = loadConfig({ ...base, WEB_REDIRECTS: 'wx02:https://a.example/x|https://a.example/y, wx03:http://localhost:8080/cb' }).webLogin.redirects;
+    expect(redirects).toEqual(new Map([['wx02', new Set(['https://a.example/x', 'https://a.example/y'])], ['wx03', new Set(['http://localhost:8080/cb'])]]));
     expect(loadConfig({ ...base, VERCEL_ENV: 'preview', SESSION_ENCRYPTION_KEY: KEY, UPSTASH_REDIS_REST_URL: 'https://r.example', UPSTASH_REDIS_REST_TOKEN: 't' }).webLogin.envVersion).toBe('trial');
     expect(loadConfig({ ...base, WEB_LOGIN_ENV_VERSION: 'release' }).webLogin.envVersion).toBe('release');
   });
@@ -64,6 +66,9 @@ describe('loadConfig', () => {
     [{ SESSION_WEB_IDLE_TTL: '100', SESSION_WEB_MAX_AGE: '10' }, /SESSION_WEB_IDLE_TTL/],
     [{ WEB_LOGIN_PAGE: '/pages/web-login/index' }, /WEB_LOGIN_PAGE/],
     [{ WEB_LOGIN_ENV_VERSION: 'beta' }, /WEB_LOGIN_ENV_VERSION/],
+    [{ WEB_REDIRECTS: 'wx02:http://a.example/x' }, /WEB_REDIRECTS/],
+    [{ WEB_REDIRECTS: 'wx02:https://a.example/x#frag' }, /WEB_REDIRECTS/],
+    [{ PUBLIC_BASE_URL: 'https://login.example.com/path' }, /PUBLIC_BASE_URL/],
     [{ WECHAT_APPID: 'wx5' }, /WECHAT_APPID and WECHAT_SECRET/],
     [{ DATABASE_URL: '' }, /DATABASE_URL/],
     [{ UPSTASH_REDIS_REST_URL: 'https://r.example' }, /UPSTASH_REDIS_REST_TOKEN/],

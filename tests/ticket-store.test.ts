@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upstashClient } from '../lib/platform/redis.js';
 import { MemoryTicketStore } from '../lib/web/memory-tickets.js';
-import type { Scanner, TicketStore } from '../lib/web/ticket-store.js';
+import type { Grant, TicketStore } from '../lib/web/ticket-store.js';
 import { UpstashTicketStore } from '../lib/web/upstash-tickets.js';
 import { startStack, type Stack } from './support/stack.js';
 
@@ -20,11 +20,13 @@ const stores: [string, () => TicketStore][] = [
   ['MemoryTicketStore', () => new MemoryTicketStore()],
 ];
 
-const scanner = (personId: string): Scanner => ({
+const scanner = (personId: string): Grant => ({
   personId,
   appid: 'wxa',
   openid: `o-${personId}`,
   card: { unionid: null, createdAt: '2026-01-02T03:04:05.000Z', phone: null, accounts: [] },
+  revision: 0,
+  foldedPersonId: null,
 });
 const requester = { site: 'https://www.example.com', address: '198.51.100.7', device: 'Chrome' };
 

@@ -2,7 +2,7 @@
 import { bearerToken, endpoint, json } from '../../lib/http/endpoint.js';
 import { readInput, text } from '../../lib/http/input.js';
 import { requireKey } from '../../lib/http/keys.js';
-import { exchangeCode } from '../../lib/web/tickets.js';
+import { exchangeCode } from '../../lib/web/grants.js';
 
 export default endpoint('/api/web/exchange', {
   async POST(request, context) {

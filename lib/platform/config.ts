@@ -28,6 +28,12 @@ export interface WebLoginConfig {
   page: string;
   /** release, trial or develop: which version of the mini program the code opens. */
   envVersion: 'release' | 'trial' | 'develop';
+  /** Where 公众号 and 网站应用 sign-ins may return, per appid: exact URLs (WEB_REDIRECTS). */
+  redirects: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Our own origin, where WeChat sends the browser back (PUBLIC_BASE_URL); null: OAuth sign-in is off. */
+  publicBaseUrl: string | null;
+  /** open.weixin.qq.com: the authorize and qrconnect pages (WECHAT_OPEN_BASE, for tests). */
+  openBase: string;
 }
 
 export interface DatabaseConfig {
@@ -280,7 +286,38 @@ function parseWebLogin(env: Env): WebLoginConfig {
   if (envVersion !== 'release' && envVersion !== 'trial' && envVersion !== 'develop') {
     throw new ConfigError('WEB_LOGIN_ENV_VERSION must be release, trial or develop');
   }
-  return { page, envVersion };
+  const publicBaseUrl = optional(env, 'PUBLIC_BASE_URL');
+  if (publicBaseUrl !== null && !/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?$/.test(publicBaseUrl)) {
+    throw new ConfigError('PUBLIC_BASE_URL must be this deployment\'s origin, e.g. https://login.example.com (no path)');
+  }
+  return {
+    page,
+    envVersion,
+    redirects: parseRedirects(env),
+    publicBaseUrl,
+    openBase: parseUrl(env, 'WECHAT_OPEN_BASE', 'https://open.weixin.qq.com').replace(/\/+$/, ''),
+  };
+}
+
+/** WEB_REDIRECTS: `appid:url|url,appid:url`; each URL exact, https (http only for localhost). */
+function parseRedirects(env: Env): Map<string, Set<string>> {
+  const redirects = new Map<string, Set<string>>();
+  for (const entry of (optional(env, 'WEB_REDIRECTS') ?? '').split(',').filter((part) => part.trim())) {
+    const at = entry.indexOf(':');
+    const urls = entry.slice(at + 1).split('|').map((url) => url.trim());
+    for (const url of urls) {
+      let parsed: URL | null = null;
+      try {
+        parsed = new URL(url);
+      } catch {}
+      const local = parsed?.hostname === 'localhost' || parsed?.hostname === '127.0.0.1';
+      if (at < 0 || !parsed || parsed.href !== url || parsed.hash || !(parsed.protocol === 'https:' || (local && parsed.protocol === 'http:'))) {
+        throw new ConfigError('WEB_REDIRECTS must hold appid:url|url pairs, comma separated, each URL absolute, https and without a fragment');
+      }
+    }
+    redirects.set(entry.slice(0, at).trim(), new Set(urls));
+  }
+  return redirects;
 }
 
 function parseBenefits(env: Env): Set<string> {

@@ -8,6 +8,8 @@ export const catalog = {
   code_used: { status: 400, title: 'The login code has already been used' },
   invalid_phone_code: { status: 400, title: 'The phone number code is invalid, expired or already used' },
   phone_app_mismatch: { status: 400, title: 'The phone number was issued to another mini program' },
+  redirect_not_allowed: { status: 400, title: 'This return URL is not on the app\'s allow-list' },
+  state_mismatch: { status: 400, title: 'The sign-in state does not match this browser; start again' },
   unauthorized: { status: 401, title: 'A valid bearer token is required' },
   user_blocked: { status: 403, title: 'WeChat blocked this user as high-risk' },
   user_suspended: { status: 403, title: 'This person is suspended' },

@@ -1,15 +1,16 @@
 // Scan-to-login tickets in this process's memory, for `npm run dev` without Upstash: the same
 // transitions as upstash-tickets.ts's script, checked by the same contract test.
-import type { NewTicket, Scanner, ScannerAction, StepOutcome, TicketState, TicketStore } from './ticket-store.js';
+import type { NewTicket, Grant, OAuthState, ScannerAction, StepOutcome, TicketState, TicketStore } from './ticket-store.js';
 
 interface Held extends NewTicket {
   state: TicketState;
-  scanner: Scanner | null;
+  scanner: Grant | null;
 }
 
 export class MemoryTicketStore implements TicketStore {
   private readonly tickets = new Map<string, Held>();
-  private readonly codes = new Map<string, { scanner: Scanner; expiresAt: number }>();
+  private readonly codes = new Map<string, { value: Grant; expiresAt: number }>();
+  private readonly states = new Map<string, { value: OAuthState; expiresAt: number }>();
 
   constructor(private readonly clock: () => number = Date.now) {}
 
@@ -17,7 +18,7 @@ export class MemoryTicketStore implements TicketStore {
     this.tickets.set(id, { ...ticket, state: 'pending', scanner: null });
   }
 
-  async scan(id: string, scanner: Scanner): Promise<StepOutcome> {
+  async scan(id: string, scanner: Grant): Promise<StepOutcome> {
     const ticket = this.live(id);
     if (!ticket) return { outcome: 'missing' };
     if (ticket.state === 'pending') {
@@ -39,15 +40,31 @@ export class MemoryTicketStore implements TicketStore {
     const ticket = this.live(id);
     if (!ticket || ticket.secretHash !== secretHash) return { outcome: 'missing' };
     if (ticket.state !== 'confirmed') return this.reply('ok', ticket);
-    this.codes.set(codeHash, { scanner: ticket.scanner!, expiresAt: this.clock() + codeTtlMs });
+    this.codes.set(codeHash, { value: ticket.scanner!, expiresAt: this.clock() + codeTtlMs });
     ticket.state = 'consumed';
     return this.reply('collected', ticket);
   }
 
-  async redeem(codeHash: string): Promise<Scanner | null> {
-    const held = this.codes.get(codeHash);
-    this.codes.delete(codeHash);
-    return held && held.expiresAt > this.clock() ? held.scanner : null;
+  async grant(codeHash: string, grant: Grant, ttlMs: number): Promise<void> {
+    this.codes.set(codeHash, { value: grant, expiresAt: this.clock() + ttlMs });
+  }
+
+  async redeem(codeHash: string): Promise<Grant | null> {
+    return this.take(this.codes, codeHash);
+  }
+
+  async saveState(state: string, value: OAuthState, ttlMs: number): Promise<void> {
+    this.states.set(state, { value, expiresAt: this.clock() + ttlMs });
+  }
+
+  async takeState(state: string): Promise<OAuthState | null> {
+    return this.take(this.states, state);
+  }
+
+  private take<T>(held: Map<string, { value: T; expiresAt: number }>, key: string): T | null {
+    const found = held.get(key);
+    held.delete(key);
+    return found && found.expiresAt > this.clock() ? found.value : null;
   }
 
   private live(id: string): Held | undefined {

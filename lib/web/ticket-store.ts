@@ -28,12 +28,23 @@ export interface NewTicket {
   expiresAt: number;
 }
 
-/** The person who scanned, with what their web session will carry. */
-export interface Scanner {
+/** Who a one-time code signs in (the person who scanned, or who came back from WeChat's page), with what their web session will carry. */
+export interface Grant {
   personId: string;
   appid: string;
   openid: string;
   card: PersonCard;
+  /** The card's people.revision: 0 when it came from a mini program session (it never replaces a stored one). */
+  revision: number;
+  /** A person this sign-in merged into personId, whose sessions move over. */
+  foldedPersonId: string | null;
+}
+
+/** A 公众号 / 网站应用 sign-in between the authorize redirect and WeChat's callback. */
+export interface OAuthState {
+  appid: string;
+  scope: 'snsapi_base' | 'snsapi_userinfo' | 'snsapi_login';
+  returnTo: string;
 }
 
 export interface TicketView {
@@ -53,7 +64,7 @@ export type ScannerAction = 'confirm' | 'deny';
 export interface TicketStore {
   create(id: string, ticket: NewTicket): Promise<void>;
   /** pending → scanned by this person; again by the same person: ok. */
-  scan(id: string, scanner: Scanner): Promise<StepOutcome>;
+  scan(id: string, scanner: Grant): Promise<StepOutcome>;
   /** scanned by this person → confirmed or denied. */
   decide(id: string, personId: string, action: ScannerAction): Promise<StepOutcome>;
   /**
@@ -61,6 +72,11 @@ export interface TicketStore {
    * and its scanner is saved under `codeHash` for `codeTtlMs`, once; other states are reported.
    */
   collect(id: string, secretHash: string, codeHash: string, codeTtlMs: number): Promise<StepOutcome>;
-  /** The scanner saved under a one-time code, removed as it is read; null: unknown, used or expired. */
-  redeem(codeHash: string): Promise<Scanner | null>;
+  /** Saves a grant under a one-time code for `ttlMs` (公众号 and 网站应用 sign-ins). */
+  grant(codeHash: string, grant: Grant, ttlMs: number): Promise<void>;
+  /** The grant saved under a one-time code, removed as it is read; null: unknown, used or expired. */
+  redeem(codeHash: string): Promise<Grant | null>;
+  saveState(state: string, value: OAuthState, ttlMs: number): Promise<void>;
+  /** The sign-in under `state`, removed as it is read: a state works once. */
+  takeState(state: string): Promise<OAuthState | null>;
 }

@@ -2,28 +2,21 @@
 // asking (site, address, device, time) and confirms in the mini program; the browser that holds
 // the ticket's secret collects a one-time code; the site's backend exchanges it for a web session.
 // The ticket id is the code's `scene`: public by design. The secret never leaves that browser.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { config } from '../platform/config.js';
 import { ApiError } from '../platform/errors.js';
-import { QUERY_TIMEOUT_MS } from '../platform/postgres.js';
-import { sharedRedis } from '../platform/redis.js';
-import { requireTimeFor, type RequestContext } from '../platform/request-context.js';
+import type { RequestContext } from '../platform/request-context.js';
 import { appOfKind } from '../people/login.js';
-import { recordEvent } from '../people/events.js';
 import { applyLimit, hitPerAddress } from '../sessions/rate-limit.js';
-import { createSession, type Authenticated } from '../sessions/tokens.js';
+import type { Authenticated } from '../sessions/tokens.js';
 import { miniProgramCode } from '../wechat/mini-program-code.js';
-import { MemoryTicketStore } from './memory-tickets.js';
-import type { Requester, ScannerAction, StepOutcome, TicketStore, TicketView } from './ticket-store.js';
-import { UpstashTicketStore } from './upstash-tickets.js';
+import { CODE_LIFETIME_MS, digest, newCode, ticketStore } from './grants.js';
+import type { Requester, ScannerAction, StepOutcome, TicketView } from './ticket-store.js';
 
 /** Long enough to find the phone and scan, short enough that a relayed code goes stale. */
 export const TICKET_LIFETIME_MS = 120_000;
-/** The one-time code only travels from the browser to the site's backend. */
-const CODE_LIFETIME_MS = 60_000;
 /** 18 bytes: 144 bits in 24 base64url characters, all of them allowed in a `scene`. */
 const TICKET_ID = /^[A-Za-z0-9_-]{24}$/;
-const CODE_PREFIX = 'wxw_';
 /** Launch scenes of a code that was not scanned live: long-pressed in a chat image (1048), picked from the album (1049). */
 const FORWARDED_SCENES = new Set([1048, 1049]);
 
@@ -71,7 +64,10 @@ export async function scanTicket(id: string, launchScene: number, { session, per
     throw new ApiError('ticket_forwarded', { detail: 'Scan the code on the screen you want to sign in to; a forwarded code cannot be used' });
   }
   requireMiniProgram(session.channel);
-  const scanned = await ticketStore().scan(checkedId(id), { personId: person.id, appid: session.appid, openid: session.openid, card: person.card });
+  // Revision 0: the card is the one the person's mini program session carried; it never replaces a
+  // card the store holds, and any later change of the person replaces it.
+  const grant = { personId: person.id, appid: session.appid, openid: session.openid, card: person.card, revision: 0, foldedPersonId: null };
+  const scanned = await ticketStore().scan(checkedId(id), grant);
   return detailsOf(settled(scanned));
 }
 
@@ -83,28 +79,12 @@ export async function decideTicket(id: string, action: ScannerAction, { session,
 
 /** For the browser holding the secret: the ticket's state, and once confirmed a one-time code (once). */
 export async function collectTicket(id: string, secret: string): Promise<Collected> {
-  const code = CODE_PREFIX + randomBytes(32).toString('base64url');
-  const collected = await ticketStore().collect(checkedId(id), digest(secret), digest(code), CODE_LIFETIME_MS);
-  if (collected.outcome === 'collected') return { state: 'confirmed', code, codeExpiresAt: new Date(Date.now() + CODE_LIFETIME_MS).toISOString() };
+  const code = newCode();
+  const collected = await ticketStore().collect(checkedId(id), digest(secret), digest(code.code), CODE_LIFETIME_MS);
+  if (collected.outcome === 'collected') return { state: 'confirmed', ...code };
   const { state } = settled(collected);
   if (state === 'pending' || state === 'scanned' || state === 'denied') return { state };
   throw new ApiError('ticket_conflict', { detail: 'This ticket was collected already' });
-}
-
-/** The site's backend trades the one-time code for a web session of the person who confirmed. */
-export async function exchangeCode(code: string, context: RequestContext): Promise<{ token: string; expiresAt: string; user: { id: string } }> {
-  const scanner = code.startsWith(CODE_PREFIX) ? await ticketStore().redeem(digest(code)) : null;
-  if (!scanner) throw new ApiError('invalid_code', { detail: 'The code is unknown, used or expired: start again with a new ticket' });
-  context.log.personId = scanner.personId;
-  // Revision 0: the card is the one the person's mini program session carried; it never replaces a
-  // card the store holds, and any later change of the person replaces it.
-  const session = await createSession(
-    { person: { personId: scanner.personId, revision: 0, card: scanner.card, foldedPersonId: null }, appid: scanner.appid, openid: scanner.openid, channel: 'web', sessionKey: null },
-    context,
-  );
-  requireTimeFor(context.deadline, QUERY_TIMEOUT_MS, 'record_event');
-  await recordEvent(scanner.personId, 'login', 'self', { channel: 'web', appid: scanner.appid });
-  return { token: session.token, expiresAt: session.expiresAt.toISOString(), user: { id: scanner.personId } };
 }
 
 /** Web sessions cannot vouch for more web sessions: only a mini program session scans. */
@@ -127,17 +107,3 @@ function checkedId(id: string): string {
   return id;
 }
 
-function digest(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
-}
-
-let store: TicketStore | undefined;
-
-/** Upstash when configured, else this process's memory (local development). */
-function ticketStore(): TicketStore {
-  if (!store) {
-    const redis = sharedRedis();
-    store = redis ? new UpstashTicketStore(redis, config().redisKeyPrefix) : new MemoryTicketStore();
-  }
-  return store;
-}

@@ -2,7 +2,7 @@
 // each transition one script, one request. One-time codes are strings (wc:<hash>) read by GETDEL.
 import type { Redis } from '@upstash/redis';
 import { redisCall, runScript } from '../platform/redis.js';
-import type { NewTicket, Scanner, ScannerAction, StepOutcome, TicketStore, TicketView } from './ticket-store.js';
+import type { NewTicket, Grant, OAuthState, ScannerAction, StepOutcome, TicketStore, TicketView } from './ticket-store.js';
 
 /**
  * One step of a ticket. Replies JSON {outcome, ticket}; outcome 'missing' for no ticket (or, on
@@ -72,7 +72,7 @@ export class UpstashTicketStore implements TicketStore {
     );
   }
 
-  scan(id: string, scanner: Scanner): Promise<StepOutcome> {
+  scan(id: string, scanner: Grant): Promise<StepOutcome> {
     return this.step(id, 'scan', scanner.personId, JSON.stringify(scanner));
   }
 
@@ -84,10 +84,26 @@ export class UpstashTicketStore implements TicketStore {
     return this.step(id, 'collect', secretHash, '', codeHash, codeTtlMs);
   }
 
-  async redeem(codeHash: string): Promise<Scanner | null> {
-    // Stored as the script saved it: JSON text (the client may or may not have parsed it already).
-    const saved = await redisCall(() => this.redis.getdel<Scanner | string>(this.codeKey(codeHash)));
-    return typeof saved === 'string' ? (JSON.parse(saved) as Scanner) : saved;
+  async grant(codeHash: string, grant: Grant, ttlMs: number): Promise<void> {
+    await redisCall(() => this.redis.set(this.codeKey(codeHash), JSON.stringify(grant), { px: ttlMs }));
+  }
+
+  redeem(codeHash: string): Promise<Grant | null> {
+    return this.take<Grant>(this.codeKey(codeHash));
+  }
+
+  async saveState(state: string, value: OAuthState, ttlMs: number): Promise<void> {
+    await redisCall(() => this.redis.set(`${this.prefix}ws:${state}`, JSON.stringify(value), { px: ttlMs }));
+  }
+
+  takeState(state: string): Promise<OAuthState | null> {
+    return this.take<OAuthState>(`${this.prefix}ws:${state}`);
+  }
+
+  /** GETDEL of JSON text (the client may or may not have parsed it already). */
+  private async take<T>(key: string): Promise<T | null> {
+    const saved = await redisCall(() => this.redis.getdel<T | string>(key));
+    return typeof saved === 'string' ? (JSON.parse(saved) as T) : saved;
   }
 
   private async step(id: string, action: string, actor: string, scanner = '', codeHash = '', codeTtlMs = 0): Promise<StepOutcome> {

@@ -18,6 +18,13 @@
 //   JSON errors: 40129 a scene outside the allowed characters, 40169 a scene over 32, 41030 a page
 //   with a leading slash or, with check_path, not published, 40097 a bad env_version or width,
 //   45009 past 5,000 calls a minute per mini program.
+// - open.weixin.qq.com's pages: connect/oauth2/authorize (公众号, snsapi_base or snsapi_userinfo)
+//   and connect/qrconnect (网站应用, snsapi_login) check their parameters in WeChat's order (appid,
+//   redirect_uri, response_type, scope, state) and redirect (302) to redirect_uri?code=&state= as
+//   the person signInAs() names; otherwise the page WeChat shows for a bad link.
+// - sns/oauth2/access_token: codes work once (40163), live 5 minutes (10 for 网站应用; 42003
+//   after), 40029 unknown, 41008 missing; unionid only for snsapi_userinfo / snsapi_login on apps
+//   bound to the open platform; a snapshot-page (快照页) user gets is_snapshotuser 1 and virtual ids.
 // - Faults stage the errcodes no local condition produces (stable_token's 40164 server IP not
 //   whitelisted, 40243 AppSecret frozen, 45009 daily quota...), with WeChat's errmsg, after a delay.
 // `npm run dev` uses it as the loudly announced mock WeChat when no app is configured.
@@ -31,6 +38,8 @@ export interface FakeApp {
   secret: string;
   /** Bound to an Open Platform account: logins carry a unionid. */
   openPlatform: boolean;
+  /** miniprogram (default), mp (公众号) or website (网站应用). */
+  kind?: 'miniprogram' | 'mp' | 'website';
 }
 
 /** reset: the connection drops before WeChat reads the request; lost_reply: after it spent the code. */
@@ -129,6 +138,9 @@ export async function startFakeWechat(options: FakeWechatOptions) {
   let latencyMs = options.latencyMs ?? 0;
   /** Every mini program code drawn: which app, scene, page, env_version. */
   const codesDrawn: { appid: string; scene: string; page: string; envVersion: string }[] = [];
+  /** Who is using WeChat on the authorize pages, and whether WeChat shows them a snapshot page. */
+  let signedIn = { person: 'developer', snapshot: false };
+  const oauthCodes = new Map<string, { appid: string; person: string; scope: string; snapshot: boolean; issuedAt: number; used: boolean }>();
   const codeCalls = new Map<string, number[]>();
   let observer: ((exchange: WechatExchange) => void) | null = null;
 
@@ -277,6 +289,55 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     response.end(pngOf(scene));
   };
 
+  const authorizePage = (url: URL, response: ServerResponse) => {
+    const website = url.pathname === '/connect/qrconnect';
+    const q = url.searchParams;
+    const app = apps.get(q.get('appid') ?? '');
+    const order = [...q.keys()].join(',');
+    const scope = q.get('scope') ?? '';
+    const scopes = website ? ['snsapi_login'] : ['snsapi_base', 'snsapi_userinfo'];
+    const redirect = q.get('redirect_uri') ?? '';
+    if (!app || (app.kind === 'website') !== website || order !== 'appid,redirect_uri,response_type,scope,state' || q.get('response_type') !== 'code' || !scopes.includes(scope) || !/^https?:\/\//.test(redirect)) {
+      response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      return response.end('<html><body>该链接无法访问</body></html>');
+    }
+    const code = randomBytes(16).toString('hex');
+    oauthCodes.set(code, { appid: app.appid, ...signedIn, scope, issuedAt: now(), used: false });
+    const back = new URL(redirect);
+    back.searchParams.set('code', code);
+    back.searchParams.set('state', q.get('state') ?? '');
+    response.writeHead(302, { Location: back.href });
+    response.end();
+  };
+
+  const oauthAccessToken = (url: URL, response: ServerResponse) => {
+    const q = url.searchParams;
+    const app = apps.get(q.get('appid') ?? '');
+    if (!q.get('appid')) return error(response, 41002);
+    if (!app) return error(response, 40013);
+    if (q.get('secret') !== app.secret) return error(response, 40125);
+    if (q.get('grant_type') !== 'authorization_code') return error(response, 40002);
+    const code = q.get('code');
+    if (!code) return error(response, 41008, 'missing code');
+    const issued = oauthCodes.get(code);
+    if (!issued || issued.appid !== app.appid) return error(response, 40029, 'invalid code');
+    if (issued.used) return error(response, 40163, 'code been used');
+    if (now() - issued.issuedAt > (app.kind === 'website' ? 10 : 5) * 60_000) return error(response, 42003, 'code expired');
+    issued.used = true;
+    // A snapshot page's ids are virtual: never the person's.
+    const who = issued.snapshot ? `snapshot-${randomBytes(6).toString('hex')}` : issued.person;
+    const { openid, unionid } = identity(app, who);
+    answer(response, {
+      access_token: randomBytes(32).toString('base64url'),
+      expires_in: 7200,
+      refresh_token: randomBytes(32).toString('base64url'),
+      openid,
+      scope: issued.scope,
+      ...(unionid && issued.scope !== 'snsapi_base' ? { unionid } : {}),
+      ...(issued.snapshot ? { is_snapshotuser: 1 } : {}),
+    });
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     requests += 1;
     const url = new URL(request.url ?? '/', 'http://fake');
@@ -302,6 +363,8 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     if (url.pathname === '/wxa/business/getuserphonenumber') return phoneNumber(request, url, response, fault);
     if (url.pathname === '/wxa/getuserriskrank') return riskRank(request, url, response);
     if (url.pathname === '/wxa/getwxacodeunlimit') return miniProgramCode(request, url, response);
+    if (url.pathname === '/connect/oauth2/authorize' || url.pathname === '/connect/qrconnect') return authorizePage(url, response);
+    if (url.pathname === '/sns/oauth2/access_token') return oauthAccessToken(url, response);
     if (url.pathname !== '/sns/jscode2session') {
       response.writeHead(404, { 'Content-Type': 'text/plain' });
       return response.end('not found');
@@ -410,6 +473,10 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     setRiskRank(openid: string, rank: number) {
       riskRanks.set(openid, rank);
     },
+    /** Who the authorize pages sign in from now on; `snapshot`: WeChat shows them a 快照页. */
+    signInAs(person: string, { snapshot = false } = {}) {
+      signedIn = { person, snapshot };
+    },
     /** Every mini program code drawn (getwxacodeunlimit), oldest first. */
     codesDrawn: () => [...codesDrawn],
     /** What getuserriskrank received since the last reset. */
@@ -421,6 +488,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     /** Codes, session_keys, access_tokens and phone numbers handed out: what must never reach a log. */
     credentialsHandedOut: () => [
       ...codes.keys(),
+      ...oauthCodes.keys(),
       ...sessionKeys,
       ...accessTokens.keys(),
       ...phoneCodes.keys(),
