@@ -126,6 +126,10 @@ describe('scan-to-login', () => {
     const webToken = await signIn(token);
     const next = await newTicket();
     expect((await scan(next.ticket, webToken)).body.code).toBe('ticket_conflict');
+    // Nor does a web session bind a phone: the button lives in mini programs.
+    const phone = await stack.call('phone', 'POST', { token: webToken, json: { code: stack.wechat.issuePhoneCode(APP_A) } });
+    expect([phone.status, phone.body.code]).toEqual([400, 'unknown_app']);
+    expect(stack.wechat.billedPhoneNumbers()).toBe(0);
   });
 
   it('forgets an expired ticket', async () => {
