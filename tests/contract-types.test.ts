@@ -23,6 +23,9 @@ const LIB_TYPES: Record<string, [module: string, type: string]> = {
   Merge: ['people/operators', 'Merge'],
   // api/sessions/index.ts adds `current` to each.
   ListedSession: ['sessions/tokens', 'OwnSession & { current: boolean }'],
+  WebTicket: ['web/tickets', 'IssuedTicket'],
+  WebTicketDetails: ['web/tickets', 'TicketDetails'],
+  CollectedTicket: ['web/tickets', 'Collected'],
 };
 
 /** The kit's type (an expression over `Kit`) that each spec schema's responses are read as. */
@@ -34,6 +37,7 @@ const KIT_TYPES: Record<string, string> = {
   BenefitStatus: 'Kit.Benefit',
   // The kit adds the status it narrows on to POST /api/phone's answer.
   VerifiedPhone: "Omit<Extract<Kit.PhoneBinding, { status: 'bound' }>, 'status'>",
+  WebTicketDetails: 'Kit.WebLoginRequest',
 };
 
 type Schema = Record<string, unknown>;
