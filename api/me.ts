@@ -17,6 +17,7 @@ export default endpoint('/api/me', {
         accounts: person.card.accounts,
         nickname: person.card.nickname ?? null,
         avatarUrl: avatarUrl(person.card.avatarHash),
+        channel: session.channel,
       },
     });
   },

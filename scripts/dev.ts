@@ -62,14 +62,24 @@ async function useWechat(): Promise<void> {
   // WECHAT_MOCK_APPS: several mini programs of one Open Platform account (a person shares a unionid
   // across them). WECHAT_APPID alone keeps the mini program's own appid working, so its Referer matches.
   const appids = (env.WECHAT_MOCK_APPS ?? env.WECHAT_APPID ?? 'wx0000000000000000').split(',').map((appid) => appid.trim());
-  const mock = await startFakeWechat({ apps: appids.map((appid) => ({ appid, secret: 'mock-secret', openPlatform: true })), acceptAnyCode: true });
+  // A 公众号 and a 网站应用 of the same Open Platform account, for the web sign-ins.
+  const webApps = [{ appid: 'wxmockmp0000000000', kind: 'mp' as const }, { appid: 'wxmockweb000000000', kind: 'website' as const }];
+  const mock = await startFakeWechat({
+    apps: [...appids.map((appid) => ({ appid, secret: 'mock-secret', openPlatform: true })), ...webApps.map((app) => ({ ...app, secret: 'mock-secret', openPlatform: true }))],
+    acceptAnyCode: true,
+  });
   delete env.WECHAT_APPID;
-  env.WECHAT_APPS = appids.map((appid) => `${appid}:mock-secret`).join(',');
+  env.WECHAT_APPS = [...appids.map((appid) => `${appid}:mock-secret`), ...webApps.map(({ appid, kind }) => `${appid}:mock-secret:${kind}`)].join(',');
   env.WECHAT_API_BASE = mock.url;
+  env.WECHAT_OPEN_BASE = mock.url;
+  const local = `http://${env.HOST ?? '127.0.0.1'}:${port}`;
+  if (port !== 0) env.PUBLIC_BASE_URL ??= local;
+  env.WEB_REDIRECTS ??= webApps.map(({ appid }) => `${appid}:${local}/`).join(',');
   console.warn(
     [
       '',
       '!!! MOCK WECHAT: every code logs in, and "mock:<name>" as whoever it names. Local development only. !!!',
+      '!!! Web sign-ins are mocked too: scan-to-login codes, 公众号 and 网站应用 pages.                        !!!',
       '!!! Set WECHAT_APPID and WECHAT_SECRET (or WECHAT_APPS) to use the real WeChat.                     !!!',
     ].join('\n'),
   );
@@ -77,6 +87,9 @@ async function useWechat(): Promise<void> {
     `WeChat: MOCK for appid ${appids.join(', ')}. Every code logs in; "mock:<name>" picks a person, anything else is "developer".`,
     '        "mock-unbound:<name>": that person, as if the app were not yet bound to the Open Platform (no unionid).',
     '        Phone codes: "mock:<digits>" picks the number, anything else is 13800000000.',
+    '        Scan-to-login: the mock draws a real PNG code for POST /api/web/tickets (its scene is the ticket id).',
+    `        公众号 ${webApps[0]!.appid} and 网站应用 ${webApps[1]!.appid}: MOCK authorize/qrconnect pages sign in "developer"`,
+    `        and return to ${local}/ (GET /api/web/oauth/authorize?appid=…&returnTo=${encodeURIComponent(`${local}/`)}).`,
   );
 }
 

@@ -124,8 +124,8 @@ describe('the person\'s own sessions', () => {
     const listed = await stack.call('sessions', 'GET', { token: inA.token });
     expect(listed.status).toBe(200);
     expect(listed.body.sessions).toEqual([
-      { handle: expect.any(String), appid: APP_A, createdAt: expect.any(String), expiresAt: expect.any(String), lastSeenAt: expect.any(String), idleExpiresAt: expect.any(String), current: true },
-      { handle: expect.any(String), appid: APP_B, createdAt: expect.any(String), expiresAt: expect.any(String), lastSeenAt: expect.any(String), idleExpiresAt: expect.any(String), current: false },
+      { handle: expect.any(String), appid: APP_A, channel: 'miniprogram', createdAt: expect.any(String), expiresAt: expect.any(String), lastSeenAt: expect.any(String), idleExpiresAt: expect.any(String), current: true },
+      { handle: expect.any(String), appid: APP_B, channel: 'miniprogram', createdAt: expect.any(String), expiresAt: expect.any(String), lastSeenAt: expect.any(String), idleExpiresAt: expect.any(String), current: false },
     ]);
     const other = listed.body.sessions[1].handle;
     expect(JSON.stringify(listed.body)).not.toContain(inB.token);
@@ -307,7 +307,7 @@ describe('the audit trail', () => {
         appid: APP_D,
         openid: stack.wechat.identityOf(APP_D, person).openid,
         mergedAt: expect.any(String),
-        movedAccounts: [APP_A, APP_B].map((appid) => ({ appid, openid: stack.wechat.identityOf(appid, person).openid, linkedAt: expect.any(String) })),
+        movedAccounts: [APP_A, APP_B].map((appid) => ({ appid, openid: stack.wechat.identityOf(appid, person).openid, kind: 'miniprogram', linkedAt: expect.any(String) })),
         droppedClaims: [],
       },
     ]);

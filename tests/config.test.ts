@@ -27,12 +27,23 @@ describe('loadConfig', () => {
       SESSION_ENCRYPTION_KEY: KEY,
     });
     expect([...config.apps.keys()]).toEqual(['wx01', 'wx02']);
-    expect(config.apps.get('wx02')).toEqual({ appid: 'wx02', secret: 'two' });
+    expect(config.apps.get('wx02')).toEqual({ appid: 'wx02', secret: 'two', kind: 'miniprogram' });
     expect(config.redis).toEqual({ url: 'https://kv.example', token: 't' });
     expect(config.wechatApiBase).toBe('https://api.weixin.qq.com');
     expect(config.sessionIdleTtlSeconds).toBe(7 * 24 * 3600);
     expect(config.sessionMaxAgeSeconds).toBe(30 * 24 * 3600);
     expect([...config.benefits]).toEqual(['welcome-gift']);
+  });
+
+  it('reads app kinds, web session lifetimes and the scan-to-login code settings by deployment', () => {
+    const config = loadConfig({ ...base, WECHAT_APPS: 'wx01:one, wx02:two:mp, wx03:three:website, wx04:four:miniprogram' });
+    expect([...config.apps.values()].map((app) => app.kind)).toEqual(['miniprogram', 'mp', 'website', 'miniprogram']);
+    expect(config.webSessions).toEqual({ idleTtlSeconds: 12 * 3600, maxAgeSeconds: 7 * 24 * 3600, maxSessions: 5 });
+    expect(config.webLogin).toEqual({ page: 'pages/web-login/index', envVersion: 'develop', redirects: new Map(), publicBaseUrl: null, openBase: 'https://open.weixin.qq.com' });
+    const redirects = loadConfig({ ...base, WEB_REDIRECTS: 'wx02:https://a.example/x|https://a.example/y, wx03:http://localhost:8080/cb' }).webLogin.redirects;
+    expect(redirects).toEqual(new Map([['wx02', new Set(['https://a.example/x', 'https://a.example/y'])], ['wx03', new Set(['http://localhost:8080/cb'])]]));
+    expect(loadConfig({ ...base, VERCEL_ENV: 'preview', SESSION_ENCRYPTION_KEY: KEY, UPSTASH_REDIS_REST_URL: 'https://r.example', UPSTASH_REDIS_REST_TOKEN: 't' }).webLogin.envVersion).toBe('trial');
+    expect(loadConfig({ ...base, WEB_LOGIN_ENV_VERSION: 'release' }).webLogin.envVersion).toBe('release');
   });
 
   it('reads the benefits a person can claim once', () => {
@@ -42,7 +53,7 @@ describe('loadConfig', () => {
 
   it('takes WECHAT_APPID + WECHAT_SECRET for a single app', () => {
     const config = loadConfig({ DATABASE_URL: base.DATABASE_URL, WECHAT_APPID: 'wx9', WECHAT_SECRET: 'sss' });
-    expect([...config.apps.values()]).toEqual([{ appid: 'wx9', secret: 'sss' }]);
+    expect([...config.apps.values()]).toEqual([{ appid: 'wx9', secret: 'sss', kind: 'miniprogram' }]);
     expect(config.redis).toBeNull();
   });
 
@@ -50,6 +61,14 @@ describe('loadConfig', () => {
     [{ WECHAT_APPS: '' }, /WECHAT_APPS/],
     [{ WECHAT_APPS: 'wx01' }, /WECHAT_APPS/],
     [{ WECHAT_APPS: 'wx01:a,wx01:b' }, /twice/],
+    [{ WECHAT_APPS: 'wx01:a:applet' }, /kind of wx01/],
+    [{ WECHAT_APPS: 'wx01:a:mp:extra' }, /appid:secret:kind/],
+    [{ SESSION_WEB_IDLE_TTL: '100', SESSION_WEB_MAX_AGE: '10' }, /SESSION_WEB_IDLE_TTL/],
+    [{ WEB_LOGIN_PAGE: '/pages/web-login/index' }, /WEB_LOGIN_PAGE/],
+    [{ WEB_LOGIN_ENV_VERSION: 'beta' }, /WEB_LOGIN_ENV_VERSION/],
+    [{ WEB_REDIRECTS: 'wx02:http://a.example/x' }, /WEB_REDIRECTS/],
+    [{ WEB_REDIRECTS: 'wx02:https://a.example/x#frag' }, /WEB_REDIRECTS/],
+    [{ PUBLIC_BASE_URL: 'https://login.example.com/path' }, /PUBLIC_BASE_URL/],
     [{ WECHAT_APPID: 'wx5' }, /WECHAT_APPID and WECHAT_SECRET/],
     [{ DATABASE_URL: '' }, /DATABASE_URL/],
     [{ UPSTASH_REDIS_REST_URL: 'https://r.example' }, /UPSTASH_REDIS_REST_TOKEN/],
@@ -112,6 +131,7 @@ describe('loadConfig', () => {
       perSession: { tokens: 120, windowSeconds: 60 },
       authFailuresPerIp: { tokens: 300, windowSeconds: 60 },
       exportPerPerson: { tokens: 3, windowSeconds: 86400 },
+      webTicketPerIp: { tokens: 20, windowSeconds: 60 },
     });
     const custom = loadConfig({ ...base, RATE_LIMIT_LOGIN_PER_IP: '5 / 30s', RATE_LIMIT_LOGIN_PER_ACCOUNT: '100000/1h', RATE_LIMIT_PER_SESSION: 'off' });
     expect(custom.rateLimits.loginPerIp).toEqual({ tokens: 5, windowSeconds: 30 });

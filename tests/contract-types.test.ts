@@ -27,6 +27,9 @@ const LIB_TYPES: Record<string, [module: string, type: string]> = {
   PersonalDataCopy: ['privacy/copy', 'PersonalDataCopy'],
   // api/sessions/index.ts adds `current` to each.
   ListedSession: ['sessions/tokens', 'OwnSession & { current: boolean }'],
+  WebTicket: ['web/tickets', 'IssuedTicket'],
+  WebTicketDetails: ['web/tickets', 'TicketDetails'],
+  CollectedTicket: ['web/tickets', 'Collected'],
 };
 
 /** The kit's type (an expression over `Kit`) that each spec schema's responses are read as. */
@@ -40,6 +43,7 @@ const KIT_TYPES: Record<string, string> = {
   Profile: 'Kit.Profile',
   // The kit adds the status it narrows on to POST /api/phone's answer.
   VerifiedPhone: "Omit<Extract<Kit.PhoneBinding, { status: 'bound' }>, 'status'>",
+  WebTicketDetails: 'Kit.WebLoginRequest',
 };
 
 type Schema = Record<string, unknown>;

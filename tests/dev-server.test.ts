@@ -33,9 +33,23 @@ const post = (path: string, body?: unknown, token?: string) =>
 
 it('announces the mock WeChat loudly, and the embedded defaults', () => {
   expect(dev.output()).toContain('!!! MOCK WECHAT');
+  expect(dev.output()).toContain('Web sign-ins are mocked too');
   expect(dev.output()).toContain('WeChat: MOCK');
   expect(dev.output()).toContain('embedded PGlite');
   expect(dev.output()).toContain('Sessions: in this process');
+});
+
+it('signs a browser in by scan-to-login with the mock code and the in-process stores', async () => {
+  const ticket = (await (await post('/api/web/tickets')).json()) as { ticket: string; secret: string; qrCode: string };
+  expect(ticket.qrCode).toMatch(/^data:image\/png;base64,iVBORw0KGgo/);
+  const { token } = (await (await post('/api/login', { code: 'mock:carol' })).json()) as { token: string };
+  expect((await post(`/api/web/tickets/${ticket.ticket}/scan`, { launchScene: 1047 }, token)).status).toBe(200);
+  expect((await post(`/api/web/tickets/${ticket.ticket}/confirm`, undefined, token)).status).toBe(204);
+  const { code } = (await (await post(`/api/web/tickets/${ticket.ticket}/collect`, { secret: ticket.secret })).json()) as { code: string };
+  const serviceKey = /Service key [^:]*: (\S+)/.exec(dev.output())![1]!;
+  const web = (await (await post('/api/web/exchange', { code }, serviceKey)).json()) as { token: string };
+  const me = (await (await fetch(`${baseUrl}/api/me`, { headers: { authorization: `Bearer ${web.token}` } })).json()) as { user: { channel: string } };
+  expect(me.user.channel).toBe('web');
 });
 
 it('logs in with a mock code, shows the user, logs out', async () => {

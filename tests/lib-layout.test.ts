@@ -93,6 +93,13 @@ describe("lib/'s layout", () => {
     expect(new Set([...sources.keys()].filter((file) => file.endsWith('/README.md'))).size).toBeGreaterThanOrEqual(4);
   });
 
+  it('lets web/ stand on the domain folders, with nothing in lib/ leaning on it', () => {
+    const sources = readLib();
+    expect(sources.get('web/README.md')).toMatch(/^May import: platform, wechat, sessions, people\.$/m);
+    const leaning = [...sources].filter(([file, source]) => !file.startsWith('web/') && /from '\.\.\/web\//.test(source));
+    expect(leaning.map(([file]) => file)).toEqual([]);
+  });
+
   it('finds a forbidden direction, a circle, a missing rule and a crowded top', () => {
     const bad: Sources = new Map([
       ['platform/README.md', 'May import: nothing in lib/.'],

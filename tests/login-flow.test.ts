@@ -31,9 +31,10 @@ describe('login → me → logout', () => {
         unionid: identity.unionid,
         createdAt: expect.any(String),
         phone: null,
-        accounts: [{ appid: APP_A, openid: identity.openid, linkedAt: me.body.user.createdAt }],
+        accounts: [{ appid: APP_A, openid: identity.openid, kind: 'miniprogram', linkedAt: me.body.user.createdAt }],
         nickname: null,
         avatarUrl: null,
+        channel: 'miniprogram',
       },
     });
     expect(Math.abs(Date.parse(me.body.user.createdAt) - Date.now())).toBeLessThan(60_000);

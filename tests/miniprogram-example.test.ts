@@ -159,3 +159,40 @@ it('every handler and page field the WXML names exists', async () => {
   const fields = [...wxml.matchAll(/\{\{\s*!?(\w+)/g)].map((match) => match[1]!).filter((name) => name !== 'item');
   for (const field of fields) expect(Object.keys(page.data), field).toContain(field);
 });
+
+it('the web-login page shows who asks, signs the PC browser in on a tap, and refuses a forwarded code', async () => {
+  const person = stack.person();
+  const ticketFor = async () => {
+    const response = await fetch(`${service.url}/api/web/tickets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://www.example.com', 'user-agent': 'Mozilla/5.0 Chrome/130' },
+      body: JSON.stringify({ appid: APP.appid }),
+    });
+    return (await response.json()) as { ticket: string; secret: string };
+  };
+  const open = async (ticket: string, launchScene: number) => {
+    const wx = createWx({ appid: APP.appid, issueCode: () => stack.wechat.issueCode(APP.appid, person), launchScene });
+    const runtime = miniprogramRuntime({ wx });
+    runtime.load<{ baseUrl: string }>(new URL('config.js', ROOT)).baseUrl = front.url;
+    runtime.load(new URL('app.js', ROOT));
+    runtime.app()!.onLaunch();
+    const page = runtime.openPage(new URL('pages/web-login/index.js', ROOT));
+    await page.onLoad({ scene: encodeURIComponent(ticket) });
+    return page;
+  };
+  const collect = async ({ ticket, secret }: { ticket: string; secret: string }) =>
+    (await (await fetch(`${service.url}/api/web/tickets/${ticket}/collect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret }) })).json()) as { state: string };
+
+  const asked = await ticketFor();
+  const page = await open(asked.ticket, 1047);
+  expect(page.data).toMatchObject({ loading: false, error: '', request: { site: 'https://www.example.com', address: '未知', device: 'Mozilla/5.0 Chrome/130', time: expect.stringMatching(TIME) } });
+  expect((await collect(asked)).state).toBe('scanned');
+  await page.confirm();
+  expect(page.data.done).toBe('confirmed');
+  expect((await collect(asked)).state).toBe('confirmed');
+
+  const forwarded = await ticketFor();
+  const refused = await open(forwarded.ticket, 1048);
+  expect(refused.data).toMatchObject({ loading: false, error: '请直接扫描电脑屏幕上的码', request: null });
+  expect((await collect(forwarded)).state).toBe('pending');
+});

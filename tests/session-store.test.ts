@@ -28,17 +28,16 @@ const cardOf = (personId: string, revision = 1): PersonCard => ({
   unionid: null,
   createdAt: '2026-01-02T03:04:05.000Z',
   phone: `rev-${revision}`,
-  accounts: [{ appid: 'wxa', openid: `o-${personId}`, linkedAt: '2026-01-02T03:04:05.000Z' }],
+  accounts: [{ appid: 'wxa', openid: `o-${personId}`, kind: 'miniprogram', linkedAt: '2026-01-02T03:04:05.000Z' }],
 });
 const record = (personId: string, overrides: Partial<SessionRecord> = {}): SessionRecord => {
   const now = Date.now();
-  return { personId, appid: 'wxa', openid: `o-${personId}`, createdAt: now, expiresAt: now + 30 * 24 * 60 * MINUTE, lastSeenAt: now, sealedSessionKey: 'v1.sealed', ...overrides };
+  return { personId, appid: 'wxa', openid: `o-${personId}`, createdAt: now, expiresAt: now + 30 * 24 * 60 * MINUTE, lastSeenAt: now, sealedSessionKey: 'v1.sealed', channel: 'miniprogram', idleTtlMs: 10 * MINUTE, ...overrides };
 };
 const options = (personId: string, overrides: Partial<CreateOptions> = {}): CreateOptions => ({
   person: { personId, revision: 1, card: cardOf(personId) },
   foldedPersonId: null,
-  idleTtlMs: 10 * MINUTE,
-  maxPerApp: 10,
+  maxSessions: 10,
   loginLimit: null,
   ...overrides,
 });
@@ -46,7 +45,7 @@ const use = (overrides: Partial<AuthenticateOptions> = {}): AuthenticateOptions 
   now: Date.now(),
   mode: 'use',
   idleTtlMs: 10 * MINUTE,
-  renewAfterMs: MINUTE,
+  renewIntervalMs: MINUTE,
   limit: null,
   ...overrides,
 });
@@ -101,13 +100,13 @@ describe.each(stores)('%s', (_, makeStore) => {
     expect(await store.endAllOfOwner([mine[0]!])).toBe(false);
   });
 
-  it('keeps at most maxPerApp sessions per person and app: a new one ends the oldest of that app only', async () => {
+  it('keeps at most maxSessions sessions per person and app: a new one ends the oldest of that app only', async () => {
     const person = newPerson();
     const start = Date.now();
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push(await createFor(person, { createdAt: start + i }, { maxPerApp: 3 }));
-    const otherApp = await createFor(person, { appid: 'wxb', createdAt: start - 1 }, { maxPerApp: 3 });
-    expect(await store.create(newId(), record(person, { createdAt: start + 10 }), options(person, { maxPerApp: 3 }))).toEqual({
+    for (let i = 0; i < 3; i++) ids.push(await createFor(person, { createdAt: start + i }, { maxSessions: 3 }));
+    const otherApp = await createFor(person, { appid: 'wxb', createdAt: start - 1 }, { maxSessions: 3 });
+    expect(await store.create(newId(), record(person, { createdAt: start + 10 }), options(person, { maxSessions: 3 }))).toEqual({
       outcome: 'created',
       evicted: 1,
     });
@@ -154,7 +153,7 @@ describe.each(stores)('%s', (_, makeStore) => {
     expect(await store.list(person, now)).toHaveLength(2);
   });
 
-  it('pushes the idle expiry back once renewAfterMs has passed, and only in use', async () => {
+  it('pushes the idle expiry back once renewIntervalMs has passed, and only in use', async () => {
     const person = newPerson();
     const now = Date.now();
     const id = await createFor(person, { createdAt: now, lastSeenAt: now });
@@ -212,7 +211,7 @@ describe.each(stores)('%s', (_, makeStore) => {
 
   it('forgets a session when its idle TTL runs out, and a later login drops it from the index', async () => {
     const person = newPerson();
-    const id = await createFor(person, {}, { idleTtlMs: 1000 });
+    const id = await createFor(person, { idleTtlMs: 1000 });
     expect(await store.authenticate([id], use())).not.toBeNull();
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect(await store.authenticate([id], use())).toBeNull();

@@ -37,6 +37,7 @@ const newSession = (overrides: Partial<NewSession> = {}): NewSession => ({
   },
   appid: APP_A,
   openid: `openid-${randomBytes(6).toString('hex')}`,
+  channel: 'miniprogram',
   sessionKey: 'tiihtNczf5v6AKRyjwEUhQ==',
   ...overrides,
 });

@@ -55,8 +55,8 @@ describe('one person across apps bound to one Open Platform account', () => {
     // The session from A sees the account linked later in B too.
     const user = await me(inA.token);
     expect(user.accounts).toEqual([
-      { appid: APP_A, openid: stack.wechat.identityOf(APP_A, person).openid, linkedAt: expect.any(String) },
-      { appid: APP_B, openid: stack.wechat.identityOf(APP_B, person).openid, linkedAt: expect.any(String) },
+      { appid: APP_A, openid: stack.wechat.identityOf(APP_A, person).openid, kind: 'miniprogram', linkedAt: expect.any(String) },
+      { appid: APP_B, openid: stack.wechat.identityOf(APP_B, person).openid, kind: 'miniprogram', linkedAt: expect.any(String) },
     ]);
     expect(Date.parse(user.accounts[1].linkedAt)).toBeGreaterThanOrEqual(Date.parse(user.accounts[0].linkedAt));
   });

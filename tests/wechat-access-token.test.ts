@@ -19,7 +19,7 @@ const newApp = (): FakeApp => {
 };
 const apps = Array.from({ length: 32 }, newApp);
 let nextApp = 0;
-const takeApp = () => apps[nextApp++]!;
+const takeApp = () => ({ ...apps[nextApp++]!, kind: 'miniprogram' as const });
 
 let stack: Stack;
 beforeAll(async () => {

@@ -15,7 +15,7 @@ afterAll(() => stack.close());
 beforeEach(() => stack.wechat.resetCounts());
 
 /** code2Session within a fresh request's budget. */
-const exchange = (app: FakeApp, code: string) => code2Session(app, code, Date.now() + REQUEST_BUDGET_MS);
+const exchange = (app: FakeApp, code: string) => code2Session({ ...app, kind: 'miniprogram' }, code, Date.now() + REQUEST_BUDGET_MS);
 
 describe('code2Session', () => {
   it('reads a text/plain success body, with unionid for an Open Platform app', async () => {

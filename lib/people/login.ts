@@ -1,7 +1,7 @@
 // The login flow: a wx.login code → WeChat's identity → our person record → our session token.
 // On 微信云托管 with WXCLOUDRUN_IDENTITY_ENV set, WeChat's gateway already proved the identity
 // (lib/wechat/cloudrun.ts): the code is not exchanged, and the session has no session_key.
-import { config, type WechatApp } from '../platform/config.js';
+import { config, type AppKind, type WechatApp } from '../platform/config.js';
 import { QUERY_TIMEOUT_MS } from '../platform/postgres.js';
 import { ApiError, invalid } from '../platform/errors.js';
 import { recordLogin } from './records.js';
@@ -62,7 +62,7 @@ export async function login(
   if (person.suspended) throw new ApiError('user_suspended');
   if (person.foldedPersonId) context.log.foldedPersonId = person.foldedPersonId;
   requireTimeFor(context.deadline, REDIS_REQUEST_MAX_MS, 'session_write');
-  const session = await createSession({ person, appid: app.appid, openid: wechat.openid, sessionKey: wechat.sessionKey }, context);
+  const session = await createSession({ person, appid: app.appid, openid: wechat.openid, channel: 'miniprogram', sessionKey: wechat.sessionKey }, context);
   return {
     token: session.token,
     expiresAt: session.expiresAt.toISOString(),
@@ -75,15 +75,19 @@ function valueOf<T>(settled: PromiseSettledResult<T>): T {
   return settled.value;
 }
 
-/** The body's appid, else the Referer's, else the only configured app. */
+/** The body's appid, else the Referer's, else the only configured mini program. */
 function resolveApp(appid: string | undefined, referer: string | null): WechatApp {
-  const { apps } = config();
-  const chosen = appid ?? MINIPROGRAM_REFERER.exec(referer ?? '')?.[1];
-  if (chosen === undefined) {
-    if (apps.size === 1) return apps.values().next().value!;
-    throw new ApiError('unknown_app', { detail: 'Several mini programs are configured: send "appid"' });
+  return appOfKind('miniprogram', appid ?? MINIPROGRAM_REFERER.exec(referer ?? '')?.[1]);
+}
+
+/** The configured app of this kind named `appid`, or the only one of its kind when none is named. */
+export function appOfKind(kind: AppKind, appid: string | undefined): WechatApp {
+  const apps = [...config().apps.values()].filter((app) => app.kind === kind);
+  if (appid === undefined) {
+    if (apps.length === 1) return apps[0]!;
+    throw new ApiError('unknown_app', { detail: `${apps.length} apps of kind ${kind} are configured: send "appid"` });
   }
-  const app = apps.get(chosen);
-  if (!app) throw new ApiError('unknown_app', { detail: 'This appid is not configured on the server' });
+  const app = apps.find((candidate) => candidate.appid === appid);
+  if (!app) throw new ApiError('unknown_app', { detail: `No ${kind} app with this appid is configured on the server` });
   return app;
 }

@@ -2,7 +2,7 @@
 // their whole story across the company's mini programs, suspend, lift, end sessions, reveal a
 // phone. Every look-up and every action is recorded in the audit trail under the operator's name
 // and role; the handle a look-up used is recorded by its kind only, never its value.
-import { config } from '../platform/config.js';
+import { appKindOf, config } from '../platform/config.js';
 import { query } from '../platform/postgres.js';
 import type { Role } from '../platform/roles.js';
 import { ApiError } from '../platform/errors.js';
@@ -213,7 +213,7 @@ export async function personView(personId: string, { revealPhone = false } = {})
           by: person.suspended_by ?? '',
         }
       : null,
-    accounts: accounts.map((row) => ({ appid: row.appid, openid: row.openid, linkedAt: row.created_at.toISOString() })),
+    accounts: accounts.map((row) => ({ appid: row.appid, openid: row.openid, kind: appKindOf(row.appid), linkedAt: row.created_at.toISOString() })),
     claims: claims.map((row) => ({ benefit: row.benefit, appid: row.appid, claimedAt: row.claimed_at.toISOString() })),
     merges: merges.map((row) => ({
       foldedPersonId: row.folded_person_id,
@@ -221,7 +221,7 @@ export async function personView(personId: string, { revealPhone = false } = {})
       appid: row.appid,
       openid: row.openid,
       mergedAt: row.merged_at.toISOString(),
-      movedAccounts: row.moved_accounts.map((account) => ({ appid: account.appid, openid: account.openid, linkedAt: new Date(account.created_at).toISOString() })),
+      movedAccounts: row.moved_accounts.map((account) => ({ appid: account.appid, openid: account.openid, kind: appKindOf(account.appid), linkedAt: new Date(account.created_at).toISOString() })),
       droppedClaims: row.dropped_claims.map((claim) => ({
         personId: (claim.person_id ?? claim.user_id)!,
         benefit: claim.benefit,

@@ -13,6 +13,8 @@ export async function bindPhone(token: string, code: string, context: RequestCon
   const { session, person } = await requireSession(token, context);
   const app = config().apps.get(session.appid);
   if (!app) throw new ApiError('unknown_app', { detail: 'This session\'s mini program is no longer configured' });
+  // The getPhoneNumber button exists only in mini programs.
+  if (app.kind !== 'miniprogram' || session.channel !== 'miniprogram') throw new ApiError('unknown_app', { detail: 'Bind a phone number from a mini program' });
   // The lookup spends the code: never for a session whose person is gone.
   if (!(await personExists(person.id))) throw unauthorized('The session\'s person no longer exists');
 

@@ -1,5 +1,6 @@
 // People and their mini program accounts, in Postgres; the person card (sessions/card.ts) is built
 // here from the typed rows the database returns.
+import { appKindOf } from '../platform/config.js';
 import { query } from '../platform/postgres.js';
 import { identityHashes } from './deletion.js';
 import { identityHashKeyHex } from '../platform/sealing.js';
@@ -48,6 +49,12 @@ export async function recordLogin(appid: string, openid: string, unionid: string
   return { ...cardVersionOf(row), isNew: row.is_new, suspended: row.suspended, foldedPersonId: row.folded_person_id };
 }
 
+/** Whether this account (appid + openid) is known: a silent 公众号 sign-in may only find people, never make them. */
+export async function accountExists(appid: string, openid: string): Promise<boolean> {
+  const [row] = await query<{ found: boolean }>('select exists (select 1 from accounts where appid = $1 and openid = $2) as found', [appid, openid]);
+  return row?.found === true;
+}
+
 /**
  * Gives a WeChat-verified number to this person, in one round trip. A number belongs to one person:
  * the latest verification wins. Returns the new cards of everyone it changed (see assign_phone).
@@ -85,6 +92,7 @@ function cardVersionOf(row: PersonFactsRow): PersonCardVersion {
       accounts: row.accounts.map((account) => ({
         appid: account.appid,
         openid: account.openid,
+        kind: appKindOf(account.appid),
         linkedAt: new Date(account.linkedAt).toISOString(),
       })),
       nickname: row.nickname,

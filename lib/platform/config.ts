@@ -2,9 +2,39 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { isRole, ROLES, type Role } from './roles.js';
 
+/** miniprogram (小程序, the default), mp (公众号, official account), website (网站应用, open platform). */
+export type AppKind = 'miniprogram' | 'mp' | 'website';
+export const APP_KINDS: readonly AppKind[] = ['miniprogram', 'mp', 'website'];
+
 export interface WechatApp {
   appid: string;
   secret: string;
+  kind: AppKind;
+}
+
+/** Where a session was opened: in a mini program, or on the web (scan-to-login, 公众号, 网站应用). */
+export type Channel = 'miniprogram' | 'web';
+
+/** How long a channel's sessions live and how many a person keeps. */
+export interface SessionPolicy {
+  idleTtlSeconds: number;
+  maxAgeSeconds: number;
+  /** miniprogram: per person and mini program; web: per person, all sites together. */
+  maxSessions: number;
+}
+
+/** Scan-to-login: the mini program code a PC site shows (getwxacodeunlimit). */
+export interface WebLoginConfig {
+  /** The page the code opens, without a leading slash. */
+  page: string;
+  /** release, trial or develop: which version of the mini program the code opens. */
+  envVersion: 'release' | 'trial' | 'develop';
+  /** Where 公众号 and 网站应用 sign-ins may return, per appid: exact URLs (WEB_REDIRECTS). */
+  redirects: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Our own origin, where WeChat sends the browser back (PUBLIC_BASE_URL); null: OAuth sign-in is off. */
+  publicBaseUrl: string | null;
+  /** open.weixin.qq.com: the authorize and qrconnect pages (WECHAT_OPEN_BASE, for tests). */
+  openBase: string;
 }
 
 export interface DatabaseConfig {
@@ -38,6 +68,9 @@ export interface Config extends DatabaseConfig {
   sessionMaxAgeSeconds: number;
   /** Live sessions per person per mini program; a login past it ends the oldest. */
   sessionMaxPerApp: number;
+  /** Web sessions: their own lifetimes and cap (SESSION_WEB_*). */
+  webSessions: SessionPolicy;
+  webLogin: WebLoginConfig;
   /** What a person can claim once, across all mini programs. */
   benefits: ReadonlySet<string>;
   /** The documents a person may agree to (POST /api/me/consents): privacy, terms and CONSENT_DOCUMENTS. */
@@ -104,7 +137,7 @@ export interface OperatorKey extends NamedKey {
   role: Role;
 }
 
-export type RateLimitName = 'loginPerIp' | 'loginPerAccount' | 'perSession' | 'authFailuresPerIp' | 'exportPerPerson';
+export type RateLimitName = 'loginPerIp' | 'loginPerAccount' | 'perSession' | 'authFailuresPerIp' | 'exportPerPerson' | 'webTicketPerIp';
 
 export interface RateLimit {
   tokens: number;
@@ -122,6 +155,8 @@ const RATE_LIMIT_SETTINGS: Record<RateLimitName, { env: string; fallback: string
   authFailuresPerIp: { env: 'RATE_LIMIT_AUTH_FAILURES_PER_IP', fallback: '300/1m' },
   // A person's copy of everything we hold reads every store: a few a day is plenty.
   exportPerPerson: { env: 'RATE_LIMIT_EXPORT_PER_PERSON', fallback: '3/24h' },
+  // Each ticket costs one getwxacodeunlimit call, of 5,000 a minute per mini program.
+  webTicketPerIp: { env: 'RATE_LIMIT_WEB_TICKET_PER_IP', fallback: '20/1m' },
 };
 
 export class ConfigError extends Error {
@@ -146,6 +181,12 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleTtlSeconds: positiveInt(env, 'SESSION_IDLE_TTL', 7 * 24 * 3600),
     sessionMaxAgeSeconds: positiveInt(env, 'SESSION_MAX_AGE', 30 * 24 * 3600),
     sessionMaxPerApp: positiveInt(env, 'SESSION_MAX_PER_APP', 10),
+    webSessions: {
+      idleTtlSeconds: positiveInt(env, 'SESSION_WEB_IDLE_TTL', 12 * 3600),
+      maxAgeSeconds: positiveInt(env, 'SESSION_WEB_MAX_AGE', 7 * 24 * 3600),
+      maxSessions: positiveInt(env, 'SESSION_WEB_MAX', 5),
+    },
+    webLogin: parseWebLogin(env),
     benefits: new Set(parseKeys(env, 'BENEFITS', ['welcome-gift'])),
     consentDocuments: [...new Set(['privacy', 'terms', ...parseKeys(env, 'CONSENT_DOCUMENTS', [])])],
     rateLimits: parseRateLimits(env),
@@ -180,6 +221,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.sessionIdleTtlSeconds > config.sessionMaxAgeSeconds) {
     throw new ConfigError('SESSION_IDLE_TTL must not exceed SESSION_MAX_AGE');
   }
+  if (config.webSessions.idleTtlSeconds > config.webSessions.maxAgeSeconds) {
+    throw new ConfigError('SESSION_WEB_IDLE_TTL must not exceed SESSION_WEB_MAX_AGE');
+  }
   return config;
 }
 
@@ -192,6 +236,11 @@ export function loadDatabaseConfig(env: Env = process.env): DatabaseConfig {
     neonWsProxy: optional(env, 'NEON_WS_PROXY'),
     databasePoolMax: positiveInt(env, 'DATABASE_POOL_MAX', 10),
   };
+}
+
+/** The kind of a configured app; null for an app no longer configured. */
+export function appKindOf(appid: string): AppKind | null {
+  return config().apps.get(appid)?.kind ?? null;
 }
 
 let current: Config | undefined;
@@ -247,27 +296,30 @@ function parseUrl(env: Env, name: string, fallback: string): string {
   return raw;
 }
 
+/** `appid:secret` (a mini program) or `appid:secret:kind`, comma separated. */
 function parseApps(env: Env): Map<string, WechatApp> {
   const apps = new Map<string, WechatApp>();
-  const add = (appid: string, secret: string, source: string) => {
+  const add = (appid: string, secret: string, kind: string, source: string) => {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(appid) || !secret) {
       throw new ConfigError(`${source} must hold appid:secret pairs (appid of letters, digits, _ or -)`);
     }
+    if (!APP_KINDS.includes(kind as AppKind)) throw new ConfigError(`${source}: the kind of ${appid} must be one of ${APP_KINDS.join(', ')}`);
     if (apps.has(appid)) throw new ConfigError(`${source} names appid ${appid} twice`);
-    apps.set(appid, { appid, secret });
+    apps.set(appid, { appid, secret, kind: kind as AppKind });
   };
   const list = optional(env, 'WECHAT_APPS');
   if (list) {
-    for (const pair of list.split(',')) {
-      const at = pair.indexOf(':');
-      add(pair.slice(0, at).trim(), at < 0 ? '' : pair.slice(at + 1).trim(), 'WECHAT_APPS');
+    for (const entry of list.split(',')) {
+      const [appid = '', secret = '', kind = 'miniprogram', ...rest] = entry.split(':').map((part) => part.trim());
+      if (rest.length > 0) throw new ConfigError('WECHAT_APPS entries are appid:secret or appid:secret:kind');
+      add(appid, secret, kind, 'WECHAT_APPS');
     }
   }
   const appid = optional(env, 'WECHAT_APPID');
   const secret = optional(env, 'WECHAT_SECRET');
   if (appid || secret) {
     if (!appid || !secret) throw new ConfigError('Set both WECHAT_APPID and WECHAT_SECRET, or neither');
-    add(appid, secret, 'WECHAT_APPID/WECHAT_SECRET');
+    add(appid, secret, 'miniprogram', 'WECHAT_APPID/WECHAT_SECRET');
   }
   return apps;
 }
@@ -299,6 +351,49 @@ function parseWechatPush(env: Env): Map<string, WechatPush> {
     pushes.set(appid, { token, aesKey: encodingAesKey === undefined ? null : Buffer.from(`${encodingAesKey}=`, 'base64') });
   }
   return pushes;
+}
+
+/** WEB_LOGIN_PAGE and WEB_LOGIN_ENV_VERSION; by default the deployment picks the version (production: release, preview: trial). */
+function parseWebLogin(env: Env): WebLoginConfig {
+  const page = optional(env, 'WEB_LOGIN_PAGE') ?? 'pages/web-login/index';
+  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(page)) throw new ConfigError('WEB_LOGIN_PAGE must be a page path without a leading slash, e.g. pages/web-login/index');
+  const fallback = { production: 'release', preview: 'trial' }[optional(env, 'VERCEL_ENV') ?? ''] ?? 'develop';
+  const envVersion = optional(env, 'WEB_LOGIN_ENV_VERSION') ?? fallback;
+  if (envVersion !== 'release' && envVersion !== 'trial' && envVersion !== 'develop') {
+    throw new ConfigError('WEB_LOGIN_ENV_VERSION must be release, trial or develop');
+  }
+  const publicBaseUrl = optional(env, 'PUBLIC_BASE_URL');
+  if (publicBaseUrl !== null && !/^https?:\/\/[A-Za-z0-9.-]+(:\d+)?$/.test(publicBaseUrl)) {
+    throw new ConfigError('PUBLIC_BASE_URL must be this deployment\'s origin, e.g. https://login.example.com (no path)');
+  }
+  return {
+    page,
+    envVersion,
+    redirects: parseRedirects(env),
+    publicBaseUrl,
+    openBase: parseUrl(env, 'WECHAT_OPEN_BASE', 'https://open.weixin.qq.com').replace(/\/+$/, ''),
+  };
+}
+
+/** WEB_REDIRECTS: `appid:url|url,appid:url`; each URL exact, https (http only for localhost). */
+function parseRedirects(env: Env): Map<string, Set<string>> {
+  const redirects = new Map<string, Set<string>>();
+  for (const entry of (optional(env, 'WEB_REDIRECTS') ?? '').split(',').filter((part) => part.trim())) {
+    const at = entry.indexOf(':');
+    const urls = entry.slice(at + 1).split('|').map((url) => url.trim());
+    for (const url of urls) {
+      let parsed: URL | null = null;
+      try {
+        parsed = new URL(url);
+      } catch {}
+      const local = parsed?.hostname === 'localhost' || parsed?.hostname === '127.0.0.1';
+      if (at < 0 || !parsed || parsed.href !== url || parsed.hash || !(parsed.protocol === 'https:' || (local && parsed.protocol === 'http:'))) {
+        throw new ConfigError('WEB_REDIRECTS must hold appid:url|url pairs, comma separated, each URL absolute, https and without a fragment');
+      }
+    }
+    redirects.set(entry.slice(0, at).trim(), new Set(urls));
+  }
+  return redirects;
 }
 
 /** Comma-separated names of lowercase letters, digits, _ or - (benefit keys, document names). */

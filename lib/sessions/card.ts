@@ -2,9 +2,13 @@
 // shown by /api/me), so that authenticating needs no database read. Built from Postgres by people/.
 import { config } from '../platform/config.js';
 
+import type { AppKind } from '../platform/config.js';
+
 export interface LinkedAccount {
   appid: string;
   openid: string;
+  /** The app's kind as configured; null once the app is no longer configured. */
+  kind: AppKind | null;
   /** ISO 8601. */
   linkedAt: string;
 }
@@ -16,7 +20,7 @@ export interface PersonCard {
   createdAt: string;
   /** Masked (138****0000); null until a number is bound. The number itself never leaves Postgres. */
   phone: string | null;
-  /** Every mini program account of the person, oldest first. */
+  /** Every account of the person (mini program, 公众号, 网站应用), oldest first. */
   accounts: LinkedAccount[];
   /** Checked by WeChat's content security; null until set. Cards cached before profiles existed lack it. */
   nickname?: string | null;

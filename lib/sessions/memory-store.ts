@@ -42,16 +42,16 @@ export class MemorySessionStore implements SessionStore {
 
     this.sessions.set(id, {
       record: { ...record, personId: owner },
-      idleExpiresAt: this.clock() + Math.min(options.idleTtlMs, record.expiresAt - now),
+      idleExpiresAt: this.clock() + Math.min(record.idleTtlMs, record.expiresAt - now),
     });
     const index = this.index(owner);
     index.set(id, now);
-    const sameApp = [...index.keys()].filter((member) => {
+    const sameGroup = [...index.keys()].filter((member) => {
       const session = this.live(member);
       if (!session) index.delete(member);
-      return session?.record.appid === record.appid;
+      return session !== undefined && session.record.channel === record.channel && (record.channel === 'web' || session.record.appid === record.appid);
     });
-    const evicted = sameApp.slice(0, Math.max(0, sameApp.length - options.maxPerApp));
+    const evicted = sameGroup.slice(0, Math.max(0, sameGroup.length - options.maxSessions));
     for (const member of evicted) {
       this.sessions.delete(member);
       index.delete(member);
@@ -74,10 +74,10 @@ export class MemorySessionStore implements SessionStore {
         limit = this.requests.hit(id, options.limit, options.now);
         if (!limit.allowed) return { id, record, card: cached.card, limit };
       }
-      if (options.now - record.lastSeenAt >= options.renewAfterMs) {
+      if (options.now - record.lastSeenAt >= Math.min(options.renewIntervalMs, record.idleTtlMs / 2)) {
         record.lastSeenAt = options.now;
         session.record.lastSeenAt = options.now;
-        session.idleExpiresAt = this.clock() + Math.min(options.idleTtlMs, record.expiresAt - options.now);
+        session.idleExpiresAt = this.clock() + Math.min(record.idleTtlMs, record.expiresAt - options.now);
       }
     }
     return { id, record, card: cached.card, limit };
@@ -127,8 +127,8 @@ export class MemorySessionStore implements SessionStore {
         this.indexes.get(personId)!.delete(id);
         continue;
       }
-      const { appid, createdAt, expiresAt, lastSeenAt } = session.record;
-      listed.push({ id, appid, createdAt, expiresAt, lastSeenAt, idleExpiresAt: now + (session.idleExpiresAt - this.clock()) });
+      const { appid, createdAt, expiresAt, lastSeenAt, channel } = session.record;
+      listed.push({ id, appid, createdAt, expiresAt, lastSeenAt, channel, idleExpiresAt: now + (session.idleExpiresAt - this.clock()) });
     }
     return listed;
   }

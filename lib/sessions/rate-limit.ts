@@ -61,6 +61,7 @@ export class SlidingWindows {
 
 const local = new SlidingWindows();
 
+/** The limits counted per client address in Redis (in memory without it), and their key names. */
 /**
  * Addresses this instance refused, each until the Retry-After it was given; past `capacity` the
  * least recently refused is forgotten (it is then asked about through Redis again, no worse).
@@ -109,6 +110,11 @@ export async function hitLoginPerIp(ip: string, now = Date.now()): Promise<Limit
   // Remembered until its reset: this instance refuses the address again without asking anyone.
   if (result && !result.allowed) refusedLogins.refuse(ip, now + result.resetMs);
   return result;
+}
+
+/** Counts a scan-to-login ticket from this client address (each costs a getwxacodeunlimit call), the same way. */
+export function hitWebTicketPerIp(ip: string, now = Date.now()): Promise<LimitResult | null> {
+  return hitShared('webTicketPerIp', `wt-ip:${ip}`, now);
 }
 
 /** Counts a person's request for the copy of everything we hold about them, the same way. */

@@ -70,14 +70,15 @@ local appid = ARGV[4]
 local openid = ARGV[5]
 local now = tonumber(ARGV[6])
 local expiresAt = tonumber(ARGV[7])
-local idleTtlMs = tonumber(ARGV[8])
-local sealedSessionKey = ARGV[9]
+local idleTtlMs = tonumber(ARGV[8])   -- this session's own (its channel's)
+local sealedSessionKey = ARGV[9]      -- '' on the web: no session_key there
 local card = ARGV[10]
 local revision = tonumber(ARGV[11])
 local foldedId = ARGV[12]        -- '' unless this login merged that person into personId
-local maxPerApp = tonumber(ARGV[13])
+local maxSessions = tonumber(ARGV[13])  -- per person and mini program; on the web per person
 local loginLimit = tonumber(ARGV[14])   -- 0: no limit
 local windowMs = tonumber(ARGV[15])
+local channel = ARGV[16]         -- 'miniprogram' or 'web'
 
 local function keepUntil(key, at)
   local left = redis.call('PTTL', key)
@@ -120,24 +121,25 @@ end
 keepUntil(personKey, expiresAt)
 
 redis.call('HSET', sessionKey, 'person', owner, 'app', appid, 'oid', openid, 'iat', now, 'exp', expiresAt,
-  'seen', now, 'sk', sealedSessionKey)
+  'seen', now, 'sk', sealedSessionKey, 'ch', channel, 'idle', idleTtlMs)
 redis.call('PEXPIRE', sessionKey, math.min(idleTtlMs, expiresAt - now))
 
 local index = prefix .. 'ps:' .. owner
 redis.call('ZADD', index, now, id)
-local sameApp = {}
+local sameGroup = {}
 for _, member in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-  local app = redis.call('HGET', prefix .. 's:' .. member, 'app')
-  if not app then
+  local found = redis.call('HMGET', prefix .. 's:' .. member, 'app', 'ch')
+  local memberChannel = found[2] or 'miniprogram'
+  if not found[1] then
     redis.call('ZREM', index, member)
-  elseif app == appid then
-    sameApp[#sameApp + 1] = member
+  elseif memberChannel == channel and (channel == 'web' or found[1] == appid) then
+    sameGroup[#sameGroup + 1] = member
   end
 end
 local evicted = 0
-for i = 1, #sameApp - maxPerApp do
-  redis.call('DEL', prefix .. 's:' .. sameApp[i])
-  redis.call('ZREM', index, sameApp[i])
+for i = 1, #sameGroup - maxSessions do
+  redis.call('DEL', prefix .. 's:' .. sameGroup[i])
+  redis.call('ZREM', index, sameGroup[i])
   evicted = evicted + 1
 end
 keepUntil(index, expiresAt)
@@ -155,14 +157,14 @@ export const AUTHENTICATE = `${LIVE_PERSON}${SLIDING_WINDOW}
 local prefix = ARGV[1]
 local now = tonumber(ARGV[2])
 local mode = ARGV[3]             -- 'use' or 'peek'
-local idleTtlMs = tonumber(ARGV[4])
-local renewAfterMs = tonumber(ARGV[5])  -- push the idle expiry back once this long passed since the last time
+local defaultIdleTtlMs = tonumber(ARGV[4])  -- for sessions stored before each carried its own
+local renewIntervalMs = tonumber(ARGV[5])   -- push the idle expiry back at most this often (and every half idle lifetime)
 local limit = tonumber(ARGV[6])         -- requests per window and session; 0: no limit
 local windowMs = tonumber(ARGV[7])
 
 local key, found
 for i = 1, #KEYS do
-  found = redis.call('HMGET', KEYS[i], 'person', 'app', 'oid', 'iat', 'exp', 'seen', 'sk', 'rw', 'rc', 'rp')
+  found = redis.call('HMGET', KEYS[i], 'person', 'app', 'oid', 'iat', 'exp', 'seen', 'sk', 'rw', 'rc', 'rp', 'ch', 'idle')
   if found[1] then key = i break end
 end
 if not key then return false end
@@ -173,8 +175,10 @@ if redis.call('EXISTS', prefix .. 'b:' .. person) == 1 then return false end
 local card = redis.call('HGET', prefix .. 'p:' .. person, 'card')
 if not card then return false end
 
+local idleTtlMs = tonumber(found[12]) or defaultIdleTtlMs
 local reply = { key = key, person = person, appid = found[2], openid = found[3], createdAt = tonumber(found[4]),
-  expiresAt = expiresAt, lastSeenAt = tonumber(found[6]), sealedSessionKey = found[7], card = card }
+  expiresAt = expiresAt, lastSeenAt = tonumber(found[6]), sealedSessionKey = found[7], card = card,
+  channel = found[11] or 'miniprogram', idleTtlMs = idleTtlMs }
 if mode == 'use' then
   if limit > 0 then
     local window = math.floor(now / windowMs)
@@ -193,7 +197,7 @@ if mode == 'use' then
     end
     redis.call('HSET', KEYS[key], 'rw', window, 'rc', current + 1, 'rp', previous)
   end
-  if now - reply.lastSeenAt >= renewAfterMs then
+  if now - reply.lastSeenAt >= math.min(renewIntervalMs, idleTtlMs / 2) then
     redis.call('HSET', KEYS[key], 'seen', now)
     redis.call('PEXPIRE', KEYS[key], math.min(idleTtlMs, expiresAt - now))
     reply.lastSeenAt = now
@@ -249,10 +253,10 @@ local index = KEYS[1]
 local prefix = ARGV[1]
 local sessions = {}
 for _, id in ipairs(redis.call('ZRANGE', index, 0, -1)) do
-  local found = redis.call('HMGET', prefix .. 's:' .. id, 'app', 'iat', 'exp', 'seen')
+  local found = redis.call('HMGET', prefix .. 's:' .. id, 'app', 'iat', 'exp', 'seen', 'ch')
   if found[1] then
     sessions[#sessions + 1] = { id = id, appid = found[1], createdAt = tonumber(found[2]), expiresAt = tonumber(found[3]),
-      lastSeenAt = tonumber(found[4]), idleExpiresIn = redis.call('PTTL', prefix .. 's:' .. id) }
+      lastSeenAt = tonumber(found[4]), idleExpiresIn = redis.call('PTTL', prefix .. 's:' .. id), channel = found[5] or 'miniprogram' }
   else
     redis.call('ZREM', index, id)
   end

@@ -1,6 +1,7 @@
 // Where sessions live: the contract, with typed records. Upstash Redis in deployments
 // (session-store-upstash.ts), process memory for local development (session-store-memory.ts); both
 // pass one contract test. Ids are keyed hashes of tokens (lib/sessions/tokens.ts): a store never sees a token.
+import type { Channel } from '../platform/config.js';
 import type { PersonCard, PersonCardVersion } from './card.js';
 import type { Limit, LimitResult } from './rate-limit.js';
 
@@ -14,8 +15,11 @@ export interface SessionRecord {
   expiresAt: number;
   /** When the idle expiry was last pushed back. */
   lastSeenAt: number;
-  /** WeChat's session_key, sealed (lib/platform/sealing.ts); '' when the login had none (云托管 identity). */
+  /** WeChat's session_key, sealed (lib/platform/sealing.ts); '' when there is none (云托管 identity, the web). */
   sealedSessionKey: string;
+  channel: Channel;
+  /** This session's idle lifetime (its channel's when it was created). */
+  idleTtlMs: number;
 }
 
 export interface CreateOptions {
@@ -23,9 +27,8 @@ export interface CreateOptions {
   person: PersonCardVersion;
   /** A person the login just merged into the owner: their sessions move over, later ones are redirected. */
   foldedPersonId: string | null;
-  idleTtlMs: number;
-  /** Live sessions per person and mini program; the oldest beyond it end. */
-  maxPerApp: number;
+  /** Live sessions per person and mini program (per person on the web); the oldest beyond it end. */
+  maxSessions: number;
   /** Logins per account (appid + openid); null: no limit. */
   loginLimit: Limit | null;
 }
@@ -40,9 +43,10 @@ export interface AuthenticateOptions {
   now: number;
   /** 'use' counts the request and keeps the session alive; 'peek' (introspection) writes nothing. */
   mode: 'use' | 'peek';
+  /** The idle lifetime of sessions stored before each carried its own. */
   idleTtlMs: number;
-  /** Pushes the idle expiry back once this long has passed since the last time. */
-  renewAfterMs: number;
+  /** Pushes the idle expiry back at most this often (and at least every half idle lifetime). */
+  renewIntervalMs: number;
   /** Requests per session; null: no limit. */
   limit: Limit | null;
 }
@@ -64,6 +68,7 @@ export interface ListedSession {
   lastSeenAt: number;
   /** When it ends unless used before. */
   idleExpiresAt: number;
+  channel: Channel;
 }
 
 export interface SessionStore {

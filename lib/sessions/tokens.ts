@@ -3,7 +3,7 @@
 // deployment that issued it, a record written into Redis by someone without the secret is never
 // found by any token, and a leaked store yields no usable token. session_key is sealed at rest.
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { config } from '../platform/config.js';
+import { config, type Channel, type SessionPolicy } from '../platform/config.js';
 import { ApiError, unauthorized } from '../platform/errors.js';
 import type { PersonCard, PersonCardVersion } from './card.js';
 import { applyLimit, authFailure, limitOf } from './rate-limit.js';
@@ -19,7 +19,8 @@ export interface NewSession {
   person: PersonCardVersion & { foldedPersonId: string | null };
   appid: string;
   openid: string;
-  /** WeChat's session_key for this login; null when WeChat's 云托管 gateway proved the identity. */
+  channel: Channel;
+  /** WeChat's session_key for a mini program login; null on the web, or when WeChat's 云托管 gateway proved the identity. */
   sessionKey: string | null;
 }
 
@@ -51,7 +52,7 @@ const BLOCK_IN_FLIGHT_LOGINS_MS = 60_000;
 
 /** Creates the session; refused while the person is suspended, or past the account's login limit. */
 export async function createSession(input: NewSession, context: RequestContext): Promise<{ token: string; expiresAt: Date }> {
-  const { sessionIdleTtlSeconds, sessionMaxAgeSeconds, sessionMaxPerApp } = config();
+  const policy = policyOf(input.channel);
   const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
   const [id] = candidateIds(token);
   const now = sessionClock.now();
@@ -60,15 +61,16 @@ export async function createSession(input: NewSession, context: RequestContext):
     appid: input.appid,
     openid: input.openid,
     createdAt: now,
-    expiresAt: now + sessionMaxAgeSeconds * 1000,
+    expiresAt: now + policy.maxAgeSeconds * 1000,
     lastSeenAt: now,
     sealedSessionKey: input.sessionKey === null ? '' : seal(input.sessionKey, sessionKeyPlace(id!, input.appid, input.openid)),
+    channel: input.channel,
+    idleTtlMs: policy.idleTtlSeconds * 1000,
   };
   const created = await sessionStore().create(id!, record, {
     person: input.person,
     foldedPersonId: input.person.foldedPersonId,
-    idleTtlMs: sessionIdleTtlSeconds * 1000,
-    maxPerApp: sessionMaxPerApp,
+    maxSessions: policy.maxSessions,
     loginLimit: limitOf('loginPerAccount'),
   });
   if (created.outcome === 'blocked') throw new ApiError('user_suspended');
@@ -79,6 +81,13 @@ export async function createSession(input: NewSession, context: RequestContext):
   return { token, expiresAt: new Date(record.expiresAt) };
 }
 
+/** A channel's lifetimes and cap: SESSION_* for mini programs, SESSION_WEB_* for the web. */
+function policyOf(channel: Channel): SessionPolicy {
+  const settings = config();
+  if (channel === 'web') return settings.webSessions;
+  return { idleTtlSeconds: settings.sessionIdleTtlSeconds, maxAgeSeconds: settings.sessionMaxAgeSeconds, maxSessions: settings.sessionMaxPerApp };
+}
+
 /**
  * The live session for a bearer token and its person, in one Redis request that also counts the
  * request against the session's limit and keeps the session alive. An unknown token writes nothing
@@ -87,13 +96,11 @@ export async function createSession(input: NewSession, context: RequestContext):
 export async function requireSession(token: string, context: RequestContext): Promise<Authenticated> {
   const ids = parseToken(token, context);
   context.log.session = logIdOf(ids[0]!);
-  const { sessionIdleTtlSeconds } = config();
-  const idleTtlMs = sessionIdleTtlSeconds * 1000;
   const found = await sessionStore().authenticate(ids, {
     now: sessionClock.now(),
     mode: 'use',
-    idleTtlMs,
-    renewAfterMs: Math.min(RENEW_INTERVAL_MS, idleTtlMs / 2),
+    idleTtlMs: policyOf('miniprogram').idleTtlSeconds * 1000,
+    renewIntervalMs: RENEW_INTERVAL_MS,
     limit: limitOf('perSession'),
   });
   if (!found) throw authFailure(context.clientIp, context, unauthorized('The token is unknown, expired or revoked'));
@@ -110,12 +117,11 @@ export type Introspection =
 /** Reads a token's session without using it (no renewal, no rate limit), in one Redis request. */
 export async function introspect(token: string): Promise<Introspection> {
   if (!TOKEN_PATTERN.test(token)) return { active: false };
-  const idleTtlMs = config().sessionIdleTtlSeconds * 1000;
   const found = await sessionStore().authenticate(candidateIds(token), {
     now: sessionClock.now(),
     mode: 'peek',
-    idleTtlMs,
-    renewAfterMs: idleTtlMs,
+    idleTtlMs: policyOf('miniprogram').idleTtlSeconds * 1000,
+    renewIntervalMs: RENEW_INTERVAL_MS,
     limit: null,
   });
   if (!found) return { active: false };
@@ -130,7 +136,7 @@ export async function introspect(token: string): Promise<Introspection> {
     unionid: card.unionid,
     iat: seconds(record.createdAt),
     // Whichever comes first: the absolute expiry, or the idle one unless the session is used again.
-    exp: seconds(Math.min(record.expiresAt, record.lastSeenAt + idleTtlMs)),
+    exp: seconds(Math.min(record.expiresAt, record.lastSeenAt + record.idleTtlMs)),
   };
 }
 
@@ -161,6 +167,7 @@ export async function revokeAllSessions(token: string, context: RequestContext):
 export interface OwnSession {
   handle: string;
   appid: string;
+  channel: Channel;
   createdAt: string;
   expiresAt: string;
   lastSeenAt: string;
@@ -175,6 +182,7 @@ export async function listSessions(personId: string): Promise<OwnSession[]> {
   return listed.map((session) => ({
     handle: handleOf(session.id),
     appid: session.appid,
+    channel: session.channel,
     createdAt: iso(session.createdAt),
     expiresAt: iso(session.expiresAt),
     lastSeenAt: iso(session.lastSeenAt),

@@ -35,14 +35,15 @@ export class UpstashSessionStore implements SessionStore {
       record.openid,
       record.createdAt,
       record.expiresAt,
-      options.idleTtlMs,
+      record.idleTtlMs,
       record.sealedSessionKey,
       JSON.stringify(person.card),
       person.revision,
       options.foldedPersonId ?? '',
-      options.maxPerApp,
+      options.maxSessions,
       loginLimit?.tokens ?? 0,
       loginLimit?.windowMs ?? 1,
+      record.channel,
     ]);
   }
 
@@ -52,7 +53,7 @@ export class UpstashSessionStore implements SessionStore {
       options.now,
       options.mode,
       options.idleTtlMs,
-      options.renewAfterMs,
+      options.renewIntervalMs,
       options.limit?.tokens ?? 0,
       options.limit?.windowMs ?? 1,
     ]);

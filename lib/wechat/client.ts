@@ -18,6 +18,8 @@ export interface WechatCall {
    * spend something (a one-time code, a billed lookup): those retry only what provably never left.
    */
   retryDelivered: boolean;
+  /** The API answers success with image bytes: the reply is then { image, contentType } (errors stay JSON). */
+  image?: boolean;
 }
 
 /**
@@ -31,6 +33,8 @@ const TOTAL_BUDGET_MS = 3000;
 const ATTEMPT_TIMEOUT_MS = 2000;
 const MAX_ATTEMPTS = 4;
 const BODY_LIMIT_BYTES = 16 * 1024;
+/** A mini program code at the largest width WeChat draws (1280 px) is well under this. */
+const IMAGE_LIMIT_BYTES = 1024 * 1024;
 
 /** Connection failures that prove the request never reached WeChat. */
 const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -67,7 +71,7 @@ export async function callWechat<T>(call: WechatCall, interpret: Interpret<T>, r
       break;
     }
     try {
-      const body = await fetchOnce(url, call.json, Math.min(remaining, ATTEMPT_TIMEOUT_MS));
+      const body = await fetchOnce(url, call, Math.min(remaining, ATTEMPT_TIMEOUT_MS));
       return interpret(body, mayHaveActed);
     } catch (error) {
       if (!(error instanceof TransientFailure)) throw error;
@@ -130,7 +134,7 @@ export function wechatLogFields(body: WechatBody): WechatLogFields {
   return { wechatErrcode: errcodeOf(body), ...(match?.[1] ? { wechatRid: match[1] } : {}) };
 }
 
-async function fetchOnce(url: string, json: object | undefined, timeoutMs: number): Promise<WechatBody> {
+async function fetchOnce(url: string, { json, image }: WechatCall, timeoutMs: number): Promise<WechatBody> {
   let text: string;
   try {
     const response = await request(url, {
@@ -144,7 +148,9 @@ async function fetchOnce(url: string, json: object | undefined, timeoutMs: numbe
       await response.body.dump();
       throw new TransientFailure(`http_${response.statusCode}`, true);
     }
-    text = await readLimited(response.body);
+    const contentType = String(response.headers['content-type'] ?? '');
+    if (image && contentType.startsWith('image/')) return { image: await readLimited(response.body, IMAGE_LIMIT_BYTES), contentType };
+    text = (await readLimited(response.body, BODY_LIMIT_BYTES)).toString('utf8');
   } catch (error) {
     if (error instanceof TransientFailure) throw error;
     const code = (error as { code?: unknown }).code;
@@ -163,14 +169,14 @@ async function fetchOnce(url: string, json: object | undefined, timeoutMs: numbe
   return body as WechatBody;
 }
 
-async function readLimited(body: AsyncIterable<Buffer | string>): Promise<string> {
+async function readLimited(body: AsyncIterable<Buffer | string>, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     size += buffer.length;
-    if (size > BODY_LIMIT_BYTES) throw new TransientFailure('oversized_body', true);
+    if (size > limit) throw new TransientFailure('oversized_body', true);
     chunks.push(buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

@@ -17,6 +17,8 @@ export async function riskRankOf(
 ): Promise<number | null> {
   const app = config().apps.get(appid);
   if (!app) throw new ApiError('unknown_app', { detail: 'This session\'s mini program is no longer configured' });
+  // 安全风控 rates mini program users: a 公众号 / 网站应用 session has no rank (the benefit's riskFailure decides).
+  if (app.kind !== 'miniprogram') return null;
   const redis = sharedRedis();
   const key = `${config().redisKeyPrefix}risk:${personId}`;
   const known = redis ? await redisCall(() => redis.get<string>(key)) : rememberedRank(key);

@@ -140,6 +140,24 @@ function createEndpoints(request, generation, api) {
       });
   }
 
+   * Scan-to-login on a PC site. `scene` is decodeURIComponent(query.scene) of the page the code
+   * opened; `launchScene` is wx.getEnterOptionsSync().scene (1048/1049, a forwarded code, is
+   * refused by the server). scanned() answers who is asking; confirm() or deny() after a tap.
+   */
+  var webLogin = {
+    scanned: function (scene, launchScene) {
+      return request({ url: ticketUrl(scene, 'scan'), method: 'POST', data: { launchScene: launchScene } }).then(function (response) {
+        return response.data;
+      });
+    },
+    confirm: function (scene) {
+      return request({ url: ticketUrl(scene, 'confirm'), method: 'POST' }).then(function () {});
+    },
+    deny: function (scene) {
+      return request({ url: ticketUrl(scene, 'deny'), method: 'POST' }).then(function () {});
+    },
+  };
+
   return {
     me: me,
     bindPhone: bindPhone,
@@ -150,6 +168,7 @@ function createEndpoints(request, generation, api) {
     consents: consents,
     setNickname: setNickname,
     setAvatar: setAvatar,
+    webLogin: webLogin,
   };
 }
 
@@ -182,6 +201,13 @@ function readFile(api, path) {
   );
 }
 
+
+function ticketUrl(scene, action) {
+  if (typeof scene !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(scene)) {
+    throw errors.clientError('invalid_argument', 'webLogin needs the scene of the code, decodeURIComponent(query.scene)');
+  }
+  return '/api/web/tickets/' + scene + '/' + action;
+}
 
 function isText(value) {
   return typeof value === 'string' && value !== '';

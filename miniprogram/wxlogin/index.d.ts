@@ -87,6 +87,8 @@ export interface LoginResult {
 export interface Account {
   appid: string;
   openid: string;
+  /** mini program, 公众号 (mp) or 网站应用 (website); null once the app is no longer configured. */
+  kind: 'miniprogram' | 'mp' | 'website' | null;
   linkedAt: string;
 }
 
@@ -105,6 +107,34 @@ export interface User {
   nickname: string | null;
   /** Their avatar's URL (for <image src>); null until set (setAvatar). */
   avatarUrl: string | null;
+  /** Where this session was opened: a mini program, or the web. */
+  channel: 'miniprogram' | 'web';
+}
+
+/** Who is asking to sign in on the web, for the confirm page (webLogin.scanned). */
+export interface WebLoginRequest {
+  state: 'pending' | 'scanned' | 'confirmed' | 'consumed' | 'denied';
+  /** The site's origin, as its browser sent it; null when it sent none. */
+  site: string | null;
+  /** The browser's address; null when unknown. */
+  address: string | null;
+  /** The browser's User-Agent. */
+  device: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** Scan-to-login on a PC site, from the page its mini program code opens. */
+export interface WebLogin {
+  /**
+   * `scene`: decodeURIComponent(query.scene); `launchScene`: wx.getEnterOptionsSync().scene.
+   * Rejects with ticket_forwarded for a forwarded code (1048, 1049), ticket_not_found when expired,
+   * ticket_conflict when another person scanned it.
+   */
+  scanned(scene: string, launchScene: number): Promise<WebLoginRequest>;
+  /** After the person's explicit tap: signs the browser in. */
+  confirm(scene: string): Promise<void>;
+  deny(scene: string): Promise<void>;
 }
 
 /** What setNickname() and setAvatar() answer: the profile as every session now shows it. */
@@ -296,6 +326,7 @@ export interface Client {
    * down before), avatar_too_large or wx_file_failed.
    */
   setAvatar(tempFilePath: string): Promise<Profile>;
+  webLogin: WebLogin;
 }
 
 /** Per language, the sentence for each error code ("claim_refused:<reason>" for refused claims; "unknown" for any other). */
@@ -320,6 +351,7 @@ export declare function withdrawConsent(document: string): Promise<void>;
 export declare function consents(): Promise<Consent[]>;
 export declare function setNickname(name: string | null): Promise<Profile>;
 export declare function setAvatar(tempFilePath: string): Promise<Profile>;
+export declare const webLogin: WebLogin;
 
 /**
  * The same calls as one object, for `import auth from 'wxlogin-miniprogram'` (uni-app, Taro): it
@@ -344,5 +376,6 @@ declare const auth: {
   consents: typeof consents;
   setNickname: typeof setNickname;
   setAvatar: typeof setAvatar;
+  webLogin: typeof webLogin;
 };
 export default auth;

@@ -32,6 +32,8 @@ var DEFAULTS = {
 
 // The calls that answer with a Promise; getToken() is the one synchronous call.
 var ASYNC_CALLS = ['login', 'request', 'logout', 'me', 'bindPhone', 'benefits', 'claim', 'recordConsent', 'withdrawConsent', 'consents', 'setNickname', 'setAvatar'];
+// webLogin's calls (scan-to-login on a PC site), Promises as well.
+var WEB_LOGIN_CALLS = ['scanned', 'confirm', 'deny'];
 
 /** A client for one backend. A bad configuration gives a client whose every call rejects with it. */
 function createClient(options) {
@@ -99,9 +101,8 @@ function clientFor(settings) {
  * message is in the client's language.
  */
 function guarded(language, calls) {
-  ASYNC_CALLS.forEach(function (name) {
-    var call = calls[name];
-    calls[name] = function () {
+  var guard = function (call) {
+    return function () {
       var args = arguments;
       return new Promise(function (resolve) {
         resolve(call.apply(null, args));
@@ -109,6 +110,14 @@ function guarded(language, calls) {
         throw errors.localized(errors.toWxLoginError(error), language);
       });
     };
+  };
+  ASYNC_CALLS.forEach(function (name) {
+    calls[name] = guard(calls[name]);
+  });
+  var webLogin = calls.webLogin;
+  calls.webLogin = {};
+  WEB_LOGIN_CALLS.forEach(function (name) {
+    calls.webLogin[name] = guard(webLogin[name]);
   });
   return calls;
 }
@@ -119,10 +128,15 @@ function failingClient(error) {
       return null;
     },
   };
+  var reject = function () {
+    return Promise.reject(error);
+  };
   ASYNC_CALLS.forEach(function (name) {
-    calls[name] = function () {
-      return Promise.reject(error);
-    };
+    calls[name] = reject;
+  });
+  calls.webLogin = {};
+  WEB_LOGIN_CALLS.forEach(function (name) {
+    calls.webLogin[name] = reject;
   });
   return calls;
 }
@@ -188,6 +202,12 @@ module.exports = {
 ASYNC_CALLS.concat('getToken').forEach(function (name) {
   module.exports[name] = function () {
     return defaultClient[name].apply(defaultClient, arguments);
+  };
+});
+module.exports.webLogin = {};
+WEB_LOGIN_CALLS.forEach(function (name) {
+  module.exports.webLogin[name] = function () {
+    return defaultClient.webLogin[name].apply(null, arguments);
   };
 });
 // `import auth from 'wxlogin-miniprogram'` finds the same object, with or without a bundler's interop.

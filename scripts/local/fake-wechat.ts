@@ -22,11 +22,23 @@
 // - media_check_async (2.0): {media_url, media_type 1|2, version 2, openid, scene} → trace_id, the
 //   same errcodes; the verdict is pushed later: imageVerdictPush() builds that 消息推送 request
 //   (wxa_media_check) as WeChat signs it, in 明文模式 or, with an EncodingAESKey, 安全模式.
+// - getwxacodeunlimit (POST JSON, ?access_token=): a real PNG (image/png) for a valid request;
+//   JSON errors: 40129 a scene outside the allowed characters, 40169 a scene over 32, 41030 a page
+//   with a leading slash or, with check_path, not published, 40097 a bad env_version or width,
+//   45009 past 5,000 calls a minute per mini program.
+// - open.weixin.qq.com's pages: connect/oauth2/authorize (公众号, snsapi_base or snsapi_userinfo)
+//   and connect/qrconnect (网站应用, snsapi_login) check their parameters in WeChat's order (appid,
+//   redirect_uri, response_type, scope, state) and redirect (302) to redirect_uri?code=&state= as
+//   the person signInAs() names; otherwise the page WeChat shows for a bad link.
+// - sns/oauth2/access_token: codes work once (40163), live 5 minutes (10 for 网站应用; 42003
+//   after), 40029 unknown, 41008 missing; unionid only for snsapi_userinfo / snsapi_login on apps
+//   bound to the open platform; a snapshot-page (快照页) user gets is_snapshotuser 1 and virtual ids.
 // - Faults stage the errcodes no local condition produces (stable_token's 40164 server IP not
 //   whitelisted, 40243 AppSecret frozen, 45009 daily quota...), with WeChat's errmsg, after a delay.
 // `npm run dev` uses it as the loudly announced mock WeChat when no app is configured.
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { crc32, deflateSync } from 'node:zlib';
 import type { Socket } from 'node:net';
 
 export interface FakeApp {
@@ -34,6 +46,8 @@ export interface FakeApp {
   secret: string;
   /** Bound to an Open Platform account: logins carry a unionid. */
   openPlatform: boolean;
+  /** miniprogram (default), mp (公众号) or website (网站应用). */
+  kind?: 'miniprogram' | 'mp' | 'website';
   /** 消息推送配置: the Token and, for 安全模式, the EncodingAESKey (43 characters). */
   push?: { token: string; encodingAesKey?: string };
 }
@@ -74,7 +88,16 @@ const ERRMSGS: Record<number, string> = {
   45009: 'reach max api daily quota limit',
   45011: 'api minute-quota reach limit mustslower retry next minute',
   47001: 'data format error',
+  40097: 'invalid args',
+  40129: 'invalid scene',
+  40169: 'invalid length for scene, or the data is not json string',
+  41030: 'invalid page',
 };
+
+/** The mini program pages a published release has, for getwxacodeunlimit's check_path. */
+const PUBLISHED_PAGES = new Set(['pages/index/index', 'pages/web-login/index']);
+const CODES_PER_MINUTE = 5000;
+const SCENE = /^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]+$/;
 
 export interface PhoneCodeOptions {
   purePhoneNumber?: string;
@@ -145,6 +168,12 @@ export async function startFakeWechat(options: FakeWechatOptions) {
   let billedPhoneNumbers = 0;
   let openApiServiceCalls = 0;
   let latencyMs = options.latencyMs ?? 0;
+  /** Every mini program code drawn: which app, scene, page, env_version. */
+  const codesDrawn: { appid: string; scene: string; page: string; envVersion: string }[] = [];
+  /** Who is using WeChat on the authorize pages, and whether WeChat shows them a snapshot page. */
+  let signedIn = { person: 'developer', snapshot: false };
+  const oauthCodes = new Map<string, { appid: string; person: string; scope: string; snapshot: boolean; issuedAt: number; used: boolean }>();
+  const codeCalls = new Map<string, number[]>();
   let observer: ((exchange: WechatExchange) => void) | null = null;
 
   const identity = (app: FakeApp, person: string) => ({
@@ -316,6 +345,76 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     answer(response, { errcode: 0, errmsg: 'ok', trace_id: id });
   };
 
+  const miniProgramCode = async (request: IncomingMessage, url: URL, response: ServerResponse) => {
+    if (request.method !== 'POST') return error(response, 43002);
+    const owner = tokenOwner(url);
+    if ('errcode' in owner) return error(response, owner.errcode, owner.errmsg);
+    const body = await readJson(request);
+    if (!body) return error(response, 40169);
+    const { scene, page = 'pages/index/index', check_path: checkPath = true, env_version: envVersion = 'release', width = 430 } = body;
+    if (typeof scene !== 'string' || !SCENE.test(scene)) return error(response, 40129);
+    if (scene.length > 32) return error(response, 40169);
+    if (!['release', 'trial', 'develop'].includes(envVersion as string) || typeof width !== 'number' || width < 280 || width > 1280) {
+      return error(response, 40097);
+    }
+    if (typeof page !== 'string' || page.startsWith('/') || (checkPath !== false && !PUBLISHED_PAGES.has(page))) return error(response, 41030);
+    const recent = (codeCalls.get(owner.appid) ?? []).filter((at) => now() - at < 60_000);
+    codeCalls.set(owner.appid, [...recent, now()]);
+    if (recent.length >= CODES_PER_MINUTE) return error(response, 45009);
+    codesDrawn.push({ appid: owner.appid, scene, page, envVersion: envVersion as string });
+    response.writeHead(200, { 'Content-Type': 'image/png' });
+    response.end(pngOf(scene));
+  };
+
+  const authorizePage = (url: URL, response: ServerResponse) => {
+    const website = url.pathname === '/connect/qrconnect';
+    const q = url.searchParams;
+    const app = apps.get(q.get('appid') ?? '');
+    const order = [...q.keys()].join(',');
+    const scope = q.get('scope') ?? '';
+    const scopes = website ? ['snsapi_login'] : ['snsapi_base', 'snsapi_userinfo'];
+    const redirect = q.get('redirect_uri') ?? '';
+    if (!app || (app.kind === 'website') !== website || order !== 'appid,redirect_uri,response_type,scope,state' || q.get('response_type') !== 'code' || !scopes.includes(scope) || !/^https?:\/\//.test(redirect)) {
+      response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      return response.end('<html><body>该链接无法访问</body></html>');
+    }
+    const code = randomBytes(16).toString('hex');
+    oauthCodes.set(code, { appid: app.appid, ...signedIn, scope, issuedAt: now(), used: false });
+    const back = new URL(redirect);
+    back.searchParams.set('code', code);
+    back.searchParams.set('state', q.get('state') ?? '');
+    response.writeHead(302, { Location: back.href });
+    response.end();
+  };
+
+  const oauthAccessToken = (url: URL, response: ServerResponse) => {
+    const q = url.searchParams;
+    const app = apps.get(q.get('appid') ?? '');
+    if (!q.get('appid')) return error(response, 41002);
+    if (!app) return error(response, 40013);
+    if (q.get('secret') !== app.secret) return error(response, 40125);
+    if (q.get('grant_type') !== 'authorization_code') return error(response, 40002);
+    const code = q.get('code');
+    if (!code) return error(response, 41008, 'missing code');
+    const issued = oauthCodes.get(code);
+    if (!issued || issued.appid !== app.appid) return error(response, 40029, 'invalid code');
+    if (issued.used) return error(response, 40163, 'code been used');
+    if (now() - issued.issuedAt > (app.kind === 'website' ? 10 : 5) * 60_000) return error(response, 42003, 'code expired');
+    issued.used = true;
+    // A snapshot page's ids are virtual: never the person's.
+    const who = issued.snapshot ? `snapshot-${randomBytes(6).toString('hex')}` : issued.person;
+    const { openid, unionid } = identity(app, who);
+    answer(response, {
+      access_token: randomBytes(32).toString('base64url'),
+      expires_in: 7200,
+      refresh_token: randomBytes(32).toString('base64url'),
+      openid,
+      scope: issued.scope,
+      ...(unionid && issued.scope !== 'snsapi_base' ? { unionid } : {}),
+      ...(issued.snapshot ? { is_snapshotuser: 1 } : {}),
+    });
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     requests += 1;
     const url = new URL(request.url ?? '/', 'http://fake');
@@ -352,6 +451,9 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     if (url.pathname === '/wxa/getuserriskrank') return riskRank(request, url, response);
     if (url.pathname === '/wxa/msg_sec_check') return msgSecCheck(request, url, response);
     if (url.pathname === '/wxa/media_check_async') return mediaCheckAsync(request, url, response);
+    if (url.pathname === '/wxa/getwxacodeunlimit') return miniProgramCode(request, url, response);
+    if (url.pathname === '/connect/oauth2/authorize' || url.pathname === '/connect/qrconnect') return authorizePage(url, response);
+    if (url.pathname === '/sns/oauth2/access_token') return oauthAccessToken(url, response);
     if (url.pathname !== '/sns/jscode2session') {
       response.writeHead(404, { 'Content-Type': 'text/plain' });
       return response.end('not found');
@@ -465,6 +567,12 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     setRiskRank(openid: string, rank: number) {
       riskRanks.set(openid, rank);
     },
+    /** Who the authorize pages sign in from now on; `snapshot`: WeChat shows them a 快照页. */
+    signInAs(person: string, { snapshot = false } = {}) {
+      signedIn = { person, snapshot };
+    },
+    /** Every mini program code drawn (getwxacodeunlimit), oldest first. */
+    codesDrawn: () => [...codesDrawn],
     /** What getuserriskrank received since the last reset. */
     riskRequests: () => [...riskRequests],
     /** msg_sec_check rates every text containing `word` so. */
@@ -524,6 +632,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
     /** Codes, session_keys, access_tokens and phone numbers handed out: what must never reach a log. */
     credentialsHandedOut: () => [
       ...codes.keys(),
+      ...oauthCodes.keys(),
       ...sessionKeys,
       ...accessTokens.keys(),
       ...phoneCodes.keys(),
@@ -588,4 +697,38 @@ export function signedPush(app: FakeApp, event: object, timestamp: number): Fake
 
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('base64url').replace(/[-_]/g, 'x');
+}
+
+/** A real PNG: a 29×29 grid of black and white cells drawn from the scene's hash, 8 px each. */
+function pngOf(scene: string): Buffer {
+  const cells = 29;
+  const scale = 8;
+  const size = cells * scale;
+  const bits = createHash('sha512').update(scene).digest();
+  const rows: Buffer[] = [];
+  for (let y = 0; y < size; y++) {
+    const row = Buffer.alloc(size + 1); // filter byte 0, then one grey byte per pixel
+    for (let x = 0; x < size; x++) {
+      const cell = Math.floor(y / scale) * cells + Math.floor(x / scale);
+      row[x + 1] = (bits[cell % bits.length]! >> (cell % 8)) & 1 ? 0 : 255;
+    }
+    rows.push(row);
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type), data])));
+    return Buffer.concat([length, Buffer.from(type), data, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(size, 0);
+  header.writeUInt32BE(size, 4);
+  header.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale, no interlace
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }

@@ -75,7 +75,7 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
   const bridge = await startPgBridge(inject('postgres'));
   const ownDatabase = isolated ? await createOwnDatabase() : null;
   Object.assign(process.env, {
-    WECHAT_APPS: apps.map((app) => `${app.appid}:${app.secret}`).join(','),
+    WECHAT_APPS: apps.map((app) => `${app.appid}:${app.secret}${app.kind ? `:${app.kind}` : ''}`).join(','),
     WECHAT_API_BASE: wechat.url,
     UPSTASH_REDIS_REST_URL: gateway.url,
     UPSTASH_REDIS_REST_TOKEN: gateway.token,

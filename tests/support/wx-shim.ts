@@ -30,6 +30,8 @@ export interface ShimOptions {
   issueCode: () => string;
   /** wx only: the 云托管 environment this mini program may call with wx.cloud.callContainer. */
   cloud?: CloudGateway;
+  /** What getEnterOptionsSync().scene answers: how the mini program was opened (1047: a scanned code). */
+  launchScene?: number;
 }
 
 export interface CloudGateway {
@@ -70,7 +72,7 @@ type Outcome<T> = { ok: true; result: T } | { ok: false; errMsg: string };
 type Pending<T> = Promise<Outcome<T>>;
 
 /** What every platform shares: storage, account info, and login/request as outcomes. */
-function platformCore({ appid, issueCode }: ShimOptions) {
+function platformCore({ appid, issueCode, launchScene = 1001 }: ShimOptions) {
   const storage = new Map<string, string>();
   const calls = { login: 0, request: 0 };
   /** The options of every login and request call, callbacks left out. */
@@ -105,6 +107,9 @@ function platformCore({ appid, issueCode }: ShimOptions) {
     },
     getAccountInfoSync() {
       return { miniProgram: { appId: appid, envVersion: 'develop', version: '' } };
+    },
+    getEnterOptionsSync() {
+      return { scene: launchScene, query: {}, referrerInfo: {} };
     },
     loginOutcome(options: Record<string, unknown>): Pending<{ code: string; errMsg: string }> {
       calls.login += 1;
