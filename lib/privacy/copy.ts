@@ -8,7 +8,7 @@ import { findPerson, personNotFound, personView, type Merge, type PersonView } f
 import type { RequestContext } from '../platform/request-context.js';
 import type { LinkedAccount } from '../sessions/card.js';
 import { applyLimit, hitExportPerPerson } from '../sessions/rate-limit.js';
-import { listSessions, type Authenticated } from '../sessions/tokens.js';
+import { listSessions, type Authenticated, type OwnSession } from '../sessions/tokens.js';
 import { describe, type Sentence } from './story.js';
 
 export interface PersonalDataCopy {
@@ -19,7 +19,7 @@ export interface PersonalDataCopy {
   person: Pick<PersonView, 'id' | 'createdAt' | 'unionid' | 'phone' | 'phoneVerifiedAt' | 'suspension'>;
   accounts: LinkedAccount[];
   /** Live sessions; no device is recorded at login. */
-  sessions: { appid: string; createdAt: string; lastSeenAt: string; expiresAt: string; idleExpiresAt: string }[];
+  sessions: Omit<OwnSession, 'handle'>[];
   claims: ClaimRecord[];
   consents: Consent[];
   merges: Merge[];
@@ -85,7 +85,7 @@ async function personalDataCopy(found: string | null, actor: string, purpose: st
     },
     accounts: view.accounts,
     // The handle names a session to its person's own calls: nothing the copy needs.
-    sessions: sessions.map(({ appid, createdAt, lastSeenAt, expiresAt, idleExpiresAt }) => ({ appid, createdAt, lastSeenAt, expiresAt, idleExpiresAt })),
+    sessions: sessions.map(({ handle: _, ...session }) => session),
     claims,
     consents: view.consents,
     merges: view.merges,
