@@ -140,6 +140,7 @@ function createEndpoints(request, generation, api) {
       });
   }
 
+  /**
    * Scan-to-login on a PC site. `scene` is decodeURIComponent(query.scene) of the page the code
    * opened; `launchScene` is wx.getEnterOptionsSync().scene (1048/1049, a forwarded code, is
    * refused by the server). scanned() answers who is asking; confirm() or deny() after a tap.
@@ -200,7 +201,6 @@ function readFile(api, path) {
     }
   );
 }
-
 
 function ticketUrl(scene, action) {
   if (typeof scene !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(scene)) {
