@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { buildConsole } from './build.js';
 import { startPgBridge } from './local/pg-bridge.js';
 import { startPglite } from './local/pglite.js';
-import { startServer } from './local/server.js';
+import { startServer } from '../server/http.js';
 import { startFakeWechat } from './local/fake-wechat.js';
 import { config, ConfigError } from '../lib/platform/config.js';
 import { migrate } from '../lib/platform/migrations.js';

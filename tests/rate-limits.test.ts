@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../lib/platform/postgres.js';
 import { clientIp } from '../lib/http/endpoint.js';
-import { startServer } from '../scripts/local/server.js';
+import { startServer } from '../server/http.js';
 import { startStack, type CallResult, type Stack } from './support/stack.js';
 
 const app = () => `wx${randomBytes(8).toString('hex')}`;

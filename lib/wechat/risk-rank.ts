@@ -19,12 +19,12 @@ export async function riskRankOf(
   if (!app) throw new ApiError('unknown_app', { detail: 'This session\'s mini program is no longer configured' });
   const redis = sharedRedis();
   const key = `${config().redisKeyPrefix}risk:${personId}`;
-  const known = redis ? await redisCall(() => redis.get<string>(key)) : rememberedRank(key);
+  const known = redis ? await redisCall(() => redis.get(key)) : rememberedRank(key);
   if (known !== null && known !== undefined) return Number(known);
   // Without a trusted client address (local development) WeChat gets a placeholder.
   const rank = await getUserRiskRank(app, { openid: subject.openid, clientIp: subject.clientIp ?? '127.0.0.1', mobileNo: subject.mobileNo ?? undefined }, deadline);
   if (rank === null) return null;
-  if (redis) await redisCall(() => redis.set(key, String(rank), { ex: REMEMBER_SECONDS }));
+  if (redis) await redisCall(() => redis.set(key, String(rank), REMEMBER_SECONDS));
   else remembered.set(key, { rank, until: Date.now() + REMEMBER_SECONDS * 1000 });
   return rank;
 }
