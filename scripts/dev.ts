@@ -29,7 +29,11 @@ try {
   // The local server sets x-forwarded-for / x-real-ip from the socket, as Vercel does: trust them.
   env.TRUST_PROXY_HEADERS ??= '1';
   const { redis } = config();
-  notes.push(redis ? 'Sessions: Upstash Redis' : 'Sessions: in this process (set UPSTASH_REDIS_REST_URL/TOKEN to use Upstash)');
+  notes.push(
+    redis
+      ? `Sessions: Redis (${redis.kind === 'upstash' ? 'Upstash' : 'REDIS_URL'})`
+      : 'Sessions: in this process (set REDIS_URL, or UPSTASH_REDIS_REST_URL/TOKEN, to use Redis)',
+  );
   await buildConsole();
   const server = await startServer({ port, host: env.HOST ?? '127.0.0.1' });
   notes.push(`Console: ${server.url}/admin (bundled from console/ into public/admin/ at each start)`);
@@ -80,8 +84,8 @@ async function useWechat(): Promise<void> {
 
 /** A deployment's environment (pulled, or set by hand) is never plainly local. */
 function plainlyLocal(): boolean {
-  const upstash = ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'KV_REST_API_URL', 'KV_REST_API_TOKEN'].some((name) => env[name]);
-  return env.VERCEL_ENV === undefined && env.NODE_ENV !== 'production' && !upstash;
+  const redis = ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'KV_REST_API_URL', 'KV_REST_API_TOKEN', 'REDIS_URL'].some((name) => env[name]);
+  return env.VERCEL_ENV === undefined && env.NODE_ENV !== 'production' && !redis;
 }
 
 /** Keys for the admin API (and the console) and for services, made up and printed when plainly local and not configured. */
