@@ -16,6 +16,7 @@ export interface RedisPipe {
   /** Commands since the last reset (each one client round trip), and wire bytes each way. */
   counts(): { requests: number; commands: number; byCommand: Record<string, number>; bytesIn: number; bytesOut: number };
   resetCounts(): void;
+  /** Holds every command this long before it reaches Redis; 0 lets the held ones go. */
   setDelay(ms: number): void;
   /** Holds commands that run this script (by EVAL or EVALSHA) this long; 0 stops. */
   delayScript(script: string, ms: number): void;
@@ -42,6 +43,21 @@ export async function startRedisPipe(redisUrl: string): Promise<RedisPipe> {
   let loadedScripts: Set<string> | null = null;
   const sockets = new Set<Socket>();
   let server: Server;
+  /** Commands held by a delay: a delay lifted (set to 0) lets them go at once, as a Redis that recovers. */
+  const held = new Set<() => void>();
+  const hold = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const go = () => {
+        clearTimeout(timer);
+        held.delete(go);
+        resolve();
+      };
+      const timer = setTimeout(go, ms);
+      held.add(go);
+    });
+  const lift = () => {
+    for (const go of [...held]) go();
+  };
 
   /** The reply made up here for this command, if any. */
   const madeUp = (name: string, args: Buffer[]): string | null => {
@@ -106,7 +122,7 @@ export async function startRedisPipe(redisUrl: string): Promise<RedisPipe> {
         const counted = !SETUP_COMMANDS.has(name);
         if (counted) byCommand[name] = (byCommand[name] ?? 0) + 1;
         const delay = delayOf(name, parsed.args);
-        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+        if (delay > 0) await hold(delay);
         if (client.destroyed) break;
         let reply: Buffer;
         const made = madeUp(name, parsed.args);
@@ -154,12 +170,14 @@ export async function startRedisPipe(redisUrl: string): Promise<RedisPipe> {
     },
     setDelay: (ms) => {
       delayMs = ms;
+      if (ms === 0) lift();
     },
     delayScript: (script, ms) => {
       for (const form of [script, sha1(script)]) {
         if (ms > 0) scriptDelays.set(form, ms);
         else scriptDelays.delete(form);
       }
+      if (ms === 0) lift();
     },
     failCommands: (names) => {
       failing = new Set(names);
