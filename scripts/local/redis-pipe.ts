@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 
-/** What a client sends to set its connection up, not a request of ours: not counted. */
+/** What a client sends to set its connection up, not a request of ours: neither counted nor delayed. */
 const SETUP_COMMANDS = new Set(['hello', 'auth', 'client', 'select']);
 
 export interface RedisPipe {
@@ -121,7 +121,7 @@ export async function startRedisPipe(redisUrl: string): Promise<RedisPipe> {
         const name = parsed.args[0]!.toString().toLowerCase();
         const counted = !SETUP_COMMANDS.has(name);
         if (counted) byCommand[name] = (byCommand[name] ?? 0) + 1;
-        const delay = delayOf(name, parsed.args);
+        const delay = counted ? delayOf(name, parsed.args) : 0;
         if (delay > 0) await hold(delay);
         if (client.destroyed) break;
         let reply: Buffer;
