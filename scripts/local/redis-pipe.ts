@@ -6,31 +6,16 @@
 import { createHash } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import type { UpstashGateway } from './upstash-gateway.js';
 
 /** What a client sends to set its connection up, not a request of ours: neither counted nor delayed. */
 const SETUP_COMMANDS = new Set(['hello', 'auth', 'client', 'select']);
 
-export interface RedisPipe {
-  /** redis://127.0.0.1:<port>, the value for REDIS_URL. */
-  url: string;
-  /** Commands since the last reset (each one client round trip), and wire bytes each way. */
-  counts(): { requests: number; commands: number; byCommand: Record<string, number>; bytesIn: number; bytesOut: number };
-  resetCounts(): void;
-  /** Holds every command this long before it reaches Redis; 0 lets the held ones go. */
-  setDelay(ms: number): void;
-  /** Holds commands that run this script (by EVAL or EVALSHA) this long; 0 stops. */
-  delayScript(script: string, ms: number): void;
-  /** Answers these commands (lowercase names) with an error until cleared with []. */
-  failCommands(names: string[]): void;
-  /** From now on answers EVALSHA with NOSCRIPT until the script has come through EVAL. */
-  forgetScripts(): void;
-  /** Drops every connection and refuses new ones until start(). */
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  /** Direct access to the Redis behind the pipe, for assertions. */
-  redis: Redis;
-  close(): Promise<void>;
-}
+/**
+ * What the Upstash gateway stages, over TCP: `url` is redis://127.0.0.1:<port>, the value for
+ * REDIS_URL, and each command counts as a request (a client round trip).
+ */
+export type RedisPipe = Omit<UpstashGateway, 'token' | 'observe'>;
 
 export async function startRedisPipe(redisUrl: string): Promise<RedisPipe> {
   const target = new URL(redisUrl);
