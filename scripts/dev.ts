@@ -11,6 +11,7 @@ import { startPglite } from './local/pglite.js';
 import { startServer } from '../server/http.js';
 import { startFakeWechat } from './local/fake-wechat.js';
 import { config, ConfigError } from '../lib/platform/config.js';
+import { sharedRedis } from '../lib/platform/redis.js';
 import { migrate } from '../lib/platform/migrations.js';
 
 const env = process.env;
@@ -29,6 +30,8 @@ try {
   // The local server sets x-forwarded-for / x-real-ip from the socket, as Vercel does: trust them.
   env.TRUST_PROXY_HEADERS ??= '1';
   const { redis } = config();
+  // Loads the Redis client and connects before the first request needs it.
+  void sharedRedis()?.ping().catch(() => {});
   notes.push(
     redis
       ? `Sessions: Redis (${redis.kind === 'upstash' ? 'Upstash' : 'REDIS_URL'})`
