@@ -1,18 +1,31 @@
 // The admin API, as the console calls it: the key as a bearer token, problem+json errors as Problem.
-import type { PersonView } from '../lib/people/operators.js';
+import type { AdminBenefit, BenefitPolicy } from '../lib/benefits/claims.js';
 import type { EventPage } from '../lib/people/events.js';
+import type { Lookup, OperatorView, PersonView } from '../lib/people/operators.js';
 
-export type { PersonView };
+export type { AdminBenefit, Lookup, OperatorView, PersonView };
+
+/** What PUT /api/admin/benefits/{key} takes: the stock rules may be left out (no limit). */
+export type BenefitInput = Omit<AdminBenefit, 'key' | 'stock' | 'policy'> & {
+  policy: Omit<BenefitPolicy, 'stock' | 'dailyStock'> & Partial<Pick<BenefitPolicy, 'stock' | 'dailyStock'>>;
+};
+
+export interface EventFilter {
+  kind?: string;
+  operator?: string;
+  person?: string;
+  from?: string;
+  to?: string;
+}
 
 /** An error answer (RFC 9457), or status 0 when the server could not be reached. */
 export class Problem extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
-    readonly title: string,
-    readonly detail?: string,
+    readonly requestId: string | null,
   ) {
-    super(`${title} (${code})`);
+    super(code);
   }
 }
 
@@ -30,53 +43,67 @@ export class AdminApi {
         credentials: 'omit',
       });
     } catch {
-      throw new Problem(0, 'network_error', 'The server could not be reached');
+      throw new Problem(0, 'network_error', null);
     }
     if (response.status === 204) return undefined as T;
     const payload = (await response.json().catch(() => null)) as Record<string, unknown> | null;
     if (!response.ok) {
-      const text = (name: string) => (typeof payload?.[name] === 'string' ? (payload[name] as string) : undefined);
-      throw new Problem(response.status, text('code') ?? `http_${response.status}`, text('title') ?? response.statusText, text('detail'));
+      const code = typeof payload?.code === 'string' ? payload.code : `http_${response.status}`;
+      throw new Problem(response.status, code, response.headers.get('x-request-id'));
     }
     return payload as T;
   }
 
-  /** Whether the key opens the admin API: any admin GET answers 401 when it does not. */
-  async check(): Promise<void> {
-    await this.call('GET', '/api/admin/events?limit=1');
+  /** Who the key belongs to and the mini programs this deployment serves; 401 for a key that opens nothing. */
+  me(): Promise<OperatorView> {
+    return this.call('GET', '/api/admin/me');
   }
 
-  /** The person `query` names ({id}, {appid, openid}, {unionid} or {phone}). */
-  async find(query: Record<string, string>, revealPhone = false): Promise<PersonView> {
-    const search = new URLSearchParams({ ...query, ...(revealPhone ? { reveal: 'phone' } : {}) });
-    return (await this.call<{ person: PersonView }>('GET', `/api/admin/people?${search}`)).person;
+  /** Phone numbers, unionids and openids travel in the body, never in a URL. */
+  async search(lookup: Lookup): Promise<PersonView> {
+    return (await this.call<{ person: PersonView }>('POST', '/api/admin/people/search', lookup)).person;
   }
 
-  /** The whole audit trail of the person (and those merged into them), oldest first. */
-  async events(personId: string): Promise<EventPage['events']> {
-    const events: EventPage['events'] = [];
-    let after: string | null = '';
-    while (after !== null) {
-      const page: EventPage = await this.call('GET', `/api/admin/events?${new URLSearchParams({ person: personId, limit: '500', ...(after ? { after } : {}) })}`);
-      events.push(...page.events);
-      after = page.next;
-    }
-    return events;
+  async person(id: string): Promise<PersonView> {
+    return (await this.call<{ person: PersonView }>('GET', `/api/admin/people/${id}`)).person;
   }
 
-  async suspend(personId: string, reason: string, until: string | undefined): Promise<PersonView> {
-    return (await this.call<{ person: PersonView }>('POST', `/api/admin/people/${personId}/suspend`, { reason, ...(until ? { until } : {}) })).person;
+  async reveal(id: string, purpose: string): Promise<PersonView> {
+    return (await this.call<{ person: PersonView }>('POST', `/api/admin/people/${id}/reveal`, { purpose })).person;
   }
 
-  async lift(personId: string): Promise<PersonView> {
-    return (await this.call<{ person: PersonView }>('DELETE', `/api/admin/people/${personId}/suspension`)).person;
+  async suspend(id: string, reason: string, until: string | undefined): Promise<PersonView> {
+    return (await this.call<{ person: PersonView }>('POST', `/api/admin/people/${id}/suspend`, { reason, ...(until ? { until } : {}) })).person;
   }
 
-  async endSessions(personId: string): Promise<number> {
-    return (await this.call<{ ended: number }>('POST', `/api/admin/people/${personId}/logout`)).ended;
+  async lift(id: string): Promise<PersonView> {
+    return (await this.call<{ person: PersonView }>('DELETE', `/api/admin/people/${id}/suspension`)).person;
   }
 
-  async remove(personId: string): Promise<void> {
-    await this.call('DELETE', `/api/admin/people/${personId}`);
+  endSessions(id: string): Promise<{ ended: number; person: PersonView }> {
+    return this.call('POST', `/api/admin/people/${id}/logout`);
+  }
+
+  async endSession(id: string, handle: string): Promise<PersonView> {
+    return (await this.call<{ person: PersonView }>('DELETE', `/api/admin/people/${id}/sessions/${encodeURIComponent(handle)}`)).person;
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.call('DELETE', `/api/admin/people/${id}`);
+  }
+
+  /** A page of the audit trail, newest first; `before` is the previous page's `next`. */
+  events(filter: EventFilter, before?: string): Promise<EventPage> {
+    const query = new URLSearchParams({ order: 'desc', limit: '50' });
+    for (const [name, value] of Object.entries({ ...filter, after: before })) if (value) query.set(name, value);
+    return this.call('GET', `/api/admin/events?${query}`);
+  }
+
+  async benefits(): Promise<AdminBenefit[]> {
+    return (await this.call<{ benefits: AdminBenefit[] }>('GET', '/api/admin/benefits')).benefits;
+  }
+
+  async saveBenefit(key: string, input: BenefitInput): Promise<AdminBenefit> {
+    return (await this.call<{ benefit: AdminBenefit }>('PUT', `/api/admin/benefits/${encodeURIComponent(key)}`, input)).benefit;
   }
 }

@@ -1,14 +1,17 @@
-// npm run bench [-- --quick --wechat-latency=MS --backend-latency=MS]: round trips and Upstash bytes
-// per request graded against the product's budget; latency and CPU of our handlers against the bare
-// backend calls and the seed design (on loopback and with modelled deployment latencies); Postgres
-// server CPU per login; HTTP concurrency and memory; cold start as bundled; a scale model. Prints the
+// npm run bench [-- --quick --campaign --wechat-latency=MS --backend-latency=MS]: round trips and
+// Upstash bytes per request graded against the product's budget; latency and CPU of our handlers
+// against the bare backend calls and the seed design (on loopback and with modelled deployment
+// latencies); Postgres server CPU per login; a campaign opening on a limited benefit (--campaign:
+// only that); HTTP concurrency and memory; cold start as bundled; a scale model. Prints the
 // tables and writes JSON, Markdown and an SVG under bench/results/ (docs/benchmarks.md explains them).
 // Needs Redis (REDIS_URL, default 127.0.0.1:6379) and PostgreSQL (PGHOST/PGPORT/PGUSER, default
 // 127.0.0.1:5432 postgres, trust auth). Exits non-zero when a request exceeds its round-trip budget
-// or any request fails; timing targets are reported, never enforced (the machine may be busy).
+// or any request fails, or a campaign grants other than its stock; timing targets are reported,
+// never enforced (the machine may be busy).
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
+import { databaseConfig } from '../lib/platform/config.js';
 import { closeDatabase } from '../lib/platform/postgres.js';
 import { recordLogin } from '../lib/people/records.js';
 import { divertAccessLog } from './local/access-log.js';
@@ -17,6 +20,7 @@ import { runAdminStatements } from './local/pg-admin.js';
 import { dropDatabase, migrateDatabase, reachable, recreateDatabase } from './local/postgres.js';
 import { startBackends, type Backends, type Traffic } from './bench/backends.js';
 import { SEED_SCHEMA, startBaselines, type BaselineSetup, type Baselines } from './bench/baselines.js';
+import { campaignExact, campaignOpening, campaignTable, type CampaignRow } from './bench/campaign.js';
 import { measureColdStarts, measureFirstRequests } from './bench/cold-start.js';
 import { concurrencyOverHttp } from './bench/concurrency.js';
 import { interleave, summarize, type Variant as Prepare } from './bench/measure.js';
@@ -42,6 +46,7 @@ import { scaleModel, upstashLimitLogins, type ScaleInputs } from './bench/scale.
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick') || process.env.BENCH_QUICK === '1';
+const campaignOnly = args.includes('--campaign');
 const option = (name: string, variable: string, fallback: number) => {
   const value = Number(args.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1] ?? process.env[variable] ?? fallback);
   if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} (${variable}) must be a number of milliseconds`);
@@ -65,11 +70,14 @@ const TRACE_LATENCY = { wechatMs: 20, backendMs: 1 };
 /**
  * Interleaved iterations per scenario (each runs every variant once), requests per variant whose
  * round trips are counted, record_login calls timed on the server, HTTP requests per client count,
- * fresh processes per cold-start measurement.
+ * fresh processes per cold-start measurement, people claiming at a campaign's opening and its rounds.
  */
 const SIZES = quick
-  ? { warmup: [30, 5], login: [150, 20], me: [300, 60], roundTrips: 10, postgresCalls: 50, loginLoad: [50, 200, 200], meLoad: [100, 300, 300], coldRuns: 3 }
-  : { warmup: [100, 10], login: [2000, 300], me: [4000, 1000], roundTrips: 50, postgresCalls: 500, loginLoad: [500, 2000, 2000], meLoad: [1000, 2500, 2500], coldRuns: 15 };
+  ? { warmup: [30, 5], login: [150, 20], me: [300, 60], roundTrips: 10, postgresCalls: 50, loginLoad: [50, 200, 200], meLoad: [100, 300, 300], coldRuns: 3, campaign: [300, 1] }
+  : { warmup: [100, 10], login: [2000, 300], me: [4000, 1000], roundTrips: 50, postgresCalls: 500, loginLoad: [500, 2000, 2000], meLoad: [1000, 2500, 2500], coldRuns: 15, campaign: [2000, 2] };
+/** The limited benefit's stock at the campaign opening, and its claims in flight at any moment. */
+const CAMPAIGN_STOCK = 100;
+const CAMPAIGN_IN_FLIGHT = 64;
 const CLIENTS = [1, 16, 64];
 const APPID = 'wxbench00000000001';
 const SECRET = 'bench-secret-0123456789';
@@ -144,10 +152,13 @@ try {
   };
   baselines = startBaselines(setup);
   try {
-    const { roundTripsWithinBudget, noErrors } = (await run(backends, baselines, setup)).verdict;
+    const { roundTripsWithinBudget, noErrors, campaignsExact } = campaignOnly
+      ? { roundTripsWithinBudget: true, noErrors: true, campaignsExact: await campaignAlone(backends) }
+      : (await run(backends, baselines, setup)).verdict;
     if (!roundTripsWithinBudget) console.error('bench: FAILED: a request made more round trips than the product promises');
     if (!noErrors) console.error('bench: FAILED: requests failed under concurrency');
-    process.exitCode = roundTripsWithinBudget && noErrors ? 0 : 1;
+    if (!campaignsExact) console.error('bench: FAILED: a campaign opening granted other than its stock');
+    process.exitCode = roundTripsWithinBudget && noErrors && campaignsExact ? 0 : 1;
   } catch (error) {
     if (!interrupt.signal.aborted) throw error;
     progress('interrupted; cleaning up');
@@ -176,6 +187,7 @@ async function run(backends: Backends, baselines: Baselines, setup: BaselineSetu
   const scriptCache = await measureScriptCache(backends, flows, roundTrips);
   const { latency, samples } = await measureLatency(backends, flows);
   const postgresCpuMs = await measurePostgresCpu();
+  const campaign = { poolMax: databaseConfig().databasePoolMax, rows: await measureCampaign(backends) };
   const { concurrency, memory } = await concurrencyOverHttp({
     clients: CLIENTS,
     logins: SIZES.loginLoad,
@@ -188,7 +200,7 @@ async function run(backends: Backends, baselines: Baselines, setup: BaselineSetu
   });
   const { coldStart, firstRequests } = await measureColdStart(backends, setup, flows.tokens);
   const inputs = scaleInputs(roundTrips, latency, postgresCpuMs.firstLogin);
-  const measured = { roundTrips, scriptCache, latency, postgresCpuMs, concurrency, memory, coldStart, firstRequests };
+  const measured = { roundTrips, scriptCache, latency, postgresCpuMs, campaign, concurrency, memory, coldStart, firstRequests };
   const parts = { startedAt, quick, machine, scenarios: SCENARIOS, ...measured };
   const results: BenchResults = {
     ...parts,
@@ -327,6 +339,29 @@ async function measurePostgresCpu(): Promise<BenchResults['postgresCpuMs']> {
   return { firstLogin, returningLogin };
 }
 
+/** Distinct people claiming one benefit at once, with no stock and with CAMPAIGN_STOCK. */
+async function measureCampaign(backends: Backends): Promise<CampaignRow[]> {
+  const functions = await loadFunctions();
+  return campaignOpening({
+    people: SIZES.campaign[0]!,
+    inFlight: CAMPAIGN_IN_FLIGHT,
+    rounds: SIZES.campaign[1]!,
+    stock: CAMPAIGN_STOCK,
+    appid: APPID,
+    newPerson,
+    handler: (path) => functions.match(path)!,
+    record: (work) => backends.record(work),
+    progress,
+  });
+}
+
+/** --campaign: the campaign opening alone, its table printed; whether each of our openings was exact (the design before is a baseline). */
+async function campaignAlone(backends: Backends): Promise<boolean> {
+  const rows = await measureCampaign(backends);
+  process.stdout.write(`\n${campaignTable(rows, databaseConfig().databasePoolMax).join('\n')}\n`);
+  return rows.filter((row) => row.design === 'ours').every(campaignExact);
+}
+
 /** Import only, per function; then a fresh instance's first login and /me beside the bare equivalent. */
 async function measureColdStart(backends: Backends, setup: BaselineSetup, tokens: string[]) {
   progress(`cold start: bundling, ${SIZES.coldRuns} fresh imports per function, ${SIZES.coldRuns} fresh first requests per flow and variant`);
@@ -374,6 +409,8 @@ function verdictOf(parts: Omit<BenchResults, 'scale' | 'verdict'>): BenchResults
   }
   const noErrors = concurrency.every((row) => row.errors === 0);
   targets['zero errors under concurrency'] = noErrors;
+  const campaignsExact = parts.campaign.rows.filter((row) => row.design === 'ours').every(campaignExact);
+  targets['campaign opening: exactly the stock granted, each claim in the feed once'] = campaignsExact;
   for (const { flow, added } of firstRequests) {
     targets[`${FLOWS[flow]}, a fresh instance's first request: our code adds ≤ ${TARGETS.coldStartAdded * 100}% (${(added * 100).toFixed(0)}%)`] =
       added <= TARGETS.coldStartAdded;
@@ -381,7 +418,7 @@ function verdictOf(parts: Omit<BenchResults, 'scale' | 'verdict'>): BenchResults
   for (const { name, added } of coldStart) {
     targets[`api/${name} import: our code adds ≤ ${TARGETS.coldStartAdded * 100}% (${(added * 100).toFixed(0)}%)`] = added <= TARGETS.coldStartAdded;
   }
-  return { roundTripsWithinBudget: roundTrips.every((row) => !row.budget || withinBudget(row.trips, row.budget)), noErrors, targets };
+  return { roundTripsWithinBudget: roundTrips.every((row) => !row.budget || withinBudget(row.trips, row.budget)), noErrors, campaignsExact, targets };
 }
 
 async function save(results: BenchResults, samples: Record<string, number[]>): Promise<void> {

@@ -34,6 +34,7 @@ afterAll(() => stack.close());
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 const admin = (path: string, method = 'GET', json?: unknown) => stack.call(path, method, { headers: bearer(ADMIN_KEY), json });
+const search = (json: unknown) => admin('admin/people/search', 'POST', json);
 const service = (json: unknown) => stack.call('introspect', 'POST', { headers: bearer(SERVICE_KEY), json });
 const me = (token: string) => stack.call('me', 'GET', { token });
 
@@ -50,7 +51,7 @@ function expectProblem(result: CallResult, status: number, code: string) {
 
 describe('keys open their own doors only', () => {
   const surfaces: { name: string; kind: 'admin' | 'service' | 'person'; call: (headers: Record<string, string>) => Promise<CallResult> }[] = [
-    { name: 'GET /api/admin/people', kind: 'admin', call: (headers) => stack.call(`admin/people?unionid=u${randomBytes(4).toString('hex')}`, 'GET', { headers }) },
+    { name: 'POST /api/admin/people/search', kind: 'admin', call: (headers) => stack.call('admin/people/search', 'POST', { headers, json: { unionid: `u${randomBytes(4).toString('hex')}` } }) },
     { name: 'GET /api/admin/events', kind: 'admin', call: (headers) => stack.call('admin/events', 'GET', { headers }) },
     { name: 'POST /api/admin/people/{id}/logout', kind: 'admin', call: (headers) => stack.call(`admin/people/${crypto.randomUUID()}/logout`, 'POST', { headers }) },
     { name: 'POST /api/introspect', kind: 'service', call: (headers) => stack.call('introspect', 'POST', { headers, json: { token: 'x' } }) },
@@ -149,9 +150,9 @@ describe('operators: look up', () => {
     expect((await stack.call('claims', 'POST', { token: first.token, json: { benefit: 'welcome-gift' } })).status).toBe(201);
 
     const { openid, unionid } = stack.wechat.identityOf(APP_B, person);
-    for (const by of [`id=${first.id}`, `appid=${APP_B}&openid=${openid}`, `unionid=${unionid}`, `phone=${number}`, `phone=%2B86${number}`]) {
-      const found = await admin(`admin/people?${by}`);
-      expect(found.status, by).toBe(200);
+    for (const by of [{ id: first.id }, { appid: APP_B, openid }, { unionid }, { phone: number }, { phone: `+86${number}` }]) {
+      const found = await search(by);
+      expect(found.status, JSON.stringify(by)).toBe(200);
       expect(found.body.person.id).toBe(first.id);
     }
     const { person: view } = (await admin(`admin/people/${first.id}`)).body;
@@ -162,26 +163,34 @@ describe('operators: look up', () => {
       suspension: null,
       claims: [{ benefit: 'welcome-gift', appid: APP_A, claimedAt: expect.any(String) }],
       merges: [],
-      sessions: { [APP_A]: 1, [APP_B]: 1 },
     });
+    expect(view.sessions).toEqual([APP_A, APP_B].map((appid) => ({ handle: expect.any(String), appid, createdAt: expect.any(String), expiresAt: expect.any(String), lastSeenAt: expect.any(String), idleExpiresAt: expect.any(String) })));
     expect(view.accounts.map((account: { appid: string }) => account.appid)).toEqual([APP_A, APP_B]);
-    expect(view.events.map((event: { kind: string }) => event.kind)).toEqual(['benefit_claimed', 'phone_bound', 'login', 'first_login']);
+    // Every look-up is in the trail, by the kind of handle it used.
+    const lookUps = view.events.filter((event: { kind: string }) => event.kind === 'person_viewed').map((event: { details: { by: string } }) => event.details.by);
+    expect(lookUps).toEqual(['id', 'phone', 'phone', 'unionid', 'account', 'id']);
+    expect(view.events.filter((event: { kind: string }) => event.kind !== 'person_viewed').map((event: { kind: string }) => event.kind)).toEqual(['benefit_claimed', 'phone_bound', 'login', 'first_login']);
   });
 
-  it('reveals a phone number only when asked, and records who asked', async () => {
+  it('reveals a phone number only with a stated purpose, and records who asked and why', async () => {
     const { token, id } = await loggedIn(stack.person());
     await stack.call('phone', 'POST', { token, json: { code: stack.wechat.issuePhoneCode(APP_A, { purePhoneNumber: '13700001111' }) } });
-    const revealed = await admin(`admin/people/${id}?reveal=phone`);
+    expectProblem(await admin(`admin/people/${id}/reveal`, 'POST', {}), 400, 'invalid_request');
+    expectProblem(await admin(`admin/people/${id}/reveal`, 'POST', { purpose: '' }), 400, 'invalid_request');
+    expectProblem(await admin(`admin/people/${id}/reveal`, 'POST', { purpose: 'x'.repeat(201) }), 400, 'invalid_request');
+    expectProblem(await admin(`admin/people/${id}?reveal=phone`), 400, 'invalid_request');
+    const revealed = await admin(`admin/people/${id}/reveal`, 'POST', { purpose: 'ticket T-1024' });
     expect(revealed.body.person.phone).toBe('13700001111');
-    expect(revealed.body.person.events[0]).toMatchObject({ kind: 'phone_revealed', actor: 'admin:alice' });
+    expect(revealed.body.person.events[0]).toMatchObject({ kind: 'phone_revealed', actor: 'admin:alice', details: { purpose: 'ticket T-1024' } });
+    expectProblem(await admin(`admin/people/${crypto.randomUUID()}/reveal`, 'POST', { purpose: 'T-1' }), 404, 'person_not_found');
   });
 
   it('404 for nobody, 400 for a query naming no one or two ways', async () => {
-    expectProblem(await admin(`admin/people?unionid=u${randomBytes(8).toString('hex')}`), 404, 'person_not_found');
+    expectProblem(await search({ unionid: `u${randomBytes(8).toString('hex')}` }), 404, 'person_not_found');
     expectProblem(await admin(`admin/people/${crypto.randomUUID()}`), 404, 'person_not_found');
-    expectProblem(await admin('admin/people'), 400, 'invalid_request');
-    expectProblem(await admin(`admin/people?unionid=u1&phone=13800000000`), 400, 'invalid_request');
-    expectProblem(await admin(`admin/people?appid=${APP_A}`), 400, 'invalid_request');
+    expectProblem(await search({}), 400, 'invalid_request');
+    expectProblem(await search({ unionid: 'u1', phone: '13800000000' }), 400, 'invalid_request');
+    expectProblem(await search({ appid: APP_A }), 400, 'invalid_request');
     expectProblem(await admin('admin/people/not-a-uuid'), 400, 'invalid_request');
   });
 });
@@ -233,7 +242,8 @@ describe('operators: suspend, lift, end sessions', () => {
   it('ends every session of a person at once', async () => {
     const person = stack.person();
     const sessions = [await loggedIn(person, APP_A), await loggedIn(person, APP_B)];
-    expect((await admin(`admin/people/${sessions[0]!.id}/logout`, 'POST')).body).toEqual({ ended: 2 });
+    const ended = await admin(`admin/people/${sessions[0]!.id}/logout`, 'POST');
+    expect(ended.body).toMatchObject({ ended: 2, person: { id: sessions[0]!.id, sessions: [] } });
     for (const { token } of sessions) expect((await me(token)).status).toBe(401);
     expect((await stack.login(person)).status).toBe(200);
     expectProblem(await admin(`admin/people/${crypto.randomUUID()}/logout`, 'POST'), 404, 'person_not_found');
@@ -271,8 +281,8 @@ describe('account deletion (注销)', () => {
     expect((await admin(`admin/people/${id}`, 'DELETE')).status).toBe(204);
     expectProblem(await admin(`admin/people/${id}`, 'DELETE'), 404, 'person_not_found');
     const { openid } = stack.wechat.identityOf(APP_C, person);
-    expectProblem(await admin(`admin/people?appid=${APP_C}&openid=${openid}`), 404, 'person_not_found');
-    expectProblem(await admin(`admin/people?id=${id}`), 404, 'person_not_found');
+    expectProblem(await search({ appid: APP_C, openid }), 404, 'person_not_found');
+    expectProblem(await search({ id }), 404, 'person_not_found');
     const again = await loggedIn(person, APP_C);
     expectProblem(await stack.call('claims', 'POST', { token: again.token, json: { benefit: 'welcome-gift' } }), 409, 'already_claimed');
   });
@@ -321,6 +331,7 @@ describe('the audit trail', () => {
       'phone_bound self - F',
       `merge system ${APP_D} S`,
       `login self ${APP_D} S`,
+      'person_viewed admin:alice - S',
       'suspended admin:alice - S',
       'suspension_lifted admin:alice - S',
       'sessions_revoked admin:alice - S',
@@ -328,6 +339,7 @@ describe('the audit trail', () => {
       'deleted self - S',
     ]);
     expect(trail.events[5].details).toEqual({ folded: inA.id, droppedClaims: 0 });
+    expect(trail.events[7].details).toEqual({ by: 'id' });
     const text = JSON.stringify(trail);
     for (const secret of ['13600002222', stack.wechat.identityOf(APP_A, person).openid, stack.wechat.identityOf(APP_A, person).unionid!]) {
       expect(text).not.toContain(secret);

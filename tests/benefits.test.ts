@@ -1,15 +1,18 @@
 // Benefits as a marketing team runs them, against the real Postgres and Redis and the fake WeChat:
 // each policy and refusal reason, one claim per phone under races, WeChat's risk control and its
-// outages, idempotent retries, the benefits list, and the fulfilment feed read by a consumer that
-// restarts.
+// outages, idempotent retries, the benefits list, the fulfilment feed read by a consumer that
+// restarts, and limited stock under a crowd, a rollback, a merge, a midnight and an operator.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { shanghaiDay } from '../lib/benefits/claims.js';
 import { query, withConnection } from '../lib/platform/postgres.js';
 import { APP_A, APP_B, APP_C, defaultApps, startStack, type CallResult, type Stack } from './support/stack.js';
 
 /** Unbound at first; each merge story binds one of its own. */
 const APP_D = 'wxd0000000000000d4';
 const APP_E = 'wxe0000000000000e5';
+const APP_F = 'wxf0000000000000f6';
 
 const ADMIN_KEY = randomBytes(32).toString('base64url');
 const SERVICE_KEY = randomBytes(32).toString('base64url');
@@ -17,7 +20,7 @@ const SERVICE_KEY = randomBytes(32).toString('base64url');
 let stack: Stack;
 beforeAll(async () => {
   stack = await startStack({
-    apps: [...defaultApps(), ...[APP_D, APP_E].map((appid) => ({ appid, secret: `secret-${appid}`, openPlatform: false }))],
+    apps: [...defaultApps(), ...[APP_D, APP_E, APP_F].map((appid) => ({ appid, secret: `secret-${appid}`, openPlatform: false }))],
     env: {
       ADMIN_KEYS: `marketing:${ADMIN_KEY}`,
       SERVICE_KEYS: `coupons:${SERVICE_KEY}`,
@@ -68,7 +71,8 @@ describe('benefits are data', () => {
       active: true,
       startsAt: '2025-12-31T16:00:00.000Z',
       endsAt: null,
-      policy: { newWithinDays: 7, phoneRequired: false, onePerPhone: true, maxRiskRank: 2, riskFailure: 'refuse' },
+      policy: { newWithinDays: 7, phoneRequired: false, onePerPhone: true, maxRiskRank: 2, riskFailure: 'refuse', stock: null, dailyStock: null },
+      stock: { remaining: null, remainingToday: null },
     });
     expect((await offer(key, { active: false })).active).toBe(false);
     const { benefits } = (await stack.call('admin/benefits', 'GET', { headers: bearer(ADMIN_KEY) })).body;
@@ -355,5 +359,251 @@ describe('the fulfilment feed', () => {
   it('takes a service key only, and a well-formed cursor', async () => {
     expect((await stack.call('service/claims', 'GET', { headers: bearer(ADMIN_KEY) })).status).toBe(401);
     expect((await stack.call('service/claims?after=abc', 'GET', { headers: bearer(SERVICE_KEY) })).status).toBe(400);
+  });
+});
+
+describe('limited stock (限量)', () => {
+  const adminView = async (key: string) =>
+    (await stack.call('admin/benefits', 'GET', { headers: bearer(ADMIN_KEY) })).body.benefits.find((benefit: { key: string }) => benefit.key === key);
+  const people = (count: number) => Promise.all(Array.from({ length: count }, () => loggedIn()));
+  const granted = (results: CallResult[]) => results.filter((result) => result.status === 201).length;
+
+  /** Everyone claims at once; everyone not granted is told sold_out. */
+  async function rush(key: string, count: number): Promise<CallResult[]> {
+    const results = await Promise.all((await people(count)).map(({ token }) => claim(token, key)));
+    for (const result of results.filter((r) => r.status !== 201)) expectRefused(result, 'sold_out');
+    return results;
+  }
+
+  /**
+   * The property: a unit is never granted twice or lost. Whenever no claim is in flight, the stock
+   * row counts exactly the benefit's standing claims (today's count exactly those counted on its
+   * day). Returns the standing claims.
+   */
+  async function balancedLedger(key: string): Promise<number> {
+    const [row] = await query<{ granted: number; granted_today: number; standing: number; standing_today: number }>(
+      `select s.granted, s.granted_today,
+              (select count(*)::int from claims c where c.benefit = s.benefit) as standing,
+              (select count(*)::int from claims c where c.benefit = s.benefit and c.claimed_on = s.day) as standing_today
+         from benefit_stock s where s.benefit = $1`,
+      [key],
+    );
+    expect(row).toBeDefined();
+    expect([row!.granted, row!.granted_today]).toEqual([row!.standing, row!.standing_today]);
+    return row!.standing;
+  }
+
+  it('60 people at once on a stock of 20: exactly 20 claims and 40 sold_out, each claim once in the feed, in one round trip each', async () => {
+    const gift = benefitKey('stock');
+    await offer(gift, { policy: { stock: 20 } });
+    expect((await adminView(gift)).stock).toEqual({ remaining: 20, remainingToday: null });
+    const crowd = await people(60);
+    stack.bridge.resetCounts();
+    const results = await Promise.all(crowd.map(({ token }) => claim(token, gift)));
+    expect(stack.bridge.roundTrips()).toBe(60);
+    expect(results.map((result) => result.status).sort()).toEqual([...Array(20).fill(201), ...Array(40).fill(403)]);
+    for (const result of results.filter((r) => r.status === 403)) expectRefused(result, 'sold_out');
+    expect(await balancedLedger(gift)).toBe(20);
+    expect((await adminView(gift)).stock).toEqual({ remaining: 0, remainingToday: null });
+
+    const fed = await query<{ claim_id: string }>(`select claim_id::text from claim_feed where benefit = $1 and kind = 'claim'`, [gift]);
+    const standing = await query<{ id: string }>('select id::text from claims where benefit = $1', [gift]);
+    expect(fed.map((entry) => entry.claim_id).sort()).toEqual(standing.map((row) => row.id).sort());
+
+    const refusedToken = crowd[results.findIndex((result) => result.status === 403)]!.token;
+    const listed = (await stack.call('benefits', 'GET', { token: refusedToken })).body.benefits;
+    expect(listed.find((benefit: { key: string }) => benefit.key === gift)).toMatchObject({ status: 'ineligible', reason: 'sold_out' });
+  });
+
+  it('dailyStock counts per calendar day in Asia/Shanghai: sold out today, open again after midnight', async () => {
+    const gift = benefitKey('daily');
+    await offer(gift, { policy: { stock: 3, dailyStock: 2 } });
+    const midnight = Date.parse(`${shanghaiDay()}T24:00:00+08:00`);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(midnight - 2000);
+      const [first, second, third, fourth] = await people(4);
+      expect((await claim(first!.token, gift)).status).toBe(201);
+      expect((await claim(second!.token, gift)).status).toBe(201);
+      expectRefused(await claim(third!.token, gift), 'sold_out_today');
+      const listed = (await stack.call('benefits', 'GET', { token: third!.token })).body.benefits;
+      expect(listed.find((benefit: { key: string }) => benefit.key === gift)).toMatchObject({ status: 'ineligible', reason: 'sold_out_today' });
+      expect((await adminView(gift)).stock).toEqual({ remaining: 1, remainingToday: 0 });
+
+      vi.setSystemTime(midnight + 2000);
+      expect((await adminView(gift)).stock).toEqual({ remaining: 1, remainingToday: 2 });
+      expect((await claim(third!.token, gift)).status).toBe(201);
+      // The stock in all runs out before the day's does.
+      expectRefused(await claim(fourth!.token, gift), 'sold_out');
+      expect((await adminView(gift)).stock).toEqual({ remaining: 0, remainingToday: 1 });
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await balancedLedger(gift)).toBe(3);
+  });
+
+  it('a claim whose clock is still before midnight, after another instance counted past it, counts on the later day', async () => {
+    const gift = benefitKey('daily-straggler');
+    await offer(gift, { policy: { dailyStock: 1 } });
+    const [early, late] = await people(2);
+    expect((await claim(early!.token, gift)).status).toBe(201);
+    // Another instance's clock has passed midnight already and counted there: the row is on tomorrow.
+    await query(`update benefit_stock set day = day + 1, granted_today = 0 where benefit = $1`, [gift]);
+    expect((await claim(late!.token, gift)).status).toBe(201);
+    const [row] = await query<{ claimed_on: string; day: string }>(
+      `select c.claimed_on::text, s.day::text from claims c join benefit_stock s on s.benefit = c.benefit where c.person_id = $1 and c.benefit = $2`,
+      [late!.id, gift],
+    );
+    expect(row!.claimed_on).toBe(row!.day);
+    expect(await balancedLedger(gift)).toBe(2);
+  });
+
+  it('a claim refused by the risk check takes no unit', async () => {
+    const gift = benefitKey('stock-risk');
+    await offer(gift, { policy: { stock: 1, maxRiskRank: 2 } });
+    const [risky, fine] = await people(2);
+    stack.wechat.setRiskRank(stack.wechat.identityOf(APP_A, risky!.person).openid, 4);
+    stack.wechat.setRiskRank(stack.wechat.identityOf(APP_A, fine!.person).openid, 1);
+    expectRefused(await claim(risky!.token, gift), 'risk');
+    expect((await adminView(gift)).stock.remaining).toBe(1);
+    expect((await claim(fine!.token, gift)).status).toBe(201);
+    expect(await balancedLedger(gift)).toBe(1);
+  });
+
+  it('a claim rolled back after taking the last unit gives it back to the claim waiting for it', async () => {
+    const gift = benefitKey('stock-rollback');
+    await offer(gift, { policy: { stock: 1 } });
+    const [first, second] = await people(2);
+    await withConnection(async (run) => {
+      await run('begin');
+      const [taken] = await run<{ outcome: string }>(
+        `select outcome from claim_benefit($1, $2, $3, '{}', null, null, false, '00', $4)`,
+        [first!.id, gift, APP_A, shanghaiDay()],
+      );
+      expect(taken!.outcome).toBe('created');
+      // The unit is held, not gone: the other claim waits for it rather than hearing sold_out.
+      let answered = false;
+      const waiting = claim(second!.token, gift).finally(() => (answered = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(answered).toBe(false);
+      await run('rollback');
+      expect((await waiting).status).toBe(201);
+    });
+    expect(await query('select person_id from claims where benefit = $1', [gift])).toEqual([{ person_id: second!.id }]);
+    expect(await balancedLedger(gift)).toBe(1);
+  });
+
+  it('a merge\'s reversal returns its unit (to the day\'s stock too); a deletion does not', async () => {
+    const gift = benefitKey('stock-merge');
+    await offer(gift, { policy: { stock: 2, dailyStock: 10 } });
+    // One human as two people (F has no unionid yet), each claiming: the stock is gone.
+    const human = stack.person();
+    const inF = await loggedIn(human, APP_F);
+    const inB = await loggedIn(human, APP_B);
+    expect((await claim(inF.token, gift)).status).toBe(201);
+    expect((await claim(inB.token, gift)).status).toBe(201);
+    const [other, last] = await people(2);
+    expectRefused(await claim(other!.token, gift), 'sold_out');
+
+    stack.wechat.bindOpenPlatform(APP_F);
+    expect((await loggedIn(human, APP_F)).id).toBe(inF.id);
+    expect(await query(`select 1 from claim_feed where benefit = $1 and kind = 'reversal'`, [gift])).toHaveLength(1);
+    expect((await adminView(gift)).stock).toEqual({ remaining: 1, remainingToday: 9 });
+    expect((await claim(other!.token, gift)).status).toBe(201);
+
+    // A deleted person's claim stands (it is in the feed), so its unit stays taken.
+    expect((await stack.call('me', 'DELETE', { token: other!.token, json: { confirm: 'delete' } })).status).toBe(204);
+    expectRefused(await claim(last!.token, gift), 'sold_out');
+    expect(await balancedLedger(gift)).toBe(2);
+  });
+
+  it('operators raise and lower the stock while people claim: raising opens more, lowering below what is granted closes it; both audited', async () => {
+    const gift = benefitKey('stock-change');
+    const setStock = (stock: number) => offer(gift, { policy: { stock } });
+    await setStock(5);
+    expect(granted(await rush(gift, 10))).toBe(5);
+
+    // Raised to 12 while ten claim: those after the raise get the seven new units, and no more.
+    const during = await people(10);
+    const [raised] = await Promise.all([Promise.all(during.map(({ token }) => claim(token, gift))), setStock(12)]);
+    for (const result of raised.filter((r) => r.status !== 201)) expectRefused(result, 'sold_out');
+    expect(granted(raised) + granted(await rush(gift, 10))).toBe(7);
+    expect(await balancedLedger(gift)).toBe(12);
+
+    // Raised to 30, then lowered to 10 (below the 12 granted) while ten claim: closed from then on.
+    await setStock(30);
+    const [lowered] = await Promise.all([rush(gift, 10), setStock(10)]);
+    const standing = await balancedLedger(gift);
+    expect(standing).toBe(12 + granted(lowered));
+    expect((await adminView(gift)).stock.remaining).toBe(0);
+    expect(granted(await rush(gift, 5))).toBe(0);
+
+    // Two over what stands: exactly two more.
+    await setStock(standing + 2);
+    expect(granted(await rush(gift, 5))).toBe(2);
+
+    const trail = await stack.call(`admin/events?kind=benefit_stock_changed&limit=500`, 'GET', { headers: bearer(ADMIN_KEY) });
+    const changes = trail.body.events.filter((event: { details: { benefit: string } }) => event.details.benefit === gift);
+    expect(changes.map((event: { actor: string; personId: null; details: { stock: unknown } }) => [event.actor, event.personId, event.details.stock])).toEqual(
+      [[null, 5], [5, 12], [12, 30], [30, 10], [10, standing + 2]].map(([from, to]) => ['admin:marketing', null, { from, to }]),
+    );
+  });
+
+  it('property: whatever happens, each unit is granted at most once and none is lost', async () => {
+    const step = fc.oneof(
+      fc.record({ op: fc.constant('rush' as const), count: fc.integer({ min: 1, max: 6 }) }),
+      fc.record({ op: fc.constant('stock' as const), stock: fc.integer({ min: 0, max: 12 }) }),
+      fc.constant({ op: 'rollback' as const }),
+      fc.constant({ op: 'delete' as const }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 6 }), fc.array(step, { minLength: 1, maxLength: 5 }), async (initial, steps) => {
+        const gift = benefitKey('stock-prop');
+        let stock = initial;
+        await offer(gift, { policy: { stock } });
+        let standing = 0;
+        const holders: string[] = [];
+        for (const next of steps) {
+          if (next.op === 'rush') {
+            const crowd = await people(next.count);
+            const results = await Promise.all(crowd.map(({ token }) => claim(token, gift)));
+            // Never oversold, never undersold: exactly what was left, or everyone.
+            expect(granted(results)).toBe(Math.min(next.count, Math.max(0, stock - standing)));
+            standing += granted(results);
+            results.forEach((result, i) => (result.status === 201 ? holders.push(crowd[i]!.token) : expectRefused(result, 'sold_out')));
+          } else if (next.op === 'stock') {
+            await offer(gift, { policy: { stock: (stock = next.stock) } });
+          } else if (next.op === 'rollback') {
+            const { id } = await loggedIn();
+            await withConnection(async (run) => {
+              await run('begin');
+              await run(`select claim_benefit($1, $2, $3, '{}', null, null, false, '00', $4)`, [id, gift, APP_A, shanghaiDay()]);
+              await run('rollback');
+            });
+          } else if (holders.length > 0) {
+            expect((await stack.call('me', 'DELETE', { token: holders.pop()!, json: { confirm: 'delete' } })).status).toBe(204);
+          }
+          expect(await balancedLedger(gift)).toBe(standing);
+          expect((await adminView(gift)).stock.remaining).toBe(Math.max(0, stock - standing));
+        }
+      }),
+      { numRuns: 8 },
+    );
+  });
+
+  it('takes a whole stock from 0 up, or null for none', async () => {
+    for (const stock of [-1, 1.5, '10', 100_000_001]) {
+      const result = await stack.call(`admin/benefits/${benefitKey('bad')}`, 'PUT', { headers: bearer(ADMIN_KEY), json: { title: { zh: 'x', en: 'x' }, policy: { stock } } });
+      expect([result.status, result.body.code]).toEqual([400, 'invalid_request']);
+    }
+    const gift = benefitKey('unlimited-again');
+    await offer(gift, { policy: { stock: 0 } });
+    const { token } = await loggedIn();
+    expectRefused(await claim(token, gift), 'sold_out');
+    expect((await offer(gift, { policy: { stock: null } })).stock).toEqual({ remaining: null, remainingToday: null });
+    expect((await claim(token, gift)).status).toBe(201);
+    // A limit set again counts the claims made while there was none.
+    expect((await offer(gift, { policy: { stock: 1 } })).stock).toEqual({ remaining: 0, remainingToday: null });
+    expect(await balancedLedger(gift)).toBe(1);
   });
 });

@@ -102,6 +102,25 @@ describe('loadConfig', () => {
     expect(message).not.toMatch(/s3cr3t|pw-xyz/);
   });
 
+  it('reads operators\' roles: name:key is admin, name:role:key any role; a bad entry names the variable, never the key', () => {
+    const key = (n: number) => `k${n}-${'s3cr3t'.repeat(6)}`;
+    const { adminKeys } = loadConfig({ ...base, ADMIN_KEYS: `li:${key(1)}, wang:support:${key(2)},zhao:viewer:${key(3)},qian:admin:${key(4)}` });
+    expect(adminKeys.map(({ name, role }) => `${name}:${role}`)).toEqual(['li:admin', 'wang:support', 'zhao:viewer', 'qian:admin']);
+    for (const bad of [`wang:owner:${key(2)}`, `wang:Support:${key(2)}`, `wang:support:${key(2)}:x`, `wang:${key(2)}:${key(3)}`]) {
+      const message = failure({ ...base, ADMIN_KEYS: bad });
+      expect(message).toMatch(/^ADMIN_KEYS: the entry named wang must be name:key or name:role:key/);
+      expect(message).not.toMatch(/s3cr3t|owner|Support/);
+    }
+  });
+
+  it('reads display names of the mini programs, only for apps it serves', () => {
+    const config = loadConfig({ ...base, WECHAT_APPS: 'wx01:one,wx02:two', WECHAT_APP_NAMES: 'wx01:会员商城, wx02:Points Club' });
+    expect(Object.fromEntries(config.appNames)).toEqual({ wx01: '会员商城', wx02: 'Points Club' });
+    expect(failure({ ...base, WECHAT_APP_NAMES: 'wx09:其他' })).toMatch(/WECHAT_APP_NAMES names appid wx09/);
+    expect(failure({ ...base, WECHAT_APP_NAMES: 'wx01' })).toMatch(/WECHAT_APP_NAMES must hold appid:name pairs/);
+    expect(failure({ ...base, WECHAT_APP_NAMES: `wx01:${'长'.repeat(33)}` })).toMatch(/WECHAT_APP_NAMES/);
+  });
+
   it('accepts several encryption keys for rotation; the first one encrypts', () => {
     const other = Buffer.alloc(32, 9).toString('base64');
     const config = loadConfig({ ...base, SESSION_ENCRYPTION_KEY: `${KEY},${other}` });
@@ -114,11 +133,18 @@ describe('loadConfig', () => {
       loginPerAccount: { tokens: 10, windowSeconds: 60 },
       perSession: { tokens: 120, windowSeconds: 60 },
       authFailuresPerIp: { tokens: 300, windowSeconds: 60 },
+      exportPerPerson: { tokens: 3, windowSeconds: 86400 },
     });
     const custom = loadConfig({ ...base, RATE_LIMIT_LOGIN_PER_IP: '5 / 30s', RATE_LIMIT_LOGIN_PER_ACCOUNT: '100000/1h', RATE_LIMIT_PER_SESSION: 'off' });
     expect(custom.rateLimits.loginPerIp).toEqual({ tokens: 5, windowSeconds: 30 });
     expect(custom.rateLimits.loginPerAccount).toEqual({ tokens: 100000, windowSeconds: 3600 });
     expect(custom.rateLimits.perSession).toBeNull();
+  });
+
+  it('takes consent to privacy and terms, and to the documents CONSENT_DOCUMENTS names', () => {
+    expect(loadConfig(base).consentDocuments).toEqual(['privacy', 'terms']);
+    expect(loadConfig({ ...base, CONSENT_DOCUMENTS: 'marketing, terms,location' }).consentDocuments).toEqual(['privacy', 'terms', 'marketing', 'location']);
+    expect(() => loadConfig({ ...base, CONSENT_DOCUMENTS: 'Marketing' })).toThrow(/^CONSENT_DOCUMENTS must be comma-separated names/);
   });
 
   it('namespaces Redis keys per environment unless REDIS_KEY_PREFIX says otherwise', () => {
@@ -135,6 +161,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...base, TRUST_PROXY_HEADERS: 'yes' }).trustProxyHeaders).toBe(false);
     expect(loadConfig({ ...base, TRUST_PROXY_HEADERS: '1' }).trustProxyHeaders).toBe(true);
     expect(loadConfig({ ...base, VERCEL: '1' }).trustProxyHeaders).toBe(true);
+  });
+
+  it('believes 微信云托管 gateway headers only when WXCLOUDRUN_IDENTITY_ENV names the environment', () => {
+    expect(loadConfig(base).wxcloudrunIdentityEnv).toBeNull();
+    expect(loadConfig({ ...base, WXCLOUDRUN_IDENTITY_ENV: 'prod-9gk2x4' }).wxcloudrunIdentityEnv).toBe('prod-9gk2x4');
+    expect(failure({ ...base, WXCLOUDRUN_IDENTITY_ENV: 'prod 1,prod 2' })).toMatch(/^WXCLOUDRUN_IDENTITY_ENV/);
+  });
+
+  it('sends access_token calls to 开放接口服务 only when WECHAT_OPEN_API_SERVICE=1', () => {
+    expect(loadConfig(base).wechatOpenApiBase).toBeNull();
+    expect(loadConfig({ ...base, WECHAT_OPEN_API_BASE: 'http://elsewhere' }).wechatOpenApiBase).toBeNull();
+    expect(loadConfig({ ...base, WECHAT_OPEN_API_SERVICE: '1' }).wechatOpenApiBase).toBe('http://api.weixin.qq.com');
   });
 
   it('salts log hashes with LOG_SALT, else with a value derived from the encryption key', () => {

@@ -44,7 +44,7 @@ const ENDPOINTS = readdirSync(new URL('../api/', import.meta.url), { recursive: 
 const ADMIN_KEY = 'fuzz-admin-key-0123456789-abcdefghij';
 const SERVICE_KEY = 'fuzz-service-key-0123456789-abcdefgh';
 /** Endpoints whose success changes nothing: the fuzzer may reach them with the right key. */
-const READ_ONLY = ['health GET', 'admin/events GET', 'admin/benefits GET', 'service/claims GET', 'introspect POST', 'cron/prune-events GET'];
+const READ_ONLY = ['health GET', 'admin/me GET', 'admin/events GET', 'admin/benefits GET', 'service/claims GET', 'introspect POST', 'cron/prune-events GET'];
 
 async function state() {
   const [counts] = await query<{ people: number; accounts: number }>(

@@ -24,15 +24,16 @@ afterAll(() => backend.close());
 afterEach(() => front.reset());
 
 /** Launches the example as DevTools would, its config pointed at the front, and opens its page. */
-async function launch(person = stack.person()) {
-  const wx = createWx({ appid: APP.appid, issueCode: () => stack.wechat.issueCode(APP.appid, person) });
+async function launch(person = stack.person(), wx = createWx({ appid: APP.appid, issueCode: () => stack.wechat.issueCode(APP.appid, person) })) {
   const runtime = miniprogramRuntime({ wx });
-  runtime.load<{ baseUrl: string }>(new URL('config.js', ROOT)).baseUrl = front.url;
+  const config = runtime.load<{ baseUrl: string; privacyVersion: string }>(new URL('config.js', ROOT));
+  config.baseUrl = front.url;
   runtime.load(new URL('app.js', ROOT));
-  runtime.app()!.onLaunch();
+  const app = runtime.app()!;
+  app.onLaunch();
   const page = runtime.openPage(new URL('pages/index/index.js', ROOT));
   await page.onLoad();
-  return { wx, person, page };
+  return { wx, person, page, app, config };
 }
 
 const newNumber = () => `139${String(randomBytes(4).readUInt32BE() % 100_000_000).padStart(8, '0')}`;
@@ -104,6 +105,33 @@ it('logs out here, then everywhere: the person\'s other devices lose their sessi
   expect(page.data).toMatchObject({ busy: '', user: null, notice: '已在所有设备退出登录' });
   expect(await status('/api/me', tablet)).toBe(401);
   expect(front.count('POST /api/logout')).toBe(2);
+});
+
+it('records the person\'s agreement to the privacy guide once per version, after WeChat\'s popup', async () => {
+  const first = await launch();
+  const version = first.config.privacyVersion;
+  await first.app.privacyRecorded;
+  expect(first.wx.privacy).toMatchObject({ agreed: true, asked: 1 });
+  expect(front.bodies('POST /api/me/consents')).toEqual([{ document: 'privacy', version }]);
+  const { token } = first.wx.getStorageSync('wxlogin:session') as { token: string };
+  const listed = await (await fetch(`${service.url}/api/me/consents`, { headers: { authorization: `Bearer ${token}` } })).json();
+  expect(listed.consents).toEqual([expect.objectContaining({ document: 'privacy', version, appid: APP.appid, withdrawnAt: null })]);
+
+  // The next launch finds it recorded: WeChat is not asked, nothing is sent.
+  const again = await launch(first.person, first.wx);
+  await again.app.privacyRecorded;
+  expect(first.wx.privacy.asked).toBe(1);
+  expect(front.count('POST /api/me/consents')).toBe(1);
+});
+
+it('records nothing when the person declines WeChat\'s privacy popup, and asks again next launch', async () => {
+  const person = stack.person();
+  const wx = createWx({ appid: APP.appid, issueCode: () => stack.wechat.issueCode(APP.appid, person) });
+  wx.privacy.popupAnswer = 'disagree';
+  await (await launch(person, wx)).app.privacyRecorded;
+  await (await launch(person, wx)).app.privacyRecorded;
+  expect(wx.privacy).toMatchObject({ agreed: false, asked: 2 });
+  expect(front.count('POST /api/me/consents')).toBe(0);
 });
 
 it('every handler and page field the WXML names exists', async () => {

@@ -1,7 +1,7 @@
 // Never run: compiled by `npm run typecheck` (tsc --strict), it holds the kit's index.d.ts to the
 // ways a TypeScript mini program uses it. A line under @ts-expect-error must stay an error.
 import type * as Kit from '../miniprogram/wxlogin/index.js';
-import { benefits, bindPhone, claim, createClient, me, messageFor, request, WxLoginError } from '../miniprogram/wxlogin/index.js';
+import { benefits, bindPhone, claim, consents, createClient, me, messageFor, recordConsent, request, withdrawConsent, WxLoginError } from '../miniprogram/wxlogin/index.js';
 
 // A request body typed as an interface (no index signature) is accepted.
 interface ClaimBody {
@@ -42,3 +42,12 @@ export async function bindAndClaim(event: Kit.PhoneNumberEvent): Promise<string>
 // Any object with wx's request, login and storage calls serves as the platform (uni, Taro).
 declare const uni: Kit.PlatformApi;
 export const uniClient = createClient({ baseUrl: 'https://example.com', platform: uni, language: 'en' });
+
+// Consents: recorded after the person agreed, listed with their state, withdrawn by document.
+export async function agreeOnce(version: string): Promise<boolean> {
+  const recorded: Kit.Consent = await recordConsent('privacy', version);
+  await withdrawConsent('marketing');
+  return (await consents()).some((consent) => consent.withdrawnAt === null && consent.version === recorded.version);
+}
+// @ts-expect-error: a version is required
+export const unversioned = recordConsent('privacy');

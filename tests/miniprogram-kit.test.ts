@@ -673,6 +673,34 @@ describe.each(['wx', 'uni', 'Taro'] as const)('the kit under %s', (platform) => 
     });
   });
 
+  describe('consents', () => {
+    it('recordConsent() records once per version (a repeat finds the record), withdrawConsent() withdraws, consents() lists', async () => {
+      const { kit } = miniProgram();
+      const recorded = await kit.recordConsent('privacy', '2026-06-01');
+      expect(recorded).toEqual({ document: 'privacy', version: '2026-06-01', appid: APP.appid, agreedAt: expect.any(String), withdrawnAt: null });
+      expect(await kit.recordConsent('privacy', '2026-06-01')).toEqual(recorded);
+      await kit.withdrawConsent('privacy');
+      expect(await kit.consents()).toEqual([{ ...recorded, withdrawnAt: expect.any(String) }]);
+      expect(front.bodies('POST /api/me/consents')).toEqual([{ document: 'privacy', version: '2026-06-01' }, { document: 'privacy', version: '2026-06-01' }]);
+      expect(front.count('DELETE /api/me/consents/privacy')).toBe(1);
+    });
+
+    it('a recording that met a 503 is tried again (it is idempotent), with retry on', async () => {
+      const { kit } = miniProgram(undefined, { retry: { attempts: 1, maxWaitSeconds: 5 } });
+      front.answer('POST /api/me/consents', unavailable('1'), { times: 1 });
+      expect(await kit.recordConsent('terms', 'v3')).toMatchObject({ document: 'terms', version: 'v3' });
+      expect(front.count('POST /api/me/consents')).toBe(2);
+    });
+
+    it('without a document or version: invalid_argument, nothing sent; an unknown document is the server\'s invalid_request', async () => {
+      const { api, kit } = miniProgram();
+      await expect((kit.recordConsent as (document?: string) => Promise<unknown>)('privacy')).rejects.toMatchObject({ code: 'invalid_argument' });
+      await expect((kit.withdrawConsent as () => Promise<unknown>)()).rejects.toMatchObject({ code: 'invalid_argument' });
+      expect(api.calls.request).toBe(0);
+      await expect(kit.recordConsent('cookies', 'v1')).rejects.toMatchObject({ code: 'invalid_request', status: 400, message: '请求有误，请更新小程序后重试' });
+    });
+  });
+
   describe('messages a page can show', () => {
     it('error.message is a short Chinese sentence by default, for the server\'s codes and the kit\'s own', async () => {
       const { kit } = miniProgram();
@@ -758,7 +786,9 @@ it('every error code, the server\'s and the kit\'s, has a short Chinese sentence
   // The catalog, and the codes landing on main in parallel.
   const landing = ['user_suspended', 'claim_refused', 'request_timeout', 'invalid_phone_code', 'person_not_found', 'session_not_found'];
   const server = [...Object.keys(catalog), ...landing];
-  const reasons = ['not_new', 'phone_required', 'phone_already_claimed', 'risk', 'not_started', 'ended', 'inactive'].map((reason) => `claim_refused:${reason}`);
+  const reasons = ['not_new', 'phone_required', 'phone_already_claimed', 'risk', 'not_started', 'ended', 'inactive', 'sold_out', 'sold_out_today'].map(
+    (reason) => `claim_refused:${reason}`,
+  );
   const kit = ['network_error', 'aborted', 'wx_login_failed', 'logged_out', 'invalid_response', 'invalid_config', 'invalid_argument', 'client_error', 'wx_phone_failed', 'unknown'];
   const codes = [...new Set([...server, ...reasons, ...kit])].sort();
   expect(Object.keys(messages.zh).sort()).toEqual(codes);

@@ -1,7 +1,7 @@
 -- Every active benefit as the person sees it, in one round trip: claimed (where and when; appid
 -- null for a claim by a deleted account of theirs), ineligible (with the reason), or available.
--- Risk is judged when claiming, not here.
-create or replace function benefit_statuses(p_person uuid, p_identity_hashes text[], p_hash_key text)
+-- Risk is judged when claiming, not here; stock as it stands on p_today (the Shanghai day).
+create or replace function benefit_statuses(p_person uuid, p_identity_hashes text[], p_hash_key text, p_today date)
 returns table (key text, title_zh text, title_en text, status text, reason text, appid text, claimed_at timestamptz)
 language plpgsql stable as $$
 #variable_conflict use_column
@@ -21,10 +21,11 @@ begin
            c.appid, coalesce(c.claimed_at, e.erased_at)
       from benefits b
       left join claims c on c.person_id = person.id and c.benefit = b.key
+      left join benefit_stock s on s.benefit = b.key
       left join lateral (select min(x.erased_at) as erased_at from erased_claims x
                           where x.benefit = b.key and x.identity_hash = any(p_identity_hashes)) e on true
       cross join lateral (
-        select coalesce(nullif(benefit_refusal(b, person, null), 'risk_unknown'),
+        select coalesce(nullif(benefit_refusal(b, s, person, null, p_today), 'risk_unknown'),
                         case when b.one_per_phone and exists (
                                select 1 from claims o where o.benefit = b.key
                                   and o.phone_key = phone_key(p_hash_key, person.phone_country_code, person.phone_pure_number))

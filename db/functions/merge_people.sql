@@ -33,18 +33,24 @@ begin
   select coalesce(jsonb_agg(to_jsonb(m)), '[]') into moved from m;
 
   -- One claim per benefit and person: the later claim of each benefit claimed on both sides goes
-  -- (a tie keeps the survivor's), is kept here, and reaches the fulfilment feed as a reversal.
+  -- (a tie keeps the survivor's), is kept here, reaches the fulfilment feed as a reversal, and
+  -- gives its unit back to a limited benefit's stock (to the day's too, while it is that day).
   with d as (
     delete from claims c using claims o
      where c.person_id in (p_survivor, p_folded) and o.person_id in (p_survivor, p_folded)
        and o.person_id <> c.person_id and o.benefit = c.benefit
        and (o.claimed_at < c.claimed_at or (o.claimed_at = c.claimed_at and o.person_id = p_survivor))
-    returning c.id, c.person_id, c.benefit, c.appid, c.claimed_at
+    returning c.id, c.person_id, c.benefit, c.appid, c.claimed_at, c.claimed_on
   ), reversed as (
     insert into claim_feed (kind, claim_id, person_id, benefit, appid, claimed_at)
     select 'reversal', id, person_id, benefit, appid, claimed_at from d
+  ), returned as (
+    update benefit_stock s
+       set granted = s.granted - (select count(*) from d where d.benefit = s.benefit),
+           granted_today = s.granted_today - (select count(*) from d where d.benefit = s.benefit and d.claimed_on = s.day)
+     where s.benefit in (select benefit from d)
   )
-  select coalesce(jsonb_agg(to_jsonb(d)), '[]') into dropped from d;
+  select coalesce(jsonb_agg(to_jsonb(d) - 'claimed_on'), '[]') into dropped from d;
   update claims set person_id = p_survivor where person_id = p_folded;
 
   insert into merges (folded_person_id, survivor_person_id, unionid, appid, openid, moved_accounts, dropped_claims)

@@ -1,6 +1,7 @@
 // Benefits the company offers (the benefits table, run by operators), and claims of them: once per
 // person, whichever mini program they open first, under each benefit's policy (new people only,
-// a verified phone, one per phone, WeChat's risk rank). Each claim is one Postgres round trip.
+// a verified phone, one per phone, WeChat's risk rank, a limited stock). Each claim is one Postgres
+// round trip.
 import { config } from '../platform/config.js';
 import { query } from '../platform/postgres.js';
 import { identityHashes } from '../people/deletion.js';
@@ -21,6 +22,10 @@ export interface BenefitPolicy {
   maxRiskRank: number | null;
   /** When WeChat cannot tell the rank: refuse (503, try later) or allow. */
   riskFailure: 'refuse' | 'allow';
+  /** At most this many standing claims in all (限量). */
+  stock: number | null;
+  /** At most this many claims counted on one calendar day in Asia/Shanghai. */
+  dailyStock: number | null;
 }
 
 export interface Benefit {
@@ -32,7 +37,21 @@ export interface Benefit {
   policy: BenefitPolicy;
 }
 
-export type RefusalReason = 'not_new' | 'phone_required' | 'phone_already_claimed' | 'risk' | 'not_started' | 'ended' | 'inactive';
+/** A benefit as operators see it: with what is left of its stock (null: no such limit). */
+export interface AdminBenefit extends Benefit {
+  stock: { remaining: number | null; remainingToday: number | null };
+}
+
+export type RefusalReason =
+  | 'not_new'
+  | 'phone_required'
+  | 'phone_already_claimed'
+  | 'risk'
+  | 'not_started'
+  | 'ended'
+  | 'inactive'
+  | 'sold_out'
+  | 'sold_out_today';
 
 export interface Claim {
   benefit: string;
@@ -62,6 +81,11 @@ interface BenefitRow {
   one_per_phone: boolean;
   max_risk_rank: number | null;
   risk_failure: 'refuse' | 'allow';
+  stock: number | null;
+  daily_stock: number | null;
+  granted: number | null;
+  day: string | null;
+  granted_today: number | null;
 }
 
 interface ClaimOutcomeRow {
@@ -72,18 +96,26 @@ interface ClaimOutcomeRow {
   claimed_at: Date | null;
 }
 
+/** Benefits with their stock rows, oldest first; $1: one key, or null for all. */
+const ADMIN_BENEFITS = `
+  select b.*, s.stock, s.daily_stock, s.granted, s.day::text, s.granted_today
+    from benefits b left join benefit_stock s on s.benefit = b.key
+   where $1::text is null or b.key = $1
+   order by b.created_at, b.key`;
+
 /** Every benefit, oldest first (operators). */
-export async function allBenefits(): Promise<Benefit[]> {
+export async function allBenefits(): Promise<AdminBenefit[]> {
   await bootstrapBenefits();
-  return (await query<BenefitRow>('select * from benefits order by created_at, key')).map(toBenefit);
+  return (await query<BenefitRow>(ADMIN_BENEFITS, [null])).map(toBenefit);
 }
 
-/** Creates or changes a benefit (operators). */
-export async function saveBenefit(key: string, benefit: Omit<Benefit, 'key'>): Promise<Benefit> {
+/** Creates or changes a benefit (operators); a change of its stock is audited under `actor`. */
+export async function saveBenefit(key: string, benefit: Omit<Benefit, 'key'>, actor: string): Promise<AdminBenefit> {
   if (benefit.startsAt !== null && benefit.endsAt !== null && benefit.endsAt <= benefit.startsAt) {
     throw invalid('"endsAt" must come after "startsAt"');
   }
-  const [row] = await query<BenefitRow>(`select * from save_benefit(${params(11)})`, saveArguments(key, benefit));
+  await query(`select save_benefit(${params(15)})`, saveArguments(key, benefit, actor));
+  const [row] = await query<BenefitRow>(ADMIN_BENEFITS, [key]);
   return toBenefit(row!);
 }
 
@@ -102,8 +134,8 @@ export async function claimBenefit(
   await bootstrapBenefits();
   const attempt = async (risk: { rank: number | null } | null) => {
     const [row] = await query<ClaimOutcomeRow>(
-      `select outcome, reason, benefit, appid, claimed_at from claim_benefit(${params(8)})`,
-      [person.id, benefit, session.appid, identityHashes(person.card), idempotencyKey, risk?.rank ?? null, risk?.rank === null, hashKey()],
+      `select outcome, reason, benefit, appid, claimed_at from claim_benefit(${params(9)})`,
+      [person.id, benefit, session.appid, identityHashes(person.card), idempotencyKey, risk?.rank ?? null, risk?.rank === null, hashKey(), shanghaiDay()],
     );
     return row!;
   };
@@ -146,14 +178,16 @@ const refusalDetails: Record<RefusalReason, string> = {
   not_started: 'Not offered yet',
   ended: 'No longer offered',
   inactive: 'Not offered at the moment',
+  sold_out: 'All claimed: none left',
+  sold_out_today: 'All of today\'s claimed: come back tomorrow',
 };
 
 /** Every active benefit with its status for the person, in one round trip. */
 export async function benefitStatuses({ person }: Authenticated): Promise<BenefitStatus[]> {
   await bootstrapBenefits();
   const rows = await query<{ key: string; title_zh: string; title_en: string; status: BenefitStatus['status']; reason: RefusalReason | null; appid: string | null; claimed_at: Date | null }>(
-    'select key, title_zh, title_en, status, reason, appid, claimed_at from benefit_statuses($1, $2, $3)',
-    [person.id, identityHashes(person.card), hashKey()],
+    'select key, title_zh, title_en, status, reason, appid, claimed_at from benefit_statuses($1, $2, $3, $4)',
+    [person.id, identityHashes(person.card), hashKey(), shanghaiDay()],
   );
   return rows.map((row) => ({
     key: row.key,
@@ -181,10 +215,10 @@ let bootstrapped: Promise<void> | undefined;
  */
 function bootstrapBenefits(): Promise<void> {
   bootstrapped ??= (async () => {
-    const noPolicy = { newWithinDays: null, phoneRequired: false, onePerPhone: false, maxRiskRank: null, riskFailure: 'refuse' as const };
+    const noPolicy = { newWithinDays: null, phoneRequired: false, onePerPhone: false, maxRiskRank: null, riskFailure: 'refuse' as const, stock: null, dailyStock: null };
     for (const key of config().benefits) {
       const benefit = { title: { zh: key, en: key }, active: true, startsAt: null, endsAt: null, policy: noPolicy };
-      await query(`select * from save_benefit(${params(12)})`, [...saveArguments(key, benefit), true]);
+      await query(`select save_benefit(${params(16)})`, [...saveArguments(key, benefit, 'system'), true]);
     }
   })().catch((error: unknown) => {
     bootstrapped = undefined;
@@ -193,8 +227,17 @@ function bootstrapBenefits(): Promise<void> {
   return bootstrapped;
 }
 
-function saveArguments(key: string, { title, active, startsAt, endsAt, policy }: Omit<Benefit, 'key'>): unknown[] {
-  return [key, title.zh, title.en, active, startsAt, endsAt, policy.newWithinDays, policy.phoneRequired, policy.onePerPhone, policy.maxRiskRank, policy.riskFailure];
+function saveArguments(key: string, { title, active, startsAt, endsAt, policy }: Omit<Benefit, 'key'>, actor: string): unknown[] {
+  const { newWithinDays, phoneRequired, onePerPhone, maxRiskRank, riskFailure, stock, dailyStock } = policy;
+  return [key, title.zh, title.en, active, startsAt, endsAt, newWithinDays, phoneRequired, onePerPhone, maxRiskRank, riskFailure, stock, dailyStock, actor, shanghaiDay()];
+}
+
+/**
+ * Today in Asia/Shanghai as YYYY-MM-DD: the day a daily stock counts on. China keeps UTC+8 all
+ * year (no daylight saving time since 1991), so the offset is a constant.
+ */
+export function shanghaiDay(): string {
+  return new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
 }
 
 /** The key claims hash verified numbers with (claims.phone_key), as hex. */
@@ -206,7 +249,9 @@ function params(count: number): string {
   return Array.from({ length: count }, (_, i) => `$${i + 1}`).join(', ');
 }
 
-function toBenefit(row: BenefitRow): Benefit {
+function toBenefit(row: BenefitRow): AdminBenefit {
+  const today = row.day !== null && row.day >= shanghaiDay() ? row.granted_today! : 0;
+  const left = (limit: number | null, used: number) => (limit === null ? null : Math.max(0, limit - used));
   return {
     key: row.key,
     title: { zh: row.title_zh, en: row.title_en },
@@ -219,6 +264,9 @@ function toBenefit(row: BenefitRow): Benefit {
       onePerPhone: row.one_per_phone,
       maxRiskRank: row.max_risk_rank,
       riskFailure: row.risk_failure,
+      stock: row.stock,
+      dailyStock: row.daily_stock,
     },
+    stock: { remaining: left(row.stock, row.granted ?? 0), remainingToday: left(row.daily_stock, today) },
   };
 }

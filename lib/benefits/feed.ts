@@ -56,3 +56,36 @@ export async function readClaimFeed(after = START, limit = 100): Promise<FeedPag
   }));
   return { claims, next: claims.at(-1)?.cursor ?? after, more: rows.length > limit };
 }
+
+/** A person's claim as their copy of their data shows it: where it stands with fulfilment. */
+export interface ClaimRecord {
+  benefit: string;
+  appid: string;
+  claimedAt: string;
+  /**
+   * handed_over: in the feed for the company's fulfilment system (what that system did with it is
+   * its own record); reversed: dropped by a merge (the same human had claimed it twice), its
+   * reversal in the feed too.
+   */
+  fulfilment: 'handed_over' | 'reversed';
+  reversedAt: string | null;
+}
+
+/** Every claim the feed holds of the person and of those merged into them, oldest first. */
+export async function claimRecords(personId: string): Promise<ClaimRecord[]> {
+  const rows = await query<{ benefit: string; appid: string; claimed_at: Date; reversed_at: Date | null }>(
+    `select f.benefit, f.appid, f.claimed_at, max(f.at) filter (where f.kind = 'reversal') as reversed_at
+       from claim_feed f
+      where f.person_id = $1 or f.person_id in (select id from people where merged_into = $1)
+      group by f.claim_id, f.benefit, f.appid, f.claimed_at
+      order by f.claimed_at, f.claim_id`,
+    [personId],
+  );
+  return rows.map((row) => ({
+    benefit: row.benefit,
+    appid: row.appid,
+    claimedAt: row.claimed_at.toISOString(),
+    fulfilment: row.reversed_at === null ? 'handed_over' : 'reversed',
+    reversedAt: row.reversed_at?.toISOString() ?? null,
+  }));
+}

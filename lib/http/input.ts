@@ -1,6 +1,7 @@
 // Request input → typed values. Each endpoint declares its fields once (name → field type); the
 // body (a bounded UTF-8 JSON object, or a form where the endpoint takes one) or the query string
 // must hold only those fields, each of its type.
+import { config } from '../platform/config.js';
 import { ApiError, invalid } from '../platform/errors.js';
 
 /** Checks one field's value and returns it typed; throws invalid() naming the field. */
@@ -94,6 +95,12 @@ export const unionid = text(/^[A-Za-z0-9_-]{1,128}$/, 'a unionid');
 export const phoneNumber = text(/^\+?\d{5,20}$/, 'a phone number of digits, optionally starting with +<country code>');
 export const reason = text(/^[\s\S]{1,500}$/, 'a text of 1 to 500 characters');
 export const bearerTokenValue = text(/^[\x21-\x7e]{1,512}$/, 'a bearer token');
+/** One of the documents this deployment records consent to: privacy, terms and CONSENT_DOCUMENTS. */
+export const consentDocument: Field<string> = (value, name) => oneOf(...config().consentDocuments)(value, name);
+/** A document's version as the mini program names it (2024-06-01, v3). */
+export const consentVersion = text(/^[\x21-\x7e]{1,64}$/, '1 to 64 printable ASCII characters (e.g. 2024-06-01 or v3)');
+/** Why an operator acts (a ticket number, say): kept in the audit trail as written. */
+export const purpose = text(/^[\s\S]{1,200}$/, 'a text of 1 to 200 characters');
 
 /**
  * The body as `fields` declares it. An empty body is `{}` when `emptyAllowed` (for endpoints whose

@@ -2,6 +2,7 @@
 // time, and pruned past EVENTS_RETENTION_DAYS.
 import { config } from '../platform/config.js';
 import { query } from '../platform/postgres.js';
+import { ROLES } from '../platform/roles.js';
 
 export type EventKind =
   | 'first_login'
@@ -13,14 +14,19 @@ export type EventKind =
   | 'suspension_lifted'
   | 'sessions_revoked'
   | 'deleted'
-  | 'phone_revealed';
+  | 'phone_revealed'
+  | 'consent_given'
+  | 'consent_withdrawn'
+  | 'data_exported'
+  | 'benefit_stock_changed'
+  | 'person_viewed';
 
 export interface AuditEvent {
   id: string;
   personId: string | null;
   kind: EventKind;
   appid: string | null;
-  /** self, admin:<name>, service:<name> or system. */
+  /** self, system, service:<name>, or an operator as <role>:<name> (viewer, support, admin). */
   actor: string;
   at: string;
   details: Record<string, unknown>;
@@ -54,34 +60,55 @@ export async function recordEvent(personId: string, kind: EventKind, actor: stri
 }
 
 export interface EventFilter {
-  /** One person's events, and those of the people merged into them. */
+  /** One person's events, and those of the people merged into them; deleted people's too. */
   personId?: string | undefined;
   kind?: string | undefined;
+  /** An operator's key name: what they did under any role. */
+  operator?: string | undefined;
+  /** From this instant on (inclusive), and before `to`. */
+  from?: Date | undefined;
+  to?: Date | undefined;
+  /** Oldest first (the default, for readers that follow the trail) or newest first (the console). */
+  order?: 'asc' | 'desc' | undefined;
   /** The `next` of the page before. */
   after?: string | undefined;
   limit?: number | undefined;
 }
 
-/** Events oldest first, a page at a time. */
+/** Events in `order`, a page at a time. */
 export async function listEvents(filter: EventFilter): Promise<EventPage> {
   const limit = filter.limit ?? PAGE_SIZE;
+  const newestFirst = filter.order === 'desc';
   const rows = await query<EventRow>(
     `select ${COLUMNS} from events e
-      where e.id > $1
+      where ($1::bigint is null or ${newestFirst ? 'e.id < $1' : 'e.id > $1'})
         and ($2::uuid is null or e.person_id = $2 or e.person_id in (select id from people where merged_into = $2))
         and ($3::text is null or e.kind = $3)
-      order by e.id limit $4`,
-    [filter.after ?? '0', filter.personId ?? null, filter.kind ?? null, limit + 1],
+        and ($4::text[] is null or e.actor = any($4))
+        and ($5::timestamptz is null or e.at >= $5)
+        and ($6::timestamptz is null or e.at < $6)
+      order by e.id ${newestFirst ? 'desc' : 'asc'} limit $7`,
+    [
+      filter.after ?? null,
+      filter.personId ?? null,
+      filter.kind ?? null,
+      filter.operator === undefined ? null : ROLES.map((role) => `${role}:${filter.operator}`),
+      filter.from ?? null,
+      filter.to ?? null,
+      limit + 1,
+    ],
   );
   const page = rows.slice(0, limit).map(toEvent);
   return { events: page, next: rows.length > limit ? page[page.length - 1]!.id : null };
 }
 
-/** The person's latest events, newest first. */
-export async function latestEvents(personId: string, count: number): Promise<AuditEvent[]> {
+/** The person's latest events (with `merged`, those of the people merged into them too), newest first. */
+export async function latestEvents(personId: string, count: number, { merged = false } = {}): Promise<AuditEvent[]> {
   const rows = await query<EventRow>(
-    `select ${COLUMNS} from events e where e.person_id = $1 order by e.id desc limit $2`,
-    [personId, count],
+    `select ${COLUMNS} from events e
+      where e.person_id = $1 or ($3 and e.person_id in (select id from people where merged_into = $1))
+      order by e.id desc limit $2`,
+    [personId, count, merged],
   );
   return rows.map(toEvent);
 }

@@ -1,13 +1,16 @@
 // The login flow: a wx.login code → WeChat's identity → our person record → our session token.
+// On 微信云托管 with WXCLOUDRUN_IDENTITY_ENV set, WeChat's gateway already proved the identity
+// (lib/wechat/cloudrun.ts): the code is not exchanged, and the session has no session_key.
 import { config, type WechatApp } from '../platform/config.js';
 import { QUERY_TIMEOUT_MS } from '../platform/postgres.js';
-import { ApiError } from '../platform/errors.js';
+import { ApiError, invalid } from '../platform/errors.js';
 import { recordLogin } from './records.js';
 import { applyLimit, hitLoginPerIp } from '../sessions/rate-limit.js';
 import { REDIS_REQUEST_MAX_MS } from '../platform/redis.js';
 import { requireTimeFor, type RequestContext } from '../platform/request-context.js';
 import { createSession } from '../sessions/tokens.js';
 import { code2Session } from '../wechat/api.js';
+import type { GatewayIdentity } from '../wechat/cloudrun.js';
 
 export interface LoginResult {
   token: string;
@@ -28,15 +31,24 @@ const MINIPROGRAM_REFERER = /^https:\/\/servicewechat\.com\/([A-Za-z0-9_-]{1,64}
 /**
  * Three sequential trips, the floor: WeChat (with the client address's limit checked alongside),
  * Postgres, then one Redis request that writes the session and counts the account's logins.
- * `referer` is WeChat's Referer, naming the mini program.
+ * `referer` is WeChat's Referer, naming the mini program. With a `gateway` identity the WeChat trip
+ * is skipped: the code is accepted (clients need not know the mode) and left unused.
  */
-export async function login({ code, appid }: LoginInput, referer: string | null, context: RequestContext): Promise<LoginResult> {
-  const app = resolveApp(appid, referer);
+export async function login(
+  { code, appid }: LoginInput,
+  referer: string | null,
+  context: RequestContext,
+  gateway: GatewayIdentity | null = null,
+): Promise<LoginResult> {
+  if (gateway && appid !== undefined && appid !== gateway.appid) {
+    throw invalid('"appid" is not the mini program WeChat\'s gateway names');
+  }
+  const app = resolveApp(gateway?.appid ?? appid, referer);
   context.log.appid = app.appid;
 
   // Fails closed: a limiter that cannot count lets nothing through. The code is spent either way.
   const [wechat, perIp] = await Promise.all([
-    code2Session(app, code, context.deadline),
+    gateway ? { ...gateway, sessionKey: null } : code2Session(app, code, context.deadline),
     context.clientIp === null ? null : hitLoginPerIp(context.clientIp),
   ]);
   applyLimit(perIp, 'loginPerIp', context);

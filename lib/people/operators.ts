@@ -1,14 +1,27 @@
 // Operators' view of the user base and their actions on it (the admin API): find a person, see
 // their whole story across the company's mini programs, suspend, lift, end sessions, reveal a
-// phone. Every action is recorded in the audit trail under the operator's name.
+// phone. Every look-up and every action is recorded in the audit trail under the operator's name
+// and role; the handle a look-up used is recorded by its kind only, never its value.
+import { config } from '../platform/config.js';
 import { query } from '../platform/postgres.js';
+import type { Role } from '../platform/roles.js';
 import { ApiError } from '../platform/errors.js';
+import { listConsents, type Consent } from './consents.js';
 import { latestEvents, recordEvent, type AuditEvent } from './events.js';
 import type { LinkedAccount } from '../sessions/card.js';
 import { maskPhone } from './records.js';
-import { endAllSessionsOf, listSessions, unblockSessions } from '../sessions/tokens.js';
+import { endAllSessionsOf, listSessions, revokeSessionByHandle, unblockSessions, type OwnSession } from '../sessions/tokens.js';
 
-export type PersonQuery = { id: string } | { appid: string; openid: string } | { unionid: string } | { phone: string };
+/** The handles a person is looked up by. */
+export type Lookup = { id: string } | { appid: string; openid: string } | { unionid: string } | { phone: string };
+export type LookupKind = 'id' | 'account' | 'unionid' | 'phone';
+
+/** Who is signed in to the console, and the mini programs this deployment serves, by name. */
+export interface OperatorView {
+  name: string;
+  role: Role;
+  apps: { appid: string; name: string | null }[];
+}
 
 export interface Suspension {
   reason: string;
@@ -50,21 +63,50 @@ export interface PersonView {
   claims: { benefit: string; appid: string; claimedAt: string }[];
   /** Merges into this person (folded) and, for a folded id, the one that folded it. */
   merges: Merge[];
-  /** Live sessions per mini program. */
-  sessions: Record<string, number>;
+  /** Every agreement to a document (隐私保护指引, 用户协议, …) in every mini program, withdrawn ones too. */
+  consents: Consent[];
+  /** Live sessions, oldest first, each endable by its handle. */
+  sessions: OwnSession[];
   /** The latest first. */
   events: AuditEvent[];
 }
 
 const LATEST_EVENTS = 20;
 
+export function operatorView(name: string, role: Role): OperatorView {
+  const { apps, appNames } = config();
+  return { name, role, apps: [...apps.keys()].map((appid) => ({ appid, name: appNames.get(appid) ?? null })) };
+}
+
+export function lookupKind(by: Lookup): LookupKind {
+  return 'id' in by ? 'id' : 'openid' in by ? 'account' : 'unionid' in by ? 'unionid' : 'phone';
+}
+
+/**
+ * The person `by` names, as an operator looks them up: recorded (person_viewed) with the kind of
+ * handle used, never its value. 404 person_not_found when no live person has it.
+ */
+export async function lookUp(by: Lookup, actor: string): Promise<PersonView> {
+  const personId = await findPerson(by);
+  if (personId === null) throw personNotFound();
+  await recordEvent(personId, 'person_viewed', actor, { by: lookupKind(by) });
+  return personView(personId);
+}
+
+/** The person with the number in full; the look is recorded with its stated purpose. */
+export async function revealPhone(personId: string, purpose: string, actor: string): Promise<PersonView> {
+  if ((await findPerson({ id: personId })) !== personId) throw personNotFound();
+  await recordEvent(personId, 'phone_revealed', actor, { purpose });
+  return personView(personId, { revealPhone: true });
+}
+
 /** The live person a query names (a folded person's id names its survivor); null when none. */
-export async function findPerson(by: PersonQuery): Promise<string | null> {
+export async function findPerson(by: Lookup): Promise<string | null> {
   const [row] = await query<{ id: string }>(...personLookup(by));
   return row?.id ?? null;
 }
 
-function personLookup(by: PersonQuery): [string, unknown[]] {
+function personLookup(by: Lookup): [string, unknown[]] {
   const live = 'p.deleted_at is null';
   if ('id' in by) {
     return [`select coalesce(p.merged_into, p.id) as id from people p where p.id = $1 and ${live}`, [by.id]];
@@ -109,11 +151,11 @@ interface MergeRow {
 }
 
 /**
- * Everything support needs about a live person on one screen; `revealPhone` shows the number in
- * full and is recorded. 404 person_not_found when there is no such live person (any more).
+ * Everything support needs about a live person on one screen, the phone masked unless
+ * `revealPhone`. Records nothing: callers record the look-up or the action that shows it. 404
+ * person_not_found when there is no such live person (any more).
  */
-export async function personView(personId: string | null, { revealPhone, actor }: { revealPhone: boolean; actor: string }): Promise<PersonView> {
-  if (personId === null) throw personNotFound();
+export async function personView(personId: string, { revealPhone = false } = {}): Promise<PersonView> {
   const [person] = await query<PersonRow>(
     `select p.id, p.created_at, p.unionid, p.phone_number, p.phone_pure_number, p.phone_country_code, p.phone_verified_at,
             is_suspended(p) as suspended, p.suspended_at, p.suspended_until, p.suspension_reason, p.suspended_by
@@ -121,8 +163,7 @@ export async function personView(personId: string | null, { revealPhone, actor }
     [personId],
   );
   if (!person) throw personNotFound();
-  if (revealPhone && person.phone_pure_number !== null) await recordEvent(personId, 'phone_revealed', actor);
-  const [accounts, claims, merges, sessions, events] = await Promise.all([
+  const [accounts, claims, merges, consents, sessions, events] = await Promise.all([
     query<{ appid: string; openid: string; created_at: Date }>(
       'select appid, openid, created_at from accounts where person_id = $1 order by created_at, appid',
       [personId],
@@ -136,6 +177,7 @@ export async function personView(personId: string | null, { revealPhone, actor }
          from merges where survivor_person_id = $1 or folded_person_id = $1 order by merged_at`,
       [personId],
     ),
+    listConsents(personId),
     listSessions(personId),
     latestEvents(personId, LATEST_EVENTS),
   ]);
@@ -175,7 +217,8 @@ export async function personView(personId: string | null, { revealPhone, actor }
         claimedAt: new Date(claim.claimed_at).toISOString(),
       })),
     })),
-    sessions: sessions.reduce<Record<string, number>>((counts, { appid }) => ({ ...counts, [appid]: (counts[appid] ?? 0) + 1 }), {}),
+    consents,
+    sessions,
     events,
   };
 }
@@ -204,6 +247,13 @@ export async function endPersonSessions(personId: string, actor: string): Promis
   const ended = await endAllSessionsOf(personId, { block: false });
   await recordEvent(personId, 'sessions_revoked', actor, { ended });
   return ended;
+}
+
+/** Ends one session of the person (another device, say). */
+export async function endPersonSession(personId: string, handle: string, actor: string): Promise<void> {
+  if ((await findPerson({ id: personId })) !== personId) throw personNotFound();
+  if (!(await revokeSessionByHandle(personId, handle))) throw new ApiError('session_not_found', { detail: 'No live session of this person has this handle' });
+  await recordEvent(personId, 'sessions_revoked', actor, { ended: 1 });
 }
 
 export function personNotFound(): ApiError {

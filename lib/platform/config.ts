@@ -1,5 +1,6 @@
 // Environment → validated configuration. Errors name the variable, never its value.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { isRole, ROLES, type Role } from './roles.js';
 
 export interface WechatApp {
   appid: string;
@@ -23,6 +24,8 @@ export interface DatabaseConfig {
 
 export interface Config extends DatabaseConfig {
   apps: ReadonlyMap<string, WechatApp>;
+  /** What operators call each mini program (WECHAT_APP_NAMES), by appid; the console shows it. */
+  appNames: ReadonlyMap<string, string>;
   wechatApiBase: string;
   /**
    * Upstash's REST API (serverless functions), a Redis server over TCP (REDIS_URL: a long-lived
@@ -45,6 +48,8 @@ export interface Config extends DatabaseConfig {
   sessionMaxPerApp: number;
   /** What a person can claim once, across all mini programs. */
   benefits: ReadonlySet<string>;
+  /** The documents a person may agree to (POST /api/me/consents): privacy, terms and CONSENT_DOCUMENTS. */
+  consentDocuments: readonly string[];
   /** null: that limit is off. */
   rateLimits: Record<RateLimitName, RateLimit | null>;
   /** x-real-ip / x-forwarded-for were set by a proxy we trust (Vercel, or our local server). */
@@ -54,10 +59,21 @@ export interface Config extends DatabaseConfig {
    * client in a header of its own: trusted only on requests carrying its secret.
    */
   frontProxy: { clientIpHeader: string; secret: string } | null;
+  /**
+   * WeChat Cloud Run (微信云托管): the environment id whose gateway's X-WX-* headers log people in
+   * without code2Session (WXCLOUDRUN_IDENTITY_ENV); null: those headers are never believed.
+   */
+  wxcloudrunIdentityEnv: string | null;
+  /**
+   * 微信云托管's 开放接口服务 (WECHAT_OPEN_API_SERVICE=1): the address of WeChat's sidecar that calls
+   * APIs needing an access_token with one of its own (WECHAT_OPEN_API_BASE, default
+   * http://api.weixin.qq.com); null: we fetch the access_token ourselves (stable_token).
+   */
+  wechatOpenApiBase: string | null;
   /** Keys the session-id hash in access logs, so logs cannot be joined with a leaked store. */
   logSalt: Buffer;
-  /** Operators' keys (ADMIN_KEYS): the admin API. */
-  adminKeys: readonly NamedKey[];
+  /** Operators' keys (ADMIN_KEYS): the admin API, each as far as its role allows. */
+  adminKeys: readonly OperatorKey[];
   /** The company's services' keys (SERVICE_KEYS): token introspection and the claims feed. */
   serviceKeys: readonly NamedKey[];
   /**
@@ -77,7 +93,12 @@ export interface NamedKey {
   digest: Buffer;
 }
 
-export type RateLimitName = 'loginPerIp' | 'loginPerAccount' | 'perSession' | 'authFailuresPerIp';
+/** An operator's key: what it may do is its role's. */
+export interface OperatorKey extends NamedKey {
+  role: Role;
+}
+
+export type RateLimitName = 'loginPerIp' | 'loginPerAccount' | 'perSession' | 'authFailuresPerIp' | 'exportPerPerson';
 
 export interface RateLimit {
   tokens: number;
@@ -93,6 +114,8 @@ const RATE_LIMIT_SETTINGS: Record<RateLimitName, { env: string; fallback: string
   perSession: { env: 'RATE_LIMIT_PER_SESSION', fallback: '120/1m' },
   // Unknown or expired tokens and wrong keys, counted in memory: refusing writes nothing to Redis.
   authFailuresPerIp: { env: 'RATE_LIMIT_AUTH_FAILURES_PER_IP', fallback: '300/1m' },
+  // A person's copy of everything we hold reads every store: a few a day is plenty.
+  exportPerPerson: { env: 'RATE_LIMIT_EXPORT_PER_PERSON', fallback: '3/24h' },
 };
 
 export class ConfigError extends Error {
@@ -109,6 +132,7 @@ export function loadConfig(env: Env = process.env): Config {
   const sessionKeys = parseSessionKeys(env, deployed);
   const config: Config = {
     apps: parseApps(env),
+    appNames: parseAppNames(env),
     wechatApiBase: parseUrl(env, 'WECHAT_API_BASE', 'https://api.weixin.qq.com').replace(/\/+$/, ''),
     redis: parseRedis(env),
     redisKeyPrefix: parseRedisKeyPrefix(env),
@@ -117,13 +141,17 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleTtlSeconds: positiveInt(env, 'SESSION_IDLE_TTL', 7 * 24 * 3600),
     sessionMaxAgeSeconds: positiveInt(env, 'SESSION_MAX_AGE', 30 * 24 * 3600),
     sessionMaxPerApp: positiveInt(env, 'SESSION_MAX_PER_APP', 10),
-    benefits: parseBenefits(env),
+    benefits: new Set(parseKeys(env, 'BENEFITS', ['welcome-gift'])),
+    consentDocuments: [...new Set(['privacy', 'terms', ...parseKeys(env, 'CONSENT_DOCUMENTS', [])])],
     rateLimits: parseRateLimits(env),
     // Vercel overwrites both headers with the connecting address; elsewhere a client could choose them.
     trustProxyHeaders: onVercel(env) || optional(env, 'TRUST_PROXY_HEADERS') === '1',
     frontProxy: parseFrontProxy(env),
+    wxcloudrunIdentityEnv: parseWxcloudrunEnv(env),
+    wechatOpenApiBase:
+      optional(env, 'WECHAT_OPEN_API_SERVICE') === '1' ? parseUrl(env, 'WECHAT_OPEN_API_BASE', 'http://api.weixin.qq.com').replace(/\/+$/, '') : null,
     logSalt: parseLogSalt(env, sessionKeys[0]!),
-    adminKeys: parseNamedKeys(env, 'ADMIN_KEYS'),
+    adminKeys: parseOperatorKeys(env),
     serviceKeys: parseNamedKeys(env, 'SERVICE_KEYS'),
     identityHashKey: parseIdentityHashKey(env, sessionKeys[0]!),
     eventsRetentionDays: positiveInt(env, 'EVENTS_RETENTION_DAYS', 180),
@@ -135,6 +163,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.apps.size === 0) {
     throw new ConfigError('Set WECHAT_APPS (appid:secret pairs, comma separated) or WECHAT_APPID and WECHAT_SECRET');
+  }
+  for (const appid of config.appNames.keys()) {
+    if (!config.apps.has(appid)) throw new ConfigError(`WECHAT_APP_NAMES names appid ${appid}, which WECHAT_APPS does not serve`);
   }
   if (deployed && !config.redis) {
     throw new ConfigError(
@@ -254,14 +285,30 @@ function parseApps(env: Env): Map<string, WechatApp> {
   return apps;
 }
 
-function parseBenefits(env: Env): Set<string> {
-  const names = (optional(env, 'BENEFITS') ?? 'welcome-gift').split(',').map((name) => name.trim());
+/** `appid:name` pairs, comma separated: names of up to 32 characters, no control characters. */
+function parseAppNames(env: Env): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const pair of (optional(env, 'WECHAT_APP_NAMES') ?? '').split(',').filter((pair) => pair.trim())) {
+    const at = pair.indexOf(':');
+    const [appid, name] = [pair.slice(0, Math.max(at, 0)).trim(), pair.slice(at + 1).trim()];
+    if (at < 0 || !appid || !/^[^\p{Cc}\p{Cf}]{1,32}$/u.test(name)) {
+      throw new ConfigError('WECHAT_APP_NAMES must hold appid:name pairs, comma separated (names of 1 to 32 characters)');
+    }
+    names.set(appid, name);
+  }
+  return names;
+}
+
+/** Comma-separated names of lowercase letters, digits, _ or - (benefit keys, document names). */
+function parseKeys(env: Env, variable: string, fallback: string[]): string[] {
+  const raw = optional(env, variable);
+  const names = raw === null ? fallback : raw.split(',').map((name) => name.trim());
   for (const name of names) {
     if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name)) {
-      throw new ConfigError('BENEFITS must be comma-separated names of lowercase letters, digits, _ or -');
+      throw new ConfigError(`${variable} must be comma-separated names of lowercase letters, digits, _ or -`);
     }
   }
-  return new Set(names);
+  return names;
 }
 
 /**
@@ -336,25 +383,56 @@ function parseFrontProxy(env: Env): Config['frontProxy'] {
   return { clientIpHeader: header.toLowerCase(), secret };
 }
 
+function parseWxcloudrunEnv(env: Env): string | null {
+  const id = optional(env, 'WXCLOUDRUN_IDENTITY_ENV');
+  if (id !== null && !/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+    throw new ConfigError('WXCLOUDRUN_IDENTITY_ENV must be your 微信云托管 environment id (letters, digits, _ or -)');
+  }
+  return id;
+}
+
 /** `name:key` pairs, comma separated; keys of at least 32 characters, kept only as SHA-256. */
 function parseNamedKeys(env: Env, variable: string): NamedKey[] {
+  return namedEntries(env, variable).map(({ name, rest }) => namedKey(variable, name, rest));
+}
+
+/**
+ * ADMIN_KEYS: `name:key` (an admin, as before roles) or `name:role:key`. A wrong entry never
+ * echoes what it holds: the part read as a role may be a piece of a key.
+ */
+function parseOperatorKeys(env: Env): OperatorKey[] {
+  return namedEntries(env, 'ADMIN_KEYS').map(({ name, rest }) => {
+    const parts = rest.split(':');
+    const role = parts.length === 2 ? parts[0]!.trim() : 'admin';
+    if (parts.length > 2 || !isRole(role)) {
+      throw new ConfigError(`ADMIN_KEYS: the entry named ${name} must be name:key or name:role:key, the role one of ${ROLES.join(', ')}`);
+    }
+    return { ...namedKey('ADMIN_KEYS', name, parts[parts.length - 1]!), role };
+  });
+}
+
+function namedEntries(env: Env, variable: string): { name: string; rest: string }[] {
   const raw = optional(env, variable);
   if (raw === null) return [];
   const names = new Set<string>();
-  return raw.split(',').map((pair) => {
-    const at = pair.indexOf(':');
-    const name = pair.slice(0, Math.max(at, 0)).trim();
-    const key = pair.slice(at + 1).trim();
+  return raw.split(',').map((entry) => {
+    const at = entry.indexOf(':');
+    const name = entry.slice(0, Math.max(at, 0)).trim();
     if (at < 0 || !/^[a-z0-9][a-z0-9_-]{0,31}$/.test(name)) {
       throw new ConfigError(`${variable} must hold name:key pairs, comma separated (names of lowercase letters, digits, _ or -)`);
     }
-    if (key.length < 32 || /\s/.test(key)) {
-      throw new ConfigError(`${variable}: the key named ${name} must be at least 32 random characters: openssl rand -base64 32`);
-    }
     if (names.has(name)) throw new ConfigError(`${variable} names ${name} twice`);
     names.add(name);
-    return { name, digest: createHash('sha256').update(key).digest() };
+    return { name, rest: entry.slice(at + 1) };
   });
+}
+
+function namedKey(variable: string, name: string, raw: string): NamedKey {
+  const key = raw.trim();
+  if (key.length < 32 || /\s/.test(key)) {
+    throw new ConfigError(`${variable}: the key named ${name} must be at least 32 random characters: openssl rand -base64 32`);
+  }
+  return { name, digest: createHash('sha256').update(key).digest() };
 }
 
 function parseIdentityHashKey(env: Env, sessionKey: Buffer): Buffer {

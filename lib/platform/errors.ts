@@ -12,6 +12,8 @@ export const catalog = {
   user_blocked: { status: 403, title: 'WeChat blocked this user as high-risk' },
   user_suspended: { status: 403, title: 'This person is suspended' },
   claim_refused: { status: 403, title: 'This person may not claim this benefit' },
+  gateway_identity_required: { status: 403, title: 'Log in through WeChat Cloud Run\'s gateway (wx.cloud.callContainer)' },
+  forbidden: { status: 403, title: 'This operator\'s role does not allow this' },
   not_found: { status: 404, title: 'No such endpoint' },
   person_not_found: { status: 404, title: 'No such person' },
   session_not_found: { status: 404, title: 'No such session of yours' },

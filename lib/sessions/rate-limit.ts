@@ -64,13 +64,22 @@ const local = new SlidingWindows();
  * Counts a login from this client address (shared across instances through Redis; in memory
  * without it). Fails closed: without a working limiter nothing guards the WeChat quota.
  */
-export async function hitLoginPerIp(ip: string, now = Date.now()): Promise<LimitResult | null> {
-  const limit = limitOf('loginPerIp');
+export function hitLoginPerIp(ip: string, now = Date.now()): Promise<LimitResult | null> {
+  return hitShared('loginPerIp', `ip:${ip}`, now);
+}
+
+/** Counts a person's request for the copy of everything we hold about them, the same way. */
+export function hitExportPerPerson(personId: string, now = Date.now()): Promise<LimitResult | null> {
+  return hitShared('exportPerPerson', `export:${personId}`, now);
+}
+
+async function hitShared(name: RateLimitName, subject: string, now: number): Promise<LimitResult | null> {
+  const limit = limitOf(name);
   if (!limit) return null;
   const redis = sharedRedis();
-  if (!redis) return local.hit(`loginPerIp:${ip}`, limit, now);
+  if (!redis) return local.hit(`${name}:${subject}`, limit, now);
   const window = Math.floor(now / limit.windowMs);
-  const base = `${config().redisKeyPrefix}rl:ip:${ip}:`;
+  const base = `${config().redisKeyPrefix}rl:${subject}:`;
   const result = await runScript<Omit<LimitResult, 'limit'>>(redis, HIT, [base + window, base + (window - 1)], [limit.tokens, limit.windowMs, now]);
   return { ...result, limit: limit.tokens };
 }

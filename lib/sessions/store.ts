@@ -14,7 +14,7 @@ export interface SessionRecord {
   expiresAt: number;
   /** When the idle expiry was last pushed back. */
   lastSeenAt: number;
-  /** WeChat's session_key, sealed (lib/platform/sealing.ts). */
+  /** WeChat's session_key, sealed (lib/platform/sealing.ts); '' when the login had none (云托管 identity). */
   sealedSessionKey: string;
 }
 

@@ -19,8 +19,8 @@ export interface NewSession {
   person: PersonCardVersion & { foldedPersonId: string | null };
   appid: string;
   openid: string;
-  /** WeChat's session_key for this login. */
-  sessionKey: string;
+  /** WeChat's session_key for this login; null when WeChat's 云托管 gateway proved the identity. */
+  sessionKey: string | null;
 }
 
 export interface Session extends SessionRecord {
@@ -62,7 +62,7 @@ export async function createSession(input: NewSession, context: RequestContext):
     createdAt: now,
     expiresAt: now + sessionMaxAgeSeconds * 1000,
     lastSeenAt: now,
-    sealedSessionKey: seal(input.sessionKey, sessionKeyPlace(id!, input.appid, input.openid)),
+    sealedSessionKey: input.sessionKey === null ? '' : seal(input.sessionKey, sessionKeyPlace(id!, input.appid, input.openid)),
   };
   const created = await sessionStore().create(id!, record, {
     person: input.person,
@@ -203,8 +203,12 @@ export function unblockSessions(personId: string): Promise<void> {
   return sessionStore().unblock(personId);
 }
 
-/** WeChat's session_key for this session (for decrypting user data); throws if tampered with. */
-export function openSessionKey(session: Session): string {
+/**
+ * WeChat's session_key for this session (for decrypting user data); null for a login WeChat's
+ * 云托管 gateway proved, which has none. Throws if tampered with.
+ */
+export function openSessionKey(session: Session): string | null {
+  if (session.sealedSessionKey === '') return null;
   const sessionKey = unseal(session.sealedSessionKey, sessionKeyPlace(session.id, session.appid, session.openid));
   if (sessionKey === null) throw new Error('Unreadable session key envelope');
   return sessionKey;

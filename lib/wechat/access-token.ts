@@ -66,8 +66,18 @@ export function rejectStaleAccessToken(body: WechatBody): void {
 /**
  * Runs `call` with the app's token. If WeChat rejects the token, drops it everywhere, fetches
  * again (normal mode) and runs `call` once more. Fetching stops at `deadline` (epoch ms).
+ * With 开放接口服务 (微信云托管) WeChat's sidecar holds the token: `call` gets the appid in its
+ * place, which the client sends as from_appid (client.ts), and nothing is fetched.
  */
 export async function withAccessToken<T>(app: WechatApp, deadline: number, call: (accessToken: string) => Promise<T>): Promise<T> {
+  if (config().wechatOpenApiBase !== null) {
+    try {
+      return await call(app.appid);
+    } catch (error) {
+      if (!(error instanceof AccessTokenRejected)) throw error;
+      throw wechatUnavailable({ wechat: 'open_api_service_token_rejected', ...error.logFields });
+    }
+  }
   const rejected = await heldToken(app, deadline);
   try {
     return await call(rejected.token);

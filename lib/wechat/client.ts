@@ -51,8 +51,7 @@ export class TransientFailure extends Error {
 
 /** `requestDeadline`: epoch ms past which the request has answered (RequestContext.deadline). */
 export async function callWechat<T>(call: WechatCall, interpret: Interpret<T>, requestDeadline: number): Promise<T> {
-  const query = call.query ? `?${new URLSearchParams(call.query)}` : '';
-  const url = `${config().wechatApiBase}${call.path}${query}`;
+  const url = urlOf(call);
   const deadline = Math.min(Date.now() + TOTAL_BUDGET_MS, requestDeadline);
   // An attempt that spends something starts only with its whole timeout left: cut short, it could
   // be spent (billed) with its answer never read.
@@ -81,6 +80,20 @@ export async function callWechat<T>(call: WechatCall, interpret: Interpret<T>, r
     await new Promise((resolve) => setTimeout(resolve, backoff));
   }
   throw wechatUnavailable({ wechat: lastReason });
+}
+
+/**
+ * The call's URL. With 开放接口服务 a call carrying an access_token goes to WeChat's sidecar, which
+ * adds its own: the "token" is the app's appid there (withAccessToken), sent as from_appid, which
+ * 资源复用 needs and WeChat recommends always sending.
+ */
+function urlOf({ path, query }: WechatCall): string {
+  const { wechatApiBase, wechatOpenApiBase } = config();
+  if (wechatOpenApiBase !== null && query?.access_token !== undefined) {
+    const { access_token: appid, ...rest } = query;
+    return `${wechatOpenApiBase}${path}?${new URLSearchParams({ ...rest, from_appid: appid })}`;
+  }
+  return `${wechatApiBase}${path}${query ? `?${new URLSearchParams(query)}` : ''}`;
 }
 
 /** 503 with a retry hint; `logFields` say why, for the access log only. */

@@ -70,7 +70,47 @@ function createEndpoints(request, generation) {
     );
   }
 
-  return { me: me, bindPhone: bindPhone, benefits: benefits, claim: claim };
+  /**
+   * POST /api/me/consents: the person agreed, in this mini program, to this version of the document
+   * ('privacy', 'terms' or one the backend is configured with). Call it after they agreed in your
+   * own consent UI. The same version again finds the same record, so a retry is harmless.
+   */
+  function recordConsent(document, version) {
+    if (!isText(document) || !isText(version)) {
+      throw errors.clientError('invalid_argument', 'recordConsent() needs a document and a version, e.g. (\'privacy\', \'2026-06-01\')');
+    }
+    var options = { url: '/api/me/consents', method: 'POST', data: { document: document, version: version }, idempotent: true };
+    return request(options).then(function (response) {
+      return response.data.consent;
+    });
+  }
+
+  /** DELETE /api/me/consents/{document}: withdraws the agreement in this mini program (kept on record). */
+  function withdrawConsent(document) {
+    if (!isText(document)) throw errors.clientError('invalid_argument', 'withdrawConsent() needs a document, e.g. \'privacy\'');
+    return request({ url: '/api/me/consents/' + encodeURIComponent(document), method: 'DELETE', idempotent: true }).then(function () {});
+  }
+
+  /** GET /api/me/consents: every agreement of the person, in every mini program, withdrawals included. */
+  function consents() {
+    return request({ url: '/api/me/consents' }).then(function (response) {
+      return response.data.consents;
+    });
+  }
+
+  return {
+    me: me,
+    bindPhone: bindPhone,
+    benefits: benefits,
+    claim: claim,
+    recordConsent: recordConsent,
+    withdrawConsent: withdrawConsent,
+    consents: consents,
+  };
+}
+
+function isText(value) {
+  return typeof value === 'string' && value !== '';
 }
 
 /** A random (version 4) UUID: unique enough to tell one claim from another. */

@@ -24,9 +24,24 @@ export interface PlatformApi {
   getAccountInfoSync?(): { miniProgram: { appId: string } };
 }
 
+/** 微信云托管: the backend's service, reached with wx.cloud.callContainer (no request legal domain, no ICP filing). */
+export interface CloudOptions {
+  /** The 云托管 environment id. */
+  env: string;
+  /** The service name (sent as X-WX-SERVICE). */
+  service: string;
+  /** 资源复用: the appid of the mini program that owns the environment, when it is not this one. */
+  resourceAppid?: string;
+}
+
 export interface ClientOptions {
-  /** Where the wxlogin functions are deployed, e.g. "https://your-app.vercel.app". */
-  baseUrl: string;
+  /**
+   * Where the wxlogin functions are deployed, e.g. "https://your-app.vercel.app". May be left out
+   * with `cloud`; then only absolute URLs use it.
+   */
+  baseUrl?: string;
+  /** Paths go through wx.cloud.callContainer to this 云托管 service instead of wx.request to baseUrl. */
+  cloud?: CloudOptions;
   /** Default: the global wx. uni-app: `uni`; Taro: `Taro` from '@tarojs/taro'. */
   platform?: PlatformApi;
   /** Defaults to wx.getAccountInfoSync().miniProgram.appId. */
@@ -106,6 +121,19 @@ export interface Benefit {
   claim?: { appid: string | null; claimedAt: string };
   /** Why not, when ineligible: a claim_refused reason (messageFor('claim_refused', reason)). */
   reason?: string;
+}
+
+/** One agreement to a document (隐私保护指引, 用户协议, …) in one mini program. */
+export interface Consent {
+  /** 'privacy', 'terms', or a document the backend is configured with (CONSENT_DOCUMENTS). */
+  document: string;
+  /** The version the mini program showed, as it names it ("2026-06-01"). */
+  version: string;
+  /** The mini program it was given in. */
+  appid: string;
+  agreedAt: string;
+  /** null while in force. */
+  withdrawnAt: string | null;
 }
 
 /** The platform's request task (wx.request's RequestTask): abort(), onHeadersReceived(), ... */
@@ -225,6 +253,16 @@ export interface Client {
    * earlier Claim) or claim_refused (error.data.reason says why).
    */
   claim(key: string): Promise<Claim>;
+  /**
+   * POST /api/me/consents: records that the person agreed, in this mini program, to this version of
+   * the document. Call it after they agreed in your own consent UI (and, for WeChat's privacy popup,
+   * after wx.requirePrivacyAuthorize succeeds). Recording the same version again is harmless.
+   */
+  recordConsent(document: string, version: string): Promise<Consent>;
+  /** DELETE /api/me/consents/{document}: withdraws the agreement in this mini program; it stays on record. */
+  withdrawConsent(document: string): Promise<void>;
+  /** GET /api/me/consents: every agreement of the person in every mini program, withdrawals included. */
+  consents(): Promise<Consent[]>;
 }
 
 /** Per language, the sentence for each error code ("claim_refused:<reason>" for refused claims; "unknown" for any other). */
@@ -244,3 +282,6 @@ export declare function me(): Promise<User>;
 export declare function bindPhone(event: PhoneNumberEvent): Promise<PhoneBinding>;
 export declare function benefits(): Promise<Benefit[]>;
 export declare function claim(key: string): Promise<Claim>;
+export declare function recordConsent(document: string, version: string): Promise<Consent>;
+export declare function withdrawConsent(document: string): Promise<void>;
+export declare function consents(): Promise<Consent[]>;

@@ -13,6 +13,8 @@ var WxLoginError = errors.WxLoginError;
 
 var DEFAULTS = {
   baseUrl: '',
+  // 微信云托管: { env, service, resourceAppid? }; paths then go through wx.cloud.callContainer.
+  cloud: null,
   // The platform API: wx when omitted; uni (uni-app) or Taro (import Taro from '@tarojs/taro').
   platform: null,
   appid: '',
@@ -29,7 +31,7 @@ var DEFAULTS = {
 };
 
 // The calls that answer with a Promise; getToken() is the one synchronous call.
-var ASYNC_CALLS = ['login', 'request', 'logout', 'me', 'bindPhone', 'benefits', 'claim'];
+var ASYNC_CALLS = ['login', 'request', 'logout', 'me', 'bindPhone', 'benefits', 'claim', 'recordConsent', 'withdrawConsent', 'consents'];
 
 /** A client for one backend. A bad configuration gives a client whose every call rejects with it. */
 function createClient(options) {
@@ -138,7 +140,7 @@ function repeatable(options) {
 function readSettings(options) {
   var settings = Object.assign({}, DEFAULTS, options);
   settings.retry = Object.assign({}, DEFAULTS.retry, options && options.retry);
-  if (!/^https?:\/\//.test(settings.baseUrl)) {
+  if (!/^https?:\/\//.test(settings.baseUrl) && !(settings.cloud && settings.baseUrl === '')) {
     throw errors.clientError('invalid_config', 'baseUrl must be an http(s) URL, e.g. https://your-app.vercel.app');
   }
   settings.baseUrl = settings.baseUrl.replace(/\/+$/, '');
@@ -146,6 +148,7 @@ function readSettings(options) {
   if (!settings.platform || typeof settings.platform.request !== 'function') {
     throw errors.clientError('invalid_config', 'no platform API: wx in WeChat; elsewhere pass { platform: uni } or { platform: Taro }');
   }
+  if (settings.cloud) readCloud(settings.cloud, settings.platform);
   settings.trustedOrigins = [].concat(settings.trustedOrigins).map(function (origin) {
     var parts = transport.originAndPath(String(origin));
     if (!parts || parts.path.replace(/\/+$/, '')) {
@@ -154,6 +157,19 @@ function readSettings(options) {
     return parts.origin;
   });
   return settings;
+}
+
+/** `cloud` needs an environment and a service name, and a platform with wx.cloud (base library 2.23.0+). */
+function readCloud(cloud, platform) {
+  var named = function (value) {
+    return typeof value === 'string' && value !== '';
+  };
+  if (!named(cloud.env) || !named(cloud.service) || (cloud.resourceAppid !== undefined && !named(cloud.resourceAppid))) {
+    throw errors.clientError('invalid_config', 'cloud needs { env, service }: the 云托管 environment id and service name');
+  }
+  if (!platform.cloud || typeof platform.cloud.Cloud !== 'function') {
+    throw errors.clientError('invalid_config', 'cloud needs wx.cloud.callContainer: WeChat base library 2.23.0 or later');
+  }
 }
 
 // The module-level API: configure() once in app.js, then the same calls anywhere.

@@ -1,4 +1,5 @@
 // One request to the backend: the URL, the token header, and waiting out a 429/503 when allowed.
+// With `cloud` configured, paths go through wx.cloud.callContainer (微信云托管) instead of wx.request.
 'use strict';
 var errors = require('./errors.js');
 var invoke = require('./platform.js').invoke;
@@ -30,9 +31,35 @@ function createTransport(settings, api, clock) {
     if (token) request.header.Authorization = 'Bearer ' + token;
     // Unset, the platform's own timeout applies: app.json's networkTimeout.request, else 60 s.
     if (request.timeout === undefined && settings.timeout) request.timeout = settings.timeout;
-    return invoke(api, 'request', request, options.onTask).catch(function (failure) {
+    var sent = settings.cloud && !ABSOLUTE.test(options.url) ? callContainer(request, options.url) : invoke(api, 'request', request, options.onTask);
+    return sent.catch(function (failure) {
       var aborted = /abort/i.test(failure && failure.errMsg);
       throw errors.platformError(aborted ? 'aborted' : 'network_error', failure);
+    });
+  }
+
+  var container = null; // the wx.cloud.Cloud instance of settings.cloud.env, once initialised
+  /**
+   * The path to the 云托管 service: its own Cloud instance (the app's wx.cloud.init stays as it
+   * is), the service named in X-WX-SERVICE; answers and failures are shaped as wx.request's.
+   */
+  function callContainer(request, path) {
+    if (!container) {
+      var cloud = new api.cloud.Cloud(settings.cloud.resourceAppid
+        ? { resourceAppid: settings.cloud.resourceAppid, resourceEnv: settings.cloud.env }
+        : { resourceEnv: settings.cloud.env });
+      container = Promise.resolve(cloud.init()).then(function () {
+        return cloud;
+      }, function (failure) {
+        container = null;
+        throw failure;
+      });
+    }
+    return container.then(function (cloud) {
+      request.path = path.charAt(0) === '/' ? path : '/' + path;
+      request.config = { env: settings.cloud.env };
+      request.header['X-WX-SERVICE'] = settings.cloud.service;
+      return invoke(cloud, 'callContainer', request);
     });
   }
 
@@ -78,11 +105,13 @@ function resolveUrl(baseUrl, url) {
  * the app named in trustedOrigins. Anything else is another server, which must never get it.
  */
 function trusts(settings, url) {
+  // A path goes to the 云托管 service (the backend) when one is configured.
+  if (settings.cloud && !ABSOLUTE.test(url)) return !DOT_SEGMENT.test(url);
   var target = originAndPath(resolveUrl(settings.baseUrl, url));
   if (!target || DOT_SEGMENT.test(target.path)) return false;
   if (settings.trustedOrigins.indexOf(target.origin) !== -1) return true;
   var base = originAndPath(settings.baseUrl);
-  return target.origin === base.origin && (target.path === base.path || target.path.indexOf(base.path + '/') === 0);
+  return base !== null && target.origin === base.origin && (target.path === base.path || target.path.indexOf(base.path + '/') === 0);
 }
 
 function originAndPath(url) {

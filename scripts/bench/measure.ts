@@ -116,7 +116,7 @@ export async function load(
   return { clients, requests: total, errors, firstError, seconds, samples };
 }
 
-function shuffled<T>(items: T[]): T[] {
+export function shuffled<T>(items: T[]): T[] {
   const copy = [...items];
   for (let i = copy.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));

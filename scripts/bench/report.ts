@@ -1,4 +1,5 @@
 // The benchmark's results as Markdown tables (printed and saved) and an SVG of the latency curves.
+import { campaignTable, type CampaignRow } from './campaign.js';
 import type { ColdStart, FirstRequestRow } from './cold-start.js';
 import type { Summary } from './measure.js';
 import { withinBudget, type Flow, type RoundTrips, type UpstashBytes } from './round-trips.js';
@@ -66,12 +67,14 @@ export interface BenchResults {
   latency: LatencyRow[];
   /** Postgres server CPU per record_login; null where the server is not on this machine. */
   postgresCpuMs: { firstLogin: number | null; returningLogin: number | null };
+  /** The campaign opening, with the Postgres pool size it ran on. */
+  campaign: { poolMax: number; rows: CampaignRow[] };
   concurrency: ConcurrencyRow[];
   memory: { rssStartMb: number; rssEndMb: number; requests: number };
   coldStart: ColdStart[];
   firstRequests: FirstRequestRow[];
   scale: { inputs: ScaleInputs; rows: ScaleRow[]; upstashLimitLogins: number };
-  verdict: { roundTripsWithinBudget: boolean; noErrors: boolean; targets: Record<string, boolean> };
+  verdict: { roundTripsWithinBudget: boolean; noErrors: boolean; campaignsExact: boolean; targets: Record<string, boolean> };
 }
 
 export const LABELS: Record<Variant, string> = { ours: 'ours (api/ handler)', bare: 'bare minimum', seed: 'seed design' };
@@ -102,7 +105,8 @@ export const describe = (scenario: Scenario) =>
   `${scenario.name} (+${scenario.wechatMs} ms per WeChat call, +${scenario.backendMs} ms per Postgres/Redis round trip)`;
 
 export function markdown(results: BenchResults): string {
-  const sections = [header, roundTripTable, scriptCacheTable, latencyTable, concurrencyTable, coldStartTables, scaleTable, targetList];
+  const campaign = ({ campaign: { rows, poolMax } }: BenchResults) => campaignTable(rows, poolMax);
+  const sections = [header, roundTripTable, scriptCacheTable, latencyTable, campaign, concurrencyTable, coldStartTables, scaleTable, targetList];
   return `${sections.map((section) => section(results).join('\n')).join('\n\n')}\n`;
 }
 

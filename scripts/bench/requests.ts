@@ -20,6 +20,14 @@ export function logoutRequest(token: string): Request {
   return new Request('http://localhost/api/logout', { method: 'POST', headers: { ...PLATFORM, authorization: `Bearer ${token}` } });
 }
 
+export function claimRequest(token: string, benefit: string): Request {
+  return new Request('http://localhost/api/claims', {
+    method: 'POST',
+    headers: { ...PLATFORM, authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ benefit }),
+  });
+}
+
 /** The body of a response with the expected status; anything else is a failed request. */
 export async function expectStatus(response: Response, status: number, what: string): Promise<string> {
   const text = await response.text();

@@ -14,6 +14,8 @@
 // - getuserriskrank (安全风控): {appid, openid, scene, client_ip, mobile_no?} → risk_rank 0-4 and a
 //   request id spelled unoin_id, as documented; 47001 for a malformed body, 61010 for a user WeChat
 //   has no record of (as it answers for suspected fraud accounts).
+// - 开放接口服务 (微信云托管): under /open-api-service, WeChat's sidecar: it takes a call without an
+//   access_token, adds the live token of the from_appid app, and serves it as the API would.
 // - Faults stage the errcodes no local condition produces (stable_token's 40164 server IP not
 //   whitelisted, 40243 AppSecret frozen, 45009 daily quota...), with WeChat's errmsg, after a delay.
 // `npm run dev` uses it as the loudly announced mock WeChat when no app is configured.
@@ -84,6 +86,8 @@ const TOKEN_ROTATION_MS = 5 * 60_000;
 const FORCE_REFRESH_PER_DAY = 20;
 const FORCE_REFRESH_SPACING_MS = 30_000;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{32,512}$/;
+/** Where the 开放接口服务 stand-in answers (WECHAT_OPEN_API_BASE in tests). */
+const OPEN_API_SERVICE = '/open-api-service';
 
 export async function startFakeWechat(options: FakeWechatOptions) {
   const apps = new Map(options.apps.map((app) => [app.appid, app]));
@@ -112,6 +116,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
   const riskRanks = new Map<string, number>();
   const riskRequests: Record<string, unknown>[] = [];
   let billedPhoneNumbers = 0;
+  let openApiServiceCalls = 0;
   let latencyMs = options.latencyMs ?? 0;
   let observer: ((exchange: WechatExchange) => void) | null = null;
 
@@ -242,6 +247,16 @@ export async function startFakeWechat(options: FakeWechatOptions) {
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     requests += 1;
     const url = new URL(request.url ?? '/', 'http://fake');
+    if (url.pathname.startsWith(OPEN_API_SERVICE)) {
+      const app = apps.get(url.searchParams.get('from_appid') ?? '');
+      if (!app) return error(response, 40013);
+      openApiServiceCalls += 1;
+      const current = currentToken.get(app.appid);
+      const live = current !== undefined && (accessTokens.get(current)?.expiresAt ?? 0) > now();
+      url.pathname = url.pathname.slice(OPEN_API_SERVICE.length);
+      url.searchParams.delete('from_appid');
+      url.searchParams.set('access_token', live ? current : issueToken(app.appid));
+    }
     callsByPath.set(url.pathname, (callsByPath.get(url.pathname) ?? 0) + 1);
     const fault = faults.shift();
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
@@ -321,6 +336,10 @@ export async function startFakeWechat(options: FakeWechatOptions) {
 
   return {
     url: `http://127.0.0.1:${port}`,
+    /** 微信云托管's 开放接口服务 sidecar, in front of this fake. */
+    openApiServiceUrl: `http://127.0.0.1:${port}${OPEN_API_SERVICE}`,
+    /** Calls the 开放接口服务 stand-in forwarded since the last reset. */
+    openApiServiceCalls: () => openApiServiceCalls,
     /** What wx.login() would hand this person in this app: a fresh single-use code. */
     issueCode(appid: string, person: string): string {
       const code = randomBytes(16).toString('hex');
@@ -401,6 +420,7 @@ export async function startFakeWechat(options: FakeWechatOptions) {
       phoneRequests.length = 0;
       riskRequests.length = 0;
       billedPhoneNumbers = 0;
+      openApiServiceCalls = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -17,8 +17,8 @@ export function ownApp(): FakeApp {
   return { appid: `wxm${id}`, secret: `secret-${id}`, openPlatform: true };
 }
 
-export async function startBackend(apps: FakeApp[]) {
-  const stack = await startStack({ apps });
+export async function startBackend(apps: FakeApp[], env: Record<string, string> = {}) {
+  const stack = await startStack({ apps, env });
   const service = await startServer({ port: 0 });
   const front = await startFront(service.url);
   return {

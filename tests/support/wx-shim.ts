@@ -6,6 +6,12 @@
 // - uni (uni-app): the same calls and results; without success/fail/complete a call returns a Promise.
 // - Taro: request and login return Promises (request's has abort()) resolving with the same results
 //   and rejecting with { errMsg }; this shim calls no callbacks, so the kit must work from the Promise.
+// - wx.cloud (微信云托管): new wx.cloud.Cloud({ resourceEnv, resourceAppid? }), init(), then
+//   callContainer({ config: { env }, path, header: { 'X-WX-SERVICE' }, method, data, ... }), which
+//   answers as wx.request does ({ data, statusCode, header, cookies }, errMsg "cloud.callContainer:ok")
+//   or fails with { errCode, errMsg } (102002 on timeout). Its gateway drops the caller's X-WX-*
+//   headers and sets its own: X-WX-SOURCE, X-WX-ENV, X-WX-APPID, X-WX-OPENID, X-WX-UNIONID, or
+//   under 资源复用 (a mini program other than the environment's owner) X-WX-FROM-APPID/-OPENID/-UNIONID.
 // miniprogramRuntime() runs mini program files the way the runtime does: a CommonJS wrapper in a
 // realm with only the standard built-ins, timers, console, the platform global, App/Page/getApp,
 // relative require() and require('<package>') from miniprogram_npm (no process, Buffer or fetch).
@@ -19,7 +25,22 @@ export interface ShimOptions {
   appid: string;
   /** What login's success hands over: a code from the (fake) WeChat. */
   issueCode: () => string;
+  /** wx only: the 云托管 environment this mini program may call with wx.cloud.callContainer. */
+  cloud?: CloudGateway;
 }
+
+export interface CloudGateway {
+  env: string;
+  /** Each service's address, by the name callers put in X-WX-SERVICE. */
+  services: Record<string, string>;
+  /** The mini program owning the environment: any other calls it under 资源复用. */
+  ownerAppid: string;
+  /** The user as WeChat knows them in this mini program. */
+  user: () => { openid: string; unionid: string | null };
+}
+
+/** callContainer's upper bound: WeChat ends the call after 15 s whatever `timeout` says. */
+const CONTAINER_TIMEOUT_MS = 15_000;
 
 type Callbacks<T> = { success?: (result: T) => void; fail?: (result: { errMsg: string }) => void; complete?: (result: unknown) => void };
 
@@ -147,11 +168,51 @@ function asPromise<T>(pending: Pending<T>): Promise<T> {
 
 const core = ({ loginOutcome, requestOutcome, ...shared }: ReturnType<typeof platformCore>) => shared;
 
+type PrivacyAnswer = { event: 'agree'; buttonId: string } | { event: 'disagree' } | { event: 'exposureAuthorization' };
+type PrivacyListener = (resolve: (answer: PrivacyAnswer) => void, eventInfo: { referrer: string }) => void;
+
 /** wx: callbacks only; request returns its RequestTask. */
+/** wx: callbacks only; request returns its RequestTask. wx.cloud when `options.cloud` is given. */
 export function createWx(options: ShimOptions) {
   const platform = platformCore(options);
+  /**
+   * WeChat's record of the person's agreement to the 隐私保护指引 (base library 2.32.3+), and what
+   * they answer its own popup (tests set both); `onNeed` is the app's custom popup, if it has one.
+   */
+  const privacy: { agreed: boolean; popupAnswer: 'agree' | 'disagree'; asked: number; onNeed: PrivacyListener | null } = {
+    agreed: false,
+    popupAnswer: 'agree',
+    asked: 0,
+    onNeed: null,
+  };
   return {
     ...core(platform),
+    privacy,
+    onNeedPrivacyAuthorization(listener: PrivacyListener): void {
+      privacy.onNeed = listener;
+    },
+    /**
+     * As documented: success at once when agreed before; else the app's listener (its popup
+     * resolves agree or disagree) or, without one, WeChat's own popup; disagreeing fails.
+     */
+    requirePrivacyAuthorize(callbacks: Callbacks<{ errMsg: string }>): void {
+      const answered = new Promise<boolean>((resolve) => {
+        if (privacy.agreed) return resolve(true);
+        privacy.asked += 1;
+        if (!privacy.onNeed) return resolve(privacy.popupAnswer === 'agree');
+        privacy.onNeed((answer) => {
+          if (answer.event !== 'exposureAuthorization') resolve(answer.event === 'agree');
+        }, { referrer: 'requirePrivacyAuthorize' });
+      });
+      callBack(
+        callbacks,
+        answered.then((agreed): Outcome<{ errMsg: string }> => {
+          privacy.agreed ||= agreed;
+          return agreed ? { ok: true, result: { errMsg: 'requirePrivacyAuthorize:ok' } } : { ok: false, errMsg: 'requirePrivacyAuthorize:fail privacy permission is not authorized' };
+        }),
+      );
+    },
+    cloud: cloudApi(options),
     login(login: Callbacks<{ code: string; errMsg: string }> & { timeout?: number }): void {
       callBack(login, platform.loginOutcome(login));
     },
@@ -161,6 +222,56 @@ export function createWx(options: ShimOptions) {
       return { abort };
     },
   };
+}
+
+/** wx.cloud: Cloud instances whose callContainer goes through a gateway that names the user. */
+function cloudApi({ appid, cloud: gateway }: ShimOptions) {
+  /** The options of every Cloud created and of every callContainer, callbacks left out. */
+  const instances: Record<string, unknown>[] = [];
+  const calls: Record<string, unknown>[] = [];
+  class Cloud {
+    private ready = false;
+    constructor(readonly options: { resourceEnv: string; resourceAppid?: string }) {
+      instances.push(options);
+    }
+    init(): Promise<void> {
+      this.ready = true;
+      return Promise.resolve();
+    }
+    callContainer(request: RequestOptions & { path: string; config?: { env?: string } }) {
+      const { success, fail, complete, ...sent } = request;
+      calls.push(sent);
+      if (!this.ready) throw new Error('shim: callContainer before init()');
+      if (!gateway) throw new Error('shim: this mini program has no 云托管 environment');
+      const env = request.config?.env ?? this.options.resourceEnv;
+      const service = Object.entries(request.header ?? {}).find(([name]) => name.toLowerCase() === 'x-wx-service')?.[1] ?? '';
+      const address = gateway.services[service];
+      if (env !== gateway.env || !address) throw new Error(`shim: no service ${service} in environment ${env}`);
+      const header = Object.fromEntries(Object.entries(request.header ?? {}).filter(([name]) => !/^x-wx-/i.test(name)));
+      const { openid, unionid } = gateway.user();
+      const caller = appid === gateway.ownerAppid ? 'X-WX-' : 'X-WX-FROM-';
+      Object.assign(header, { 'X-WX-SOURCE': 'wx_client', 'X-WX-ENV': env, 'X-WX-APPID': gateway.ownerAppid, [`${caller}APPID`]: appid, [`${caller}OPENID`]: openid });
+      if (unionid) header[`${caller}UNIONID`] = unionid;
+      const timeout = Math.min(request.timeout ?? CONTAINER_TIMEOUT_MS, CONTAINER_TIMEOUT_MS);
+      const answered = httpOutcome({ ...sent, url: address + request.path, header, timeout }, appid).outcome.then((outcome) => {
+        if (outcome.ok) return { ok: true as const, result: { ...outcome.result, errMsg: 'cloud.callContainer:ok' } };
+        const failure = /timeout/.test(outcome.errMsg)
+          ? { errCode: 102002, errMsg: 'cloud.callContainer:fail errCode: 102002 | errMsg: 请求超时' }
+          : { errCode: -1, errMsg: `cloud.callContainer:fail ${outcome.errMsg}` };
+        return { ok: false as const, failure };
+      });
+      if (!success && !fail && !complete) return answered.then((outcome) => (outcome.ok ? outcome.result : Promise.reject(outcome.failure)));
+      void answered.then((outcome) =>
+        setImmediate(() => {
+          if (outcome.ok) (success as ((result: unknown) => void) | undefined)?.(outcome.result);
+          else (fail as ((result: unknown) => void) | undefined)?.(outcome.failure);
+          (complete as ((result: unknown) => void) | undefined)?.(outcome.ok ? outcome.result : outcome.failure);
+        }),
+      );
+      return undefined;
+    }
+  }
+  return { Cloud, instances, calls };
 }
 
 /** uni: callbacks when given (request then returns its RequestTask), a Promise otherwise. */

@@ -1,15 +1,17 @@
 import { saveBenefit } from '../../../lib/benefits/claims.js';
 import { bearerToken, endpoint, json } from '../../../lib/http/endpoint.js';
 import { boolean, integer, nullable, object, oneOf, optional, readInput, text, timestamp } from '../../../lib/http/input.js';
-import { requireKey } from '../../../lib/http/keys.js';
+import { requireOperator } from '../../../lib/http/keys.js';
 
 const title = text(/^[\s\S]{1,100}$/, 'a title of 1 to 100 characters');
+/** A stock past what any campaign gives, well inside Postgres's integer. */
+const STOCK_MAX = 100_000_000;
 const benefitKey = text(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'a key of lowercase letters, digits, _ or - (up to 64)');
 
 export default endpoint('/api/admin/benefits/[key]', {
   /** Creates or replaces a benefit; what the body leaves out is off (no window, no policy rule). */
   async PUT(request, context, params) {
-    requireKey('admin', bearerToken(request), context);
+    const { actor } = requireOperator('admin', bearerToken(request), context);
     const key = benefitKey(params.key, 'key');
     const input = await readInput(request, {
       title: object({ zh: title, en: title }),
@@ -23,6 +25,8 @@ export default endpoint('/api/admin/benefits/[key]', {
           onePerPhone: optional(boolean),
           maxRiskRank: optional(nullable(integer(0, 4))),
           riskFailure: optional(oneOf('refuse', 'allow')),
+          stock: optional(nullable(integer(0, STOCK_MAX))),
+          dailyStock: optional(nullable(integer(0, STOCK_MAX))),
         }),
       ),
     });
@@ -38,8 +42,10 @@ export default endpoint('/api/admin/benefits/[key]', {
         onePerPhone: policy?.onePerPhone ?? false,
         maxRiskRank: policy?.maxRiskRank ?? null,
         riskFailure: policy?.riskFailure ?? 'refuse',
+        stock: policy?.stock ?? null,
+        dailyStock: policy?.dailyStock ?? null,
       },
-    });
+    }, actor);
     return json(200, { benefit });
   },
 });

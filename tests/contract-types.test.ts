@@ -1,10 +1,33 @@
-// The mini program kit's response types (miniprogram/wxlogin/index.d.ts) held to docs/openapi.yaml:
-// each spec schema is turned into a TypeScript type, and the compiler checks that whatever the
-// spec allows the server to send is a value of the kit's type, and that the kit names no field the
-// spec does not.
+// docs/openapi.yaml is the one source of the response shapes; the types written against it are held
+// to it by the compiler. Each spec schema is turned into a TypeScript type, then:
+// - lib/'s types (what the server sends, and what the console reads, since it imports them) must be
+//   values the spec allows, and name no field the spec lacks;
+// - the mini program kit's types (miniprogram/wxlogin/index.d.ts, a package of its own that cannot
+//   import server code) must read whatever the spec allows, and name no field the spec lacks.
+// So neither side can drift from the spec, nor from the other.
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { spec } from './support/contract.js';
+
+/** The server's type (a module of lib/ and a type it exports) that each spec schema's responses are sent as. */
+const LIB_TYPES: Record<string, [module: string, type: string]> = {
+  LoginResult: ['people/login', 'LoginResult'],
+  Claim: ['benefits/claims', 'Claim'],
+  BenefitStatus: ['benefits/claims', 'BenefitStatus'],
+  Benefit: ['benefits/claims', 'AdminBenefit'],
+  BenefitPolicy: ['benefits/claims', 'BenefitPolicy'],
+  FeedEntry: ['benefits/feed', 'FeedEntry'],
+  FeedPage: ['benefits/feed', 'FeedPage'],
+  AuditEvent: ['people/events', 'AuditEvent'],
+  PersonView: ['people/operators', 'PersonView'],
+  Merge: ['people/operators', 'Merge'],
+  Consent: ['people/consents', 'Consent'],
+  ClaimRecord: ['benefits/feed', 'ClaimRecord'],
+  StoryEvent: ['privacy/copy', 'StoryEvent'],
+  PersonalDataCopy: ['privacy/copy', 'PersonalDataCopy'],
+  // api/sessions/index.ts adds `current` to each.
+  ListedSession: ['sessions/tokens', 'OwnSession & { current: boolean }'],
+};
 
 /** The kit's type (an expression over `Kit`) that each spec schema's responses are read as. */
 const KIT_TYPES: Record<string, string> = {
@@ -13,6 +36,7 @@ const KIT_TYPES: Record<string, string> = {
   Account: 'Kit.Account',
   Claim: 'Kit.Claim',
   BenefitStatus: 'Kit.Benefit',
+  Consent: 'Kit.Consent',
   // The kit adds the status it narrows on to POST /api/phone's answer.
   VerifiedPhone: "Omit<Extract<Kit.PhoneBinding, { status: 'bound' }>, 'status'>",
 };
@@ -78,9 +102,9 @@ function declarations(names: Iterable<string>): string {
   return [...done.values()].join('\n');
 }
 
-/** The compiler's complaints about `source`, compiled beside the kit as a TypeScript mini program would. */
+/** The compiler's complaints about `source`, compiled at the repository's top as a TypeScript mini program would. */
 function diagnostics(source: string): string[] {
-  const file = new URL('../kit-contract.ts', import.meta.url).pathname;
+  const file = new URL('../contract-check.ts', import.meta.url).pathname;
   const options: ts.CompilerOptions = { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, types: [], skipLibCheck: true };
   const host = ts.createCompilerHost(options);
   const read = host.getSourceFile.bind(host);
@@ -89,7 +113,7 @@ function diagnostics(source: string): string[] {
   return ts.getPreEmitDiagnostics(program).map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
 }
 
-function contractSource(kitTypes: Record<string, string>): string {
+function kitSource(kitTypes: Record<string, string>): string {
   const checks = Object.entries(kitTypes).map(([name, kit], i) => [
     `// ${name} → ${kit}`,
     `export const reads${i}: (sent: Spec_${name}) => ${kit} = (sent) => sent;`,
@@ -98,15 +122,38 @@ function contractSource(kitTypes: Record<string, string>): string {
   return [`import type * as Kit from './miniprogram/wxlogin/index.js';`, declarations(Object.keys(kitTypes)), ...checks].join('\n');
 }
 
+function libSource(libTypes: Record<string, [string, string]>): string {
+  const lines = Object.entries(libTypes).map(([name, [module, type]], i) => [
+    `// lib/${module}.ts ${type} → ${name}`,
+    `import type * as Lib${i} from './lib/${module}.js';`,
+    `type Sent${i} = ${type.replace(/^\w+/, (exported) => `Lib${i}.${exported}`)};`,
+    `export const sends${i}: (sent: Sent${i}) => Spec_${name} = (sent) => sent;`,
+    `export const names${i}: Record<Exclude<keyof Sent${i}, keyof Spec_${name}>, never> = {};`,
+  ].join('\n'));
+  return [declarations(Object.keys(libTypes)), ...lines].join('\n');
+}
+
 describe("the kit's response types", () => {
   it('read every response the spec allows, and name no field it lacks', () => {
-    expect(diagnostics(contractSource(KIT_TYPES))).toEqual([]);
+    expect(diagnostics(kitSource(KIT_TYPES))).toEqual([]);
   });
 
   it('are refused when they drift from the spec', () => {
     // A kit type that declares a field the spec does not have, or a nullable one as never null.
-    const drifted = diagnostics(contractSource({ Claim: '{ benefit: string; appid: string; claimedAt: string; points: number }', User: "Omit<Kit.User, 'unionid'> & { unionid: string }" }));
+    const drifted = diagnostics(kitSource({ Claim: '{ benefit: string; appid: string; claimedAt: string; points: number }', User: "Omit<Kit.User, 'unionid'> & { unionid: string }" }));
     expect(drifted.join('\n')).toMatch(/points/);
     expect(drifted.join('\n')).toMatch(/Type 'null' is not assignable to type 'string'/);
+  });
+});
+
+describe("lib/'s response types", () => {
+  it('are values the spec allows, and name no field it lacks', () => {
+    expect(diagnostics(libSource(LIB_TYPES))).toEqual([]);
+  });
+
+  it('are refused when they drift from the spec', () => {
+    // The spec's Claim read as if it were the server's FeedEntry: missing fields, and extra ones.
+    const drifted = diagnostics(libSource({ Claim: ['benefits/feed', 'FeedEntry'] })).join('\n');
+    expect(drifted).toMatch(/cursor/);
   });
 });
