@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { divertAccessLog } from './local/access-log.js';
 import { startFakeWechat } from './local/fake-wechat.js';
-import { startServer } from './local/server.js';
+import { startServer } from '../server/http.js';
 import { startUpstashGateway } from './local/upstash-gateway.js';
 
 const TOTAL = Number(process.env.FLOOD_REQUESTS ?? 2000);

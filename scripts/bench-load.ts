@@ -9,7 +9,7 @@ import { startFakeWechat } from './local/fake-wechat.js';
 import { divertAccessLog } from './local/access-log.js';
 import { dropDatabase, recreateDatabase } from './local/postgres.js';
 import { startPgBridge } from './local/pg-bridge.js';
-import { startServer } from './local/server.js';
+import { startServer } from '../server/http.js';
 
 const TOTAL = Number(process.env.BENCH_REQUESTS ?? 12_800);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 64);

@@ -12,10 +12,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { databaseConfig } from '../lib/platform/config.js';
-import { closeDatabase, useWebSocketProxy } from '../lib/platform/postgres.js';
+import { closeDatabase } from '../lib/platform/postgres.js';
 import { recordLogin } from '../lib/people/records.js';
 import { divertAccessLog } from './local/access-log.js';
-import { loadFunctions } from './local/server.js';
+import { loadFunctions } from '../server/functions.js';
 import { runAdminStatements } from './local/pg-admin.js';
 import { dropDatabase, migrateDatabase, reachable, recreateDatabase } from './local/postgres.js';
 import { startBackends, type Backends, type Traffic } from './bench/backends.js';
@@ -141,7 +141,6 @@ try {
     TRUST_PROXY_HEADERS: '1',
     RATE_LIMIT_LOGIN_PER_IP: '10000000/1m',
   });
-  useWebSocketProxy(backends.bridgeAddress);
   const setup: BaselineSetup = {
     wechatUrl: backends.wechatUrl,
     appid: APPID,

@@ -8,9 +8,10 @@ import { resolve } from 'node:path';
 import { buildConsole } from './build.js';
 import { startPgBridge } from './local/pg-bridge.js';
 import { startPglite } from './local/pglite.js';
-import { startServer } from './local/server.js';
+import { startServer } from '../server/http.js';
 import { startFakeWechat } from './local/fake-wechat.js';
 import { config, ConfigError } from '../lib/platform/config.js';
+import { sharedRedis } from '../lib/platform/redis.js';
 import { migrate } from '../lib/platform/migrations.js';
 
 const env = process.env;
@@ -31,7 +32,13 @@ try {
   // Avatars are served, and (mock) WeChat told to fetch them, from here.
   env.PUBLIC_BASE_URL ??= `http://127.0.0.1:${port}`;
   const { redis } = config();
-  notes.push(redis ? 'Sessions: Upstash Redis' : 'Sessions: in this process (set UPSTASH_REDIS_REST_URL/TOKEN to use Upstash)');
+  // Loads the Redis client and connects before the first request needs it.
+  void sharedRedis()?.ping().catch(() => {});
+  notes.push(
+    redis
+      ? `Sessions: Redis (${redis.kind === 'upstash' ? 'Upstash' : 'REDIS_URL'})`
+      : 'Sessions: in this process (set REDIS_URL, or UPSTASH_REDIS_REST_URL/TOKEN, to use Redis)',
+  );
   await buildConsole();
   const server = await startServer({ port, host: env.HOST ?? '127.0.0.1' });
   notes.push(`Console: ${server.url}/admin (bundled from console/ into public/admin/ at each start)`);
@@ -95,8 +102,8 @@ async function useWechat(): Promise<void> {
 
 /** A deployment's environment (pulled, or set by hand) is never plainly local. */
 function plainlyLocal(): boolean {
-  const upstash = ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'KV_REST_API_URL', 'KV_REST_API_TOKEN'].some((name) => env[name]);
-  return env.VERCEL_ENV === undefined && env.NODE_ENV !== 'production' && !upstash;
+  const redis = ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'KV_REST_API_URL', 'KV_REST_API_TOKEN', 'REDIS_URL'].some((name) => env[name]);
+  return env.VERCEL_ENV === undefined && env.NODE_ENV !== 'production' && !redis;
 }
 
 /** Keys for the admin API (and the console) and for services, made up and printed when plainly local and not configured. */

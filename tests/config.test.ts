@@ -28,7 +28,7 @@ describe('loadConfig', () => {
     });
     expect([...config.apps.keys()]).toEqual(['wx01', 'wx02']);
     expect(config.apps.get('wx02')).toEqual({ appid: 'wx02', secret: 'two', kind: 'miniprogram' });
-    expect(config.redis).toEqual({ url: 'https://kv.example', token: 't' });
+    expect(config.redis).toEqual({ kind: 'upstash', url: 'https://kv.example', token: 't' });
     expect(config.wechatApiBase).toBe('https://api.weixin.qq.com');
     expect(config.sessionIdleTtlSeconds).toBe(7 * 24 * 3600);
     expect(config.sessionMaxAgeSeconds).toBe(30 * 24 * 3600);
@@ -44,6 +44,26 @@ describe('loadConfig', () => {
     expect(redirects).toEqual(new Map([['wx02', new Set(['https://a.example/x', 'https://a.example/y'])], ['wx03', new Set(['http://localhost:8080/cb'])]]));
     expect(loadConfig({ ...base, VERCEL_ENV: 'preview', SESSION_ENCRYPTION_KEY: KEY, UPSTASH_REDIS_REST_URL: 'https://r.example', UPSTASH_REDIS_REST_TOKEN: 't' }).webLogin.envVersion).toBe('trial');
     expect(loadConfig({ ...base, WEB_LOGIN_ENV_VERSION: 'release' }).webLogin.envVersion).toBe('release');
+  });
+
+  it('REDIS_URL selects Redis over TCP; Upstash\'s REST variables win when both are set, as Vercel\'s integration sets both', () => {
+    expect(loadConfig({ ...base, REDIS_URL: 'rediss://:pw-xyz@r.example:6380' }).redis).toEqual({ kind: 'tcp', url: 'rediss://:pw-xyz@r.example:6380' });
+    const both = loadConfig({ ...base, REDIS_URL: 'redis://r.example', KV_REST_API_URL: 'https://kv.example', KV_REST_API_TOKEN: 't' });
+    expect(both.redis).toMatchObject({ kind: 'upstash' });
+  });
+
+  it('NODE_ENV=production (npm start) is a deployment: Redis and the encryption key required, REDIS_URL enough', () => {
+    expect(failure({ ...base, NODE_ENV: 'production', SESSION_ENCRYPTION_KEY: KEY })).toMatch(/REDIS_URL/);
+    expect(failure({ ...base, NODE_ENV: 'production', REDIS_URL: 'redis://r.example' })).toMatch(/SESSION_ENCRYPTION_KEY/);
+    expect(loadConfig({ ...base, NODE_ENV: 'production', REDIS_URL: 'redis://r.example', SESSION_ENCRYPTION_KEY: KEY }).redis).toMatchObject({ kind: 'tcp' });
+  });
+
+  it('picks the database driver from the URL: Neon\'s hosts or a bridge → neon, any other → pg; DATABASE_DRIVER decides when set', () => {
+    expect(loadConfig(base).databaseDriver).toBe('pg');
+    expect(loadConfig({ ...base, DATABASE_URL: 'postgres://u:p@ep-x-pooler.ap-southeast-1.aws.neon.tech/db' }).databaseDriver).toBe('neon');
+    expect(loadConfig({ ...base, NEON_WS_PROXY: '127.0.0.1:6543' }).databaseDriver).toBe('neon');
+    expect(loadConfig({ ...base, DATABASE_DRIVER: 'neon' }).databaseDriver).toBe('neon');
+    expect(loadConfig({ ...base, DATABASE_URL: 'postgres://u:p@ep-x.neon.tech/db', DATABASE_DRIVER: 'pg' }).databaseDriver).toBe('pg');
   });
 
   it('reads the benefits a person can claim once', () => {
@@ -92,6 +112,8 @@ describe('loadConfig', () => {
     [{ IDENTITY_HASH_KEY: 'c2hvcnQ=' }, /IDENTITY_HASH_KEY/],
     [{ RATE_LIMIT_PER_SESSION: '10/1d' }, /RATE_LIMIT_PER_SESSION/],
     [{ VERCEL_ENV: 'production', SESSION_ENCRYPTION_KEY: KEY }, /UPSTASH_REDIS_REST_URL/],
+    [{ REDIS_URL: 'https://pw-xyz@r.example' }, /REDIS_URL/],
+    [{ DATABASE_DRIVER: 'mysql' }, /DATABASE_DRIVER/],
     [{ VERCEL_ENV: 'preview', UPSTASH_REDIS_REST_URL: 'https://r', UPSTASH_REDIS_REST_TOKEN: 't' }, /SESSION_ENCRYPTION_KEY/],
   ])('refuses %j, naming the variable and no secret', (override, pattern) => {
     const message = failure({ ...base, ...override });

@@ -33,9 +33,7 @@ async function deployment(env: Record<string, string>): Promise<DevProcess> {
     PORT: '0',
     WECHAT_APPS: defaultApps().map((app) => `${app.appid}:${app.secret}`).join(','),
     WECHAT_API_BASE: stack.wechat.url,
-    UPSTASH_REDIS_REST_URL: stack.gateway.url,
-    UPSTASH_REDIS_REST_TOKEN: stack.gateway.token,
-    NEON_WS_PROXY: stack.bridge.address,
+    ...stack.backendEnv,
     ...env,
   });
   running.push(started);

@@ -118,6 +118,7 @@ describe('where the mock WeChat must not run', () => {
     ['NODE_ENV=production', { NODE_ENV: 'production' }],
     ['Upstash variables', upstash],
     ['Vercel KV variables', { KV_REST_API_URL: 'https://example.upstash.io', KV_REST_API_TOKEN: 'token' }],
+    ['REDIS_URL', { REDIS_URL: 'redis://127.0.0.1:6379' }],
   ])('without a WeChat app, with %s: refuses to start, naming WECHAT_APPS', async (_, env) => {
     const { output, exitCode } = await runDev({ ...configured, ...env });
     expect(exitCode).toBe(1);
@@ -140,8 +141,8 @@ it('a taken port: says so and which variable to set, without a stack trace', asy
   }
 });
 
-it('DATABASE_URL at a plain PostgreSQL, no NEON_WS_PROXY: a login says what is wrong and how to fix it', async () => {
-  const plain = startDev({ PORT: '0', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' });
+it('DATABASE_DRIVER=neon at a plain PostgreSQL, no NEON_WS_PROXY: a login says what is wrong and how to fix it', async () => {
+  const plain = startDev({ PORT: '0', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres', DATABASE_DRIVER: 'neon' });
   try {
     const url = await plain.listening;
     expect(url).not.toBeNull();
@@ -155,8 +156,7 @@ it('DATABASE_URL at a plain PostgreSQL, no NEON_WS_PROXY: a login says what is w
     while (!plain.output().includes('"route":"/api/login"')) await new Promise((resolve) => setTimeout(resolve, 20));
     const line = JSON.parse(/^\{"level".*"route":"\/api\/login".*$/m.exec(plain.output())![0]);
     expect(line).toMatchObject({ code: 'server_misconfigured', config: expect.stringContaining('WebSocket') });
-    expect(line.config).toContain('NEON_WS_PROXY');
-    expect(line.config).toContain('npm run db:bridge');
+    expect(line.config).toContain('DATABASE_DRIVER');
   } finally {
     await plain.stop();
   }

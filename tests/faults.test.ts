@@ -40,12 +40,15 @@ async function accountsOf(person: string) {
 }
 
 /** A clean retry: 200, one account, and only the retry's session in the owner's index. */
-async function expectCleanRetry(person: string) {
+/** `lateWrites`: session writes of the failed attempt that may still land (a slow Redis recovering). */
+async function expectCleanRetry(person: string, lateWrites = 0) {
   const retry = await stack.login(person);
   expect(retry.status).toBe(200);
   const accounts = await accountsOf(person);
   expect(accounts).toEqual([{ person_id: retry.body.user.id }]);
-  expect(await stack.gateway.redis.zcard(`${stack.keyPrefix}ps:${retry.body.user.id}`)).toBe(1);
+  const sessions = await stack.gateway.redis.zcard(`${stack.keyPrefix}ps:${retry.body.user.id}`);
+  expect(sessions).toBeGreaterThanOrEqual(1);
+  expect(sessions).toBeLessThanOrEqual(1 + lateWrites);
   expect((await stack.call('me', 'GET', { token: retry.body.token })).status).toBe(200);
   return retry;
 }
@@ -99,7 +102,8 @@ describe('Redis and Postgres slow during login', () => {
     expect(result.body.code).toBe('service_unavailable');
     expect(elapsed).toBeLessThan(FUNCTION_BUDGET_MS / 2);
     stack.gateway.setDelay(0);
-    await expectCleanRetry(person);
+    // The 503's session write was sent: a Redis that recovers runs it (its token was never handed out).
+    await expectCleanRetry(person, 1);
   });
 });
 

@@ -4,7 +4,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '../scripts/local/server.js';
+import { startServer } from '../server/http.js';
 import { accessLog, startStack, type Stack } from './support/stack.js';
 
 let stack: Stack;

@@ -67,12 +67,16 @@ describe('DATABASE_URL at a plain PostgreSQL', () => {
     }
   }
 
-  it('npm run db:migrate without NEON_WS_PROXY says the Neon driver speaks WebSocket, and how to bridge', async () => {
+  it('npm run db:migrate at a plain PostgreSQL, no bridge: node-postgres over TCP', async () => {
     const { code, output } = await npmRun('db:migrate', { NEON_WS_PROXY: '' });
+    expect({ code, output: output.trim() }).toEqual({ code: 0, output: 'Database schema is up to date' });
+  });
+
+  it('DATABASE_DRIVER=neon at a plain PostgreSQL without NEON_WS_PROXY: says the Neon driver speaks WebSocket, and what to set', async () => {
+    const { code, output } = await npmRun('db:migrate', { NEON_WS_PROXY: '', DATABASE_DRIVER: 'neon' });
     expect(code).toBe(1);
     expect(output).toMatch(/WebSocket/);
-    expect(output).toContain('NEON_WS_PROXY');
-    expect(output).toContain('npm run db:bridge');
+    expect(output).toContain('DATABASE_DRIVER');
     expect(output).not.toContain(process.env.DATABASE_URL);
   });
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type * as Kit from '../miniprogram/wxlogin/index.js';
-import { startServer } from '../scripts/local/server.js';
+import { startServer } from '../server/http.js';
 import { APP_A, startStack, type Stack } from './support/stack.js';
 import { createWx, miniprogramRuntime } from './support/wx-shim.js';
 

@@ -6,7 +6,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { catalog, type ErrorCode } from '../lib/platform/errors.js';
-import { loadFunctions } from '../scripts/local/server.js';
+import { loadFunctions } from '../server/functions.js';
 import { checkExchange, METHODS, spec, type Exchange, type Operation, type ResponseObject } from './support/contract.js';
 
 const operations = Object.entries(spec.paths).flatMap(([path, item]) =>

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../lib/platform/postgres.js';
 import { signedPush, type FakeApp, type FakePush } from '../scripts/local/fake-wechat.js';
-import { startServer } from '../scripts/local/server.js';
+import { startServer } from '../server/http.js';
 import { APP_A, APP_B, APP_C, startStack, type CallResult, type Stack } from './support/stack.js';
 
 /** Starts unbound; a test binds it to make a merge. */

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../lib/platform/postgres.js';
 import { clientIp } from '../lib/http/endpoint.js';
 import { RefusedAddresses } from '../lib/sessions/rate-limit.js';
-import { startServer } from '../scripts/local/server.js';
+import { startServer } from '../server/http.js';
 import { startStack, type CallResult, type Stack } from './support/stack.js';
 
 const app = () => `wx${randomBytes(8).toString('hex')}`;

@@ -1,23 +1,36 @@
-// The session store contract, run against both stores: Upstash (real Redis behind the REST gateway)
-// and the in-process store that `npm run dev` uses without Upstash.
+// The session store contract, run against every store: Redis through Upstash's REST API (the real
+// Redis behind the REST gateway), Redis over TCP (node-redis, through a counting pipe), and the
+// in-process store that `npm run dev` uses without Redis. Both Redis transports run on either stack.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PersonCard } from '../lib/sessions/card.js';
-import { upstashClient } from '../lib/platform/redis.js';
+import type { RedisClient } from '../lib/platform/redis.js';
+import { tcpRedis } from '../lib/platform/redis-tcp.js';
+import { upstashRedis } from '../lib/platform/upstash.js';
 import { MemorySessionStore } from '../lib/sessions/memory-store.js';
-import { UpstashSessionStore } from '../lib/sessions/upstash-store.js';
+import { RedisSessionStore } from '../lib/sessions/redis-store.js';
 import type { AuthenticateOptions, CreateOptions, SessionRecord, SessionStore } from '../lib/sessions/store.js';
-import { startStack, type Stack } from './support/stack.js';
+import { startRedisPipe, type RedisPipe } from '../scripts/local/redis-pipe.js';
+import { startUpstashGateway, type UpstashGateway } from '../scripts/local/upstash-gateway.js';
 
-let stack: Stack;
+let gateway: UpstashGateway;
+let pipe: RedisPipe;
+let upstash: RedisClient;
+let tcp: RedisClient;
 beforeAll(async () => {
-  stack = await startStack();
+  [gateway, pipe] = await Promise.all([startUpstashGateway(inject('redisUrl')), startRedisPipe(inject('redisUrl'))]);
+  upstash = upstashRedis(gateway.url, gateway.token);
+  tcp = tcpRedis(pipe.url);
 });
-afterAll(() => stack.close());
+afterAll(async () => {
+  await tcp.close();
+  await Promise.all([gateway.close(), pipe.close()]);
+});
 
 const PREFIX = `wxlogin:contract-${randomBytes(3).toString('hex')}:`;
 const stores: [string, () => SessionStore][] = [
-  ['UpstashSessionStore', () => new UpstashSessionStore(upstashClient(stack.gateway.url, stack.gateway.token), PREFIX)],
+  ['RedisSessionStore over Upstash', () => new RedisSessionStore(upstash, PREFIX)],
+  ['RedisSessionStore over TCP', () => new RedisSessionStore(tcp, PREFIX)],
   ['MemorySessionStore', () => new MemorySessionStore()],
 ];
 
@@ -220,12 +233,15 @@ describe.each(stores)('%s', (_, makeStore) => {
   });
 });
 
-describe('UpstashSessionStore on the wire', () => {
-  const store = () => new UpstashSessionStore(upstashClient(stack.gateway.url, stack.gateway.token), PREFIX);
+describe.each([
+  ['Upstash', () => gateway, () => upstash],
+  ['TCP', () => pipe, () => tcp],
+] as const)('RedisSessionStore over %s, on the wire', (_transport, front, client) => {
+  const store = () => new RedisSessionStore(client(), PREFIX);
   const counted = async (work: () => Promise<unknown>) => {
-    stack.gateway.resetCounts();
+    front().resetCounts();
     await work();
-    return stack.gateway.counts();
+    return front().counts();
   };
 
   it('runs every operation as one script request, by hash once Redis holds the script', async () => {
@@ -237,13 +253,13 @@ describe('UpstashSessionStore on the wire', () => {
     expect((await counted(() => sessions.authenticate([id], use())))).toMatchObject({ requests: 1, byCommand: { evalsha: 1 } });
   });
 
-  it('falls back to the script text when Redis answers NOSCRIPT, as Upstash does', async () => {
+  it('falls back to the script text when Redis answers NOSCRIPT', async () => {
     const sessions = store();
     const person = newPerson();
     const id = newId();
     await sessions.create(id, record(person), options(person));
     // As if Redis had lost its scripts (a restart, an eviction), without flushing the Redis other test files share.
-    stack.gateway.forgetScripts();
+    front().forgetScripts();
     const counts = await counted(() => sessions.authenticate([id], use()));
     expect(counts.byCommand).toEqual({ evalsha: 1, eval: 1 });
     expect((await counted(() => sessions.authenticate([id], use()))).byCommand).toEqual({ evalsha: 1 });
@@ -253,7 +269,7 @@ describe('UpstashSessionStore on the wire', () => {
     const person = newPerson();
     const id = newId();
     await store().create(id, record(person), options(person));
-    expect(await stack.gateway.redis.hget(`${PREFIX}s:${id}`, 'person')).toBe(person);
-    expect(await stack.gateway.redis.zrange(`${PREFIX}ps:${person}`, 0, -1)).toEqual([id]);
+    expect(await front().redis.hget(`${PREFIX}s:${id}`, 'person')).toBe(person);
+    expect(await front().redis.zrange(`${PREFIX}ps:${person}`, 0, -1)).toEqual([id]);
   });
 });

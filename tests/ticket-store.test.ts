@@ -1,22 +1,33 @@
-// The scan-to-login ticket stores against one contract: Upstash (the real Redis, through the
-// gateway) and memory (npm run dev). Each transition from each state, the secret, the one-time code.
+// The scan-to-login ticket stores against one contract: Redis over Upstash's REST API (the real Redis,
+// through the gateway) and over TCP, and memory (npm run dev). Each transition from each state, the
+// secret, the one-time code.
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { upstashClient } from '../lib/platform/redis.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { RedisClient } from '../lib/platform/redis.js';
+import { tcpRedis } from '../lib/platform/redis-tcp.js';
+import { upstashRedis } from '../lib/platform/upstash.js';
 import { MemoryTicketStore } from '../lib/web/memory-tickets.js';
 import type { Grant, TicketStore } from '../lib/web/ticket-store.js';
-import { UpstashTicketStore } from '../lib/web/upstash-tickets.js';
-import { startStack, type Stack } from './support/stack.js';
+import { RedisTicketStore } from '../lib/web/redis-tickets.js';
+import { startUpstashGateway, type UpstashGateway } from '../scripts/local/upstash-gateway.js';
 
-let stack: Stack;
+let gateway: UpstashGateway;
+let upstash: RedisClient;
+let tcp: RedisClient;
 beforeAll(async () => {
-  stack = await startStack();
+  gateway = await startUpstashGateway(inject('redisUrl'));
+  upstash = upstashRedis(gateway.url, gateway.token);
+  tcp = tcpRedis(inject('redisUrl'));
 });
-afterAll(() => stack.close());
+afterAll(async () => {
+  await tcp.close();
+  await gateway.close();
+});
 
 const PREFIX = `wxlogin:test-tickets-${randomBytes(3).toString('hex')}:`;
 const stores: [string, () => TicketStore][] = [
-  ['UpstashTicketStore', () => new UpstashTicketStore(upstashClient(stack.gateway.url, stack.gateway.token), PREFIX)],
+  ['RedisTicketStore over Upstash', () => new RedisTicketStore(upstash, PREFIX)],
+  ['RedisTicketStore over TCP', () => new RedisTicketStore(tcp, PREFIX)],
   ['MemoryTicketStore', () => new MemoryTicketStore()],
 ];
 

@@ -7,7 +7,7 @@ import { REQUEST_BUDGET_MS } from '../lib/http/endpoint.js';
 import * as warm from '../lib/wechat/access-token.js';
 import { getUserPhoneNumber } from '../lib/wechat/api.js';
 import type { FakeApp } from '../scripts/local/fake-wechat.js';
-import { startStack, type Stack } from './support/stack.js';
+import { startStack, withoutRedis, type Stack } from './support/stack.js';
 import { apiErrorOf } from './support/api-error.js';
 
 type AccessTokenModule = typeof warm;
@@ -46,18 +46,6 @@ async function coldInstances(count: number): Promise<AccessTokenModule[]> {
   }
   vi.resetModules();
   return instances;
-}
-
-/** Runs `work` as in a local development process: no Upstash, so nothing leaves process memory. */
-async function withoutUpstash(work: () => Promise<void>): Promise<void> {
-  const saved = { url: process.env.UPSTASH_REDIS_REST_URL, token: process.env.UPSTASH_REDIS_REST_TOKEN };
-  delete process.env.UPSTASH_REDIS_REST_URL;
-  delete process.env.UPSTASH_REDIS_REST_TOKEN;
-  try {
-    await work();
-  } finally {
-    Object.assign(process.env, { UPSTASH_REDIS_REST_URL: saved.url, UPSTASH_REDIS_REST_TOKEN: saved.token });
-  }
 }
 
 async function stableToken(app: FakeApp, forceRefresh: boolean) {
@@ -144,7 +132,7 @@ describe('one fetch for many instances', () => {
 
   it('without Upstash (local development) keeps the token in memory, one fetch per process', async () => {
     const app = takeApp();
-    await withoutUpstash(async () => {
+    await withoutRedis(async () => {
       const [local] = await coldInstances(1);
       const tokens = await Promise.all([1, 2, 3].map(() => local!.accessToken(app, inBudget())));
       expect(new Set(tokens).size).toBe(1);
@@ -282,7 +270,7 @@ describe('a stable_token refusal, remembered', () => {
 
   it('without Upstash (local development) is remembered in process memory', async () => {
     const app = takeApp();
-    await withoutUpstash(async () => {
+    await withoutRedis(async () => {
       const [local] = await coldInstances(1);
       stack.wechat.injectFaults({ errcode: 45009 }, { errcode: 45009 });
       expect((await refusalOf(local!.accessToken(app, inBudget()))).retryAfterSeconds).toBe(60);

@@ -44,6 +44,11 @@ export interface DatabaseConfig {
   directDatabaseUrl: string;
   /** host:port of a plain WebSocket-to-TCP proxy in front of a local PostgreSQL. */
   neonWsProxy: string | null;
+  /**
+   * 'neon': Neon's driver, over WebSockets (Neon's hosts, or NEON_WS_PROXY); 'pg': node-postgres
+   * over TCP, for any other PostgreSQL. DATABASE_DRIVER overrides the choice.
+   */
+  databaseDriver: 'neon' | 'pg';
   databasePoolMax: number;
 }
 
@@ -52,8 +57,11 @@ export interface Config extends DatabaseConfig {
   /** What operators call each mini program (WECHAT_APP_NAMES), by appid; the console shows it. */
   appNames: ReadonlyMap<string, string>;
   wechatApiBase: string;
-  /** null: no Upstash configured, sessions live in this process (local development only). */
-  redis: { url: string; token: string } | null;
+  /**
+   * Upstash's REST API (serverless functions), a Redis server over TCP (REDIS_URL: a long-lived
+   * server), or null: sessions live in this process (local development only).
+   */
+  redis: { kind: 'upstash'; url: string; token: string } | { kind: 'tcp'; url: string } | null;
   /**
    * Starts every Redis key: one namespace per environment, so previews and production sharing an
    * Upstash database never see each other's keys.
@@ -167,7 +175,8 @@ type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): Config {
   // Deployed previews and production run many instances: in-process state would silently break.
-  const deployed = env.VERCEL_ENV === 'production' || env.VERCEL_ENV === 'preview';
+  // NODE_ENV=production is every other deployment's mark (npm start sets it).
+  const deployed = env.VERCEL_ENV === 'production' || env.VERCEL_ENV === 'preview' || env.NODE_ENV === 'production';
 
   const sessionKeys = parseSessionKeys(env, deployed);
   const config: Config = {
@@ -216,7 +225,9 @@ export function loadConfig(env: Env = process.env): Config {
     if (!config.apps.has(appid)) throw new ConfigError(`WECHAT_APP_NAMES names appid ${appid}, which WECHAT_APPS does not serve`);
   }
   if (deployed && !config.redis) {
-    throw new ConfigError('Set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (or KV_REST_API_URL and KV_REST_API_TOKEN)');
+    throw new ConfigError(
+      'Set REDIS_URL (redis:// or rediss://), or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN (or KV_REST_API_URL and KV_REST_API_TOKEN)',
+    );
   }
   if (config.sessionIdleTtlSeconds > config.sessionMaxAgeSeconds) {
     throw new ConfigError('SESSION_IDLE_TTL must not exceed SESSION_MAX_AGE');
@@ -230,10 +241,12 @@ export function loadConfig(env: Env = process.env): Config {
 /** The database settings alone: enough for migrations, which need no WeChat app. */
 export function loadDatabaseConfig(env: Env = process.env): DatabaseConfig {
   const databaseUrl = required(env, 'DATABASE_URL');
+  const neonWsProxy = optional(env, 'NEON_WS_PROXY');
   return {
     databaseUrl,
     directDatabaseUrl: optional(env, 'DATABASE_URL_UNPOOLED') ?? databaseUrl,
-    neonWsProxy: optional(env, 'NEON_WS_PROXY'),
+    neonWsProxy,
+    databaseDriver: parseDatabaseDriver(env, databaseUrl, neonWsProxy),
     databasePoolMax: positiveInt(env, 'DATABASE_POOL_MAX', 10),
   };
 }
@@ -241,6 +254,22 @@ export function loadDatabaseConfig(env: Env = process.env): DatabaseConfig {
 /** The kind of a configured app; null for an app no longer configured. */
 export function appKindOf(appid: string): AppKind | null {
   return config().apps.get(appid)?.kind ?? null;
+}
+
+/** Neon's hosts, directly or through Vercel Postgres. */
+export function isNeonUrl(url: string): boolean {
+  try {
+    return /\.(neon\.tech|vercel-storage\.com)$/i.test(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+function parseDatabaseDriver(env: Env, databaseUrl: string, neonWsProxy: string | null): DatabaseConfig['databaseDriver'] {
+  const explicit = optional(env, 'DATABASE_DRIVER');
+  if (explicit === 'neon' || explicit === 'pg') return explicit;
+  if (explicit !== null) throw new ConfigError('DATABASE_DRIVER must be neon or pg');
+  return neonWsProxy !== null || isNeonUrl(databaseUrl) ? 'neon' : 'pg';
 }
 
 let current: Config | undefined;
@@ -409,21 +438,29 @@ function parseKeys(env: Env, variable: string, fallback: string[]): string[] {
   return names;
 }
 
+/**
+ * Upstash's REST variables first: Vercel's Upstash integration sets a TCP URL beside them, and a
+ * function is better served by REST. REDIS_URL otherwise.
+ */
 function parseRedis(env: Env): Config['redis'] {
   for (const [urlName, tokenName] of [
     ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN'],
     ['KV_REST_API_URL', 'KV_REST_API_TOKEN'],
   ] as const) {
     if (optional(env, urlName) === null && optional(env, tokenName) === null) continue;
-    return { url: parseUrl(env, urlName, ''), token: required(env, tokenName) };
+    return { kind: 'upstash', url: parseUrl(env, urlName, ''), token: required(env, tokenName) };
   }
-  return null;
+  const url = optional(env, 'REDIS_URL');
+  if (url === null) return null;
+  if (!/^rediss?:\/\/[^/]/.test(url)) throw new ConfigError('REDIS_URL must be a redis:// or rediss:// URL');
+  return { kind: 'tcp', url };
 }
 
 /** REDIS_KEY_PREFIX, else wxlogin:<VERCEL_ENV>: (production, preview, development), else wxlogin:local:. */
 function parseRedisKeyPrefix(env: Env): string {
   const raw = optional(env, 'REDIS_KEY_PREFIX') ?? `wxlogin:${optional(env, 'VERCEL_ENV') ?? 'local'}:`;
-  if (!/^[\w:.-]{1,64}$/.test(raw)) throw new ConfigError('REDIS_KEY_PREFIX must be up to 64 letters, digits, _ . : or -');
+  // A {hash tag} puts every key in one Redis Cluster slot (docs/deployment.md).
+  if (!/^[\w:.{}-]{1,64}$/.test(raw)) throw new ConfigError('REDIS_KEY_PREFIX must be up to 64 letters, digits, _ . : { } or -');
   return raw;
 }
 

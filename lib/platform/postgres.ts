@@ -1,50 +1,66 @@
-// The Postgres pool (Neon's driver over WebSockets) and the boundary where its failures become typed.
-import { Client, neonConfig, Pool, type PoolClient, type QueryResultRow } from '@neondatabase/serverless';
-import ws from 'ws';
-import { ConfigError, databaseConfig } from './config.js';
+// The Postgres pool and the boundary where its failures become typed. Two drivers behind one path:
+// Neon's over WebSockets (Neon, from serverless functions) and node-postgres over TCP (any other
+// PostgreSQL); Neon's Pool and Client are drop-ins of pg's. Only the configured one is loaded.
+import type { Client, Pool, PoolClient, PoolConfig, QueryResultRow } from 'pg';
+import { ConfigError, databaseConfig, isNeonUrl } from './config.js';
 import { DependencyError } from './errors.js';
 
 const CONNECT_TIMEOUT_MS = 3000;
 /** A statement's bound, once connected: what a write needs left of the request's budget. */
 export const QUERY_TIMEOUT_MS = 3000;
 
-let pool: Pool | undefined;
-
-// Always the ws package, never Node 22's built-in WebSocket: the path the tests run is the one
-// production runs, whatever the Node version.
-neonConfig.webSocketConstructor = ws as unknown as typeof WebSocket;
-
-/** Routes the driver through a plain local proxy: no TLS, no pipelined cleartext password. */
-export function useWebSocketProxy(address: string): void {
-  neonConfig.wsProxy = () => `${address}/`;
-  neonConfig.useSecureWebSocket = false;
-  neonConfig.pipelineTLS = false;
-  // SCRAM servers refuse the pipelined cleartext password.
-  neonConfig.pipelineConnect = false;
-  // Coalescing waits a timer tick per write: worth it over the internet, pure latency on loopback.
-  neonConfig.coalesceWrites = false;
+interface Driver {
+  Pool: new (config: PoolConfig) => Pool;
+  Client: new (config: PoolConfig) => Client;
 }
 
-function database(): Pool {
-  if (pool) return pool;
-  const { databaseUrl, databasePoolMax, neonWsProxy } = databaseConfig();
-  if (neonWsProxy) useWebSocketProxy(neonWsProxy);
-  pool = new Pool({
-    connectionString: databaseUrl,
-    max: databasePoolMax,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    query_timeout: QUERY_TIMEOUT_MS,
-    idleTimeoutMillis: 30_000,
+let driver: Promise<Driver> | undefined;
+let pool: Promise<Pool> | undefined;
+
+function loadDriver(): Promise<Driver> {
+  driver ??= databaseConfig().databaseDriver === 'pg' ? import('pg').then(({ default: pg }) => pg) : neonDriver();
+  return driver;
+}
+
+async function neonDriver(): Promise<Driver> {
+  const [{ Client, neonConfig, Pool }, { default: ws }] = await Promise.all([import('@neondatabase/serverless'), import('ws')]);
+  // Always the ws package, never Node 22's built-in WebSocket: the path the tests run is the one
+  // production runs, whatever the Node version.
+  neonConfig.webSocketConstructor = ws as unknown as typeof WebSocket;
+  const { neonWsProxy } = databaseConfig();
+  if (neonWsProxy) {
+    // A plain local proxy: no TLS, no pipelined cleartext password (SCRAM servers refuse it).
+    neonConfig.wsProxy = () => `${neonWsProxy}/`;
+    neonConfig.useSecureWebSocket = false;
+    neonConfig.pipelineTLS = false;
+    neonConfig.pipelineConnect = false;
+    // Coalescing waits a timer tick per write: worth it over the internet, pure latency on loopback.
+    neonConfig.coalesceWrites = false;
+  }
+  return { Pool, Client } as unknown as Driver;
+}
+
+function database(): Promise<Pool> {
+  pool ??= loadDriver().then(({ Pool }) => {
+    const { databaseUrl, databasePoolMax } = databaseConfig();
+    const created = new Pool({
+      connectionString: databaseUrl,
+      max: databasePoolMax,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      query_timeout: QUERY_TIMEOUT_MS,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle connection dropped by the server must not crash the process; the pool replaces it.
+    created.on('error', () => {});
+    return created;
   });
-  // An idle connection dropped by the server must not crash the process; the pool replaces it.
-  pool.on('error', () => {});
   return pool;
 }
 
 /** One statement, one round trip. Connection-class failures become DependencyError (503). */
 export async function query<Row extends QueryResultRow>(text: string, values: unknown[] = []): Promise<Row[]> {
   try {
-    return (await database().query<Row>(text, values)).rows;
+    return (await (await database()).query<Row>(text, values)).rows;
   } catch (error) {
     throw isUnavailability(error) ? unavailable(error) : error;
   }
@@ -54,7 +70,7 @@ export async function query<Row extends QueryResultRow>(text: string, values: un
 export async function withConnection<T>(work: (run: typeof query) => Promise<T>): Promise<T> {
   let client: PoolClient;
   try {
-    client = await database().connect();
+    client = await (await database()).connect();
   } catch (error) {
     throw unavailable(error);
   }
@@ -71,9 +87,8 @@ export async function withConnection<T>(work: (run: typeof query) => Promise<T>)
  * would hand to other clients between statements.
  */
 export async function withDirectConnection<T>(work: (run: typeof query) => Promise<T>): Promise<T> {
-  const { directDatabaseUrl, neonWsProxy } = databaseConfig();
-  if (neonWsProxy) useWebSocketProxy(neonWsProxy);
-  const client = new Client({ connectionString: directDatabaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  const { Client } = await loadDriver();
+  const client = new Client({ connectionString: databaseConfig().directDatabaseUrl, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -113,33 +128,21 @@ export async function inTransaction<T>(run: typeof query, work: () => Promise<T>
 export async function closeDatabase(): Promise<void> {
   const closing = pool;
   pool = undefined;
-  await closing?.end();
+  await (await closing)?.end();
 }
 
 /**
- * A failure to reach the database: DependencyError (503), unless it is the first thing a backend
- * developer tries, a plain PostgreSQL, which the driver's WebSocket can never reach. Told apart only
- * once failed: the driver's WebSocket did not open (an ErrorEvent, not an Error), no NEON_WS_PROXY
- * is set, and the host is not Neon's.
+ * A failure to reach the database: DependencyError (503), unless Neon's driver was chosen for a
+ * plain PostgreSQL (DATABASE_DRIVER=neon without NEON_WS_PROXY), whose WebSocket can never reach it.
+ * Told apart only once failed: the WebSocket did not open (an ErrorEvent, not an Error).
  */
 function unavailable(error: unknown): DependencyError | ConfigError {
-  const { databaseUrl, neonWsProxy } = databaseConfig();
-  if (error instanceof Error || neonWsProxy || NEON_HOST.test(hostOf(databaseUrl))) return new DependencyError('postgres', error);
+  const { databaseUrl, databaseDriver, neonWsProxy } = databaseConfig();
+  if (error instanceof Error || databaseDriver === 'pg' || neonWsProxy || isNeonUrl(databaseUrl)) return new DependencyError('postgres', error);
   return new ConfigError(
     'DATABASE_URL is not reachable by the Neon driver, which speaks WebSocket (wss://<host>/v2) where a plain ' +
-      'PostgreSQL speaks only TCP. For a local PostgreSQL, run npm run db:bridge and set NEON_WS_PROXY to the address it prints.',
+      'PostgreSQL speaks only TCP. Leave DATABASE_DRIVER unset (or pg) to connect over TCP.',
   );
-}
-
-/** Neon's hosts, directly or through Vercel Postgres: a failure there is an outage, not a misconfiguration. */
-const NEON_HOST = /\.(neon\.tech|vercel-storage\.com)$/i;
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).hostname;
-  } catch {
-    return '';
-  }
 }
 
 /** Errors that say "not now" rather than "wrong": no SQLSTATE (network, timeout) or a transient class. */

@@ -2,7 +2,7 @@
 // can name is passed in KEYS; keys that only stored data can name (the owner of a session, the
 // members of an index) are derived inside from the namespace prefix, as the header of each script
 // says. Each KEY and ARGV has its own line. Replies are JSON text (cjson), never Lua tables with
-// holes. They run through @upstash/redis's createScript: EVALSHA, with EVAL on NOSCRIPT.
+// holes. They run through runScript (lib/platform/redis.ts): EVALSHA, with EVAL on NOSCRIPT.
 //
 // Keys under the prefix: s:<id> a session (hash), ps:<person> the person's sessions (sorted set,
 // score = created at), p:<person> the person's card {rev, card} or tombstone {into}, b:<person>

@@ -1,5 +1,5 @@
-// Where sessions live: the contract, with typed records. Upstash Redis in deployments
-// (session-store-upstash.ts), process memory for local development (session-store-memory.ts); both
+// Where sessions live: the contract, with typed records. Redis in deployments (redis-store.ts,
+// over Upstash or TCP), process memory for local development (memory-store.ts); all
 // pass one contract test. Ids are keyed hashes of tokens (lib/sessions/tokens.ts): a store never sees a token.
 import type { Channel } from '../platform/config.js';
 import type { PersonCard, PersonCardVersion } from './card.js';

@@ -11,7 +11,7 @@ import { sharedRedis } from '../platform/redis.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { seal, unseal } from '../platform/sealing.js';
 import { MemorySessionStore } from './memory-store.js';
-import { UpstashSessionStore } from './upstash-store.js';
+import { RedisSessionStore } from './redis-store.js';
 import type { SessionRecord, SessionStore } from './store.js';
 
 export interface NewSession {
@@ -276,11 +276,11 @@ function parseToken(token: string, context: RequestContext): string[] {
 
 let store: SessionStore | undefined;
 
-/** The configured store: Upstash when its variables are set, else this process's memory. */
+/** The configured store: Redis when configured (Upstash or REDIS_URL), else this process's memory. */
 function sessionStore(): SessionStore {
   if (!store) {
     const redis = sharedRedis();
-    store = redis ? new UpstashSessionStore(redis, config().redisKeyPrefix) : new MemorySessionStore();
+    store = redis ? new RedisSessionStore(redis, config().redisKeyPrefix) : new MemorySessionStore();
   }
   return store;
 }

@@ -10,7 +10,7 @@ import { recordEvent } from '../people/events.js';
 import { createSession } from '../sessions/tokens.js';
 import { MemoryTicketStore } from './memory-tickets.js';
 import type { TicketStore } from './ticket-store.js';
-import { UpstashTicketStore } from './upstash-tickets.js';
+import { RedisTicketStore } from './redis-tickets.js';
 
 /** The code only travels from the browser to the site's backend. */
 export const CODE_LIFETIME_MS = 60_000;
@@ -40,11 +40,11 @@ export function digest(secret: string): string {
 
 let store: TicketStore | undefined;
 
-/** Upstash when configured, else this process's memory (local development). */
+/** Redis when configured, else this process's memory (local development). */
 export function ticketStore(): TicketStore {
   if (!store) {
     const redis = sharedRedis();
-    store = redis ? new UpstashTicketStore(redis, config().redisKeyPrefix) : new MemoryTicketStore();
+    store = redis ? new RedisTicketStore(redis, config().redisKeyPrefix) : new MemoryTicketStore();
   }
   return store;
 }

@@ -1,5 +1,5 @@
 // Scan-to-login tickets in this process's memory, for `npm run dev` without Upstash: the same
-// transitions as upstash-tickets.ts's script, checked by the same contract test.
+// transitions as redis-tickets.ts's script, checked by the same contract test.
 import type { NewTicket, Grant, OAuthState, ScannerAction, StepOutcome, TicketState, TicketStore } from './ticket-store.js';
 
 interface Held extends NewTicket {

@@ -1,5 +1,5 @@
 // Where scan-to-login tickets live: the contract. Each transition is one atomic step (a Redis
-// script on Upstash, see upstash-tickets.ts; memory-tickets.ts for `npm run dev` without Upstash).
+// script on Upstash, see redis-tickets.ts; memory-tickets.ts for `npm run dev` without Upstash).
 import type { PersonCard } from '../sessions/card.js';
 
 /**

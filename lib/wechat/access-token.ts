@@ -8,10 +8,9 @@
 // A refusal (quota, wrong secret, IP...) is remembered for a short while, so that neither callers
 // nor lease waiters ask again meanwhile.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from '@upstash/redis';
 import { config, type WechatApp } from '../platform/config.js';
 import { ApiError } from '../platform/errors.js';
-import { redisCall, sharedRedis } from '../platform/redis.js';
+import { runScript, sharedRedis, type RedisClient } from '../platform/redis.js';
 import { seal, unseal } from '../platform/sealing.js';
 import { callWechat, errcodeOf, misconfiguredOr, TransientFailure, wechatLogFields, wechatUnavailable } from './client.js';
 import type { WechatBody, WechatLogFields } from './client.js';
@@ -157,21 +156,19 @@ const FORGET = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('DEL', KEYS[1])`;
 
-async function obtainShared(redis: Redis, app: WechatApp, requestDeadline: number): Promise<HeldToken> {
+async function obtainShared(redis: RedisClient, app: WechatApp, requestDeadline: number): Promise<HeldToken> {
   const prefix = config().redisKeyPrefix;
   const cacheKey = prefix + CACHE + app.appid;
   const keys = [cacheKey, prefix + LEASE + app.appid, prefix + REFUSAL + app.appid];
   const holder = randomUUID();
   const deadline = Math.min(Date.now() + WAIT_MS, requestDeadline);
   for (;;) {
-    const [state, value, ttl] = await redisCall(() =>
-      redis.eval<string[], [string, string?, number?]>(CLAIM, keys, [holder, String(LEASE_MS)]),
-    );
+    const [state, value, ttl] = await runScript<[string, string?, number?]>(redis, CLAIM, keys, [holder, LEASE_MS]);
     if (state === 'cached' && value) {
       const entry = openCached(app.appid, value);
       if (entry) return { ...entry, stored: value };
       // Unreadable, or past its use by this instance's clock: drop it (unless replaced) and claim again.
-      await redisCall(() => redis.eval(FORGET, [cacheKey], [value]));
+      await runScript(redis, FORGET, [cacheKey], [value]);
     }
     if (state === 'refused' && value) throw remembered(JSON.parse(value) as WechatLogFields, ttl ?? 0);
     if (state === 'lease') return fetchAndPublish(redis, app, keys, holder, requestDeadline);
@@ -181,7 +178,7 @@ async function obtainShared(redis: Redis, app: WechatApp, requestDeadline: numbe
 }
 
 /** As the lease holder: one stable_token call, its token or refusal shared, the lease given back. */
-async function fetchAndPublish(redis: Redis, app: WechatApp, keys: string[], holder: string, deadline: number): Promise<HeldToken> {
+async function fetchAndPublish(redis: RedisClient, app: WechatApp, keys: string[], holder: string, deadline: number): Promise<HeldToken> {
   let token: HeldToken | undefined;
   let refusal: WechatLogFields | undefined;
   try {
@@ -191,15 +188,13 @@ async function fetchAndPublish(redis: Redis, app: WechatApp, keys: string[], hol
   } finally {
     // After a transient failure neither is shared: the next caller tries again.
     const tokenTtl = token ? token.usableUntil - Date.now() : 0;
-    await redisCall(() =>
-      redis.eval(PUBLISH, keys, [
-        holder,
-        token && tokenTtl > 0 ? token.stored! : '',
-        String(Math.max(tokenTtl, 1)),
-        refusal ? JSON.stringify(refusal) : '',
-        String(refusal ? refusalMemoryMs(refusal) : 1),
-      ]),
-    );
+    await runScript(redis, PUBLISH, keys, [
+      holder,
+      token && tokenTtl > 0 ? token.stored! : '',
+      Math.max(tokenTtl, 1),
+      refusal ? JSON.stringify(refusal) : '',
+      refusal ? refusalMemoryMs(refusal) : 1,
+    ]);
   }
   if (token) return token;
   throw remembered(refusal!, refusalMemoryMs(refusal!));
@@ -208,7 +203,7 @@ async function fetchAndPublish(redis: Redis, app: WechatApp, keys: string[], hol
 async function forget(appid: string, rejected: HeldToken): Promise<void> {
   if (memory.get(appid) === rejected) memory.delete(appid);
   const redis = sharedRedis();
-  if (redis && rejected.stored) await redisCall(() => redis.eval(FORGET, [config().redisKeyPrefix + CACHE + appid], [rejected.stored!]));
+  if (redis && rejected.stored) await runScript(redis, FORGET, [config().redisKeyPrefix + CACHE + appid], [rejected.stored]);
 }
 
 /** Associated data of a sealed token: opens only as this app's access_token. */

@@ -5,7 +5,7 @@
 import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
 import type { WechatPush } from '../platform/config.js';
 import { ApiError } from '../platform/errors.js';
-import { redisCall, sharedRedis } from '../platform/redis.js';
+import { runScript, sharedRedis } from '../platform/redis.js';
 import { config } from '../platform/config.js';
 
 /** The query WeChat signs its requests with (a verification GET adds echostr, 安全模式 encrypt_type and msg_signature). */
@@ -66,12 +66,15 @@ function decrypted(appid: string, push: WechatPush, query: PushQuery, body: Reco
   }
 }
 
+/** 1 when the key was not there (and now is, for ARGV[1] seconds), 0 when it was. */
+const FIRST_DELIVERY = `if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 1 else return 0 end`;
+
 /** True the first time `delivery` is seen (in Redis, shared by instances; in memory without). */
 async function firstDelivery(delivery: string): Promise<boolean> {
   const redis = sharedRedis();
   // Kept past the freshness window on either side: after it, the timestamp refuses the replay.
   const keepSeconds = 2 * FRESH_SECONDS + 60;
-  if (redis) return (await redisCall(() => redis.set(`${config().redisKeyPrefix}push:${delivery}`, '1', { nx: true, ex: keepSeconds }))) === 'OK';
+  if (redis) return (await runScript<number>(redis, FIRST_DELIVERY, [`${config().redisKeyPrefix}push:${delivery}`], [keepSeconds])) === 1;
   const now = Date.now();
   for (const [key, until] of delivered) if (until < now) delivered.delete(key);
   if (delivered.has(delivery)) return false;

@@ -2,7 +2,7 @@
 // and remembered for a few minutes per person (in Redis, shared by instances; in memory without).
 import { config } from '../platform/config.js';
 import { ApiError } from '../platform/errors.js';
-import { redisCall, sharedRedis } from '../platform/redis.js';
+import { redisCall, runScript, sharedRedis } from '../platform/redis.js';
 import { getUserRiskRank } from './api.js';
 
 const REMEMBER_SECONDS = 300;
@@ -21,12 +21,12 @@ export async function riskRankOf(
   if (app.kind !== 'miniprogram') return null;
   const redis = sharedRedis();
   const key = `${config().redisKeyPrefix}risk:${personId}`;
-  const known = redis ? await redisCall(() => redis.get<string>(key)) : rememberedRank(key);
+  const known = redis ? await redisCall(() => redis.get(key)) : rememberedRank(key);
   if (known !== null && known !== undefined) return Number(known);
   // Without a trusted client address (local development) WeChat gets a placeholder.
   const rank = await getUserRiskRank(app, { openid: subject.openid, clientIp: subject.clientIp ?? '127.0.0.1', mobileNo: subject.mobileNo ?? undefined }, deadline);
   if (rank === null) return null;
-  if (redis) await redisCall(() => redis.set(key, String(rank), { ex: REMEMBER_SECONDS }));
+  if (redis) await redisCall(() => redis.set(key, String(rank), REMEMBER_SECONDS));
   else remembered.set(key, { rank, until: Date.now() + REMEMBER_SECONDS * 1000 });
   return rank;
 }
@@ -36,10 +36,12 @@ function rememberedRank(key: string): number | null {
   return entry && entry.until > Date.now() ? entry.rank : null;
 }
 
+const FORGET = `return redis.call('DEL', KEYS[1])`;
+
 /** Forgets the person's remembered rank (deletion). */
 export async function forgetRiskRank(personId: string): Promise<void> {
   const redis = sharedRedis();
   const key = `${config().redisKeyPrefix}risk:${personId}`;
-  if (redis) await redisCall(() => redis.del(key));
+  if (redis) await runScript(redis, FORGET, [key], []);
   else remembered.delete(key);
 }

@@ -17,6 +17,8 @@ export interface Traffic {
   wechat: WechatExchange[];
   redis: Exchange[];
   postgres: number;
+  /** Commands through the Redis TCP pipe (the standard stack). */
+  redisCommands: number;
 }
 
 export type BackendCommand =
@@ -28,7 +30,7 @@ export type BackendRequest = BackendCommand & { id: number };
 export type BackendReply = {
   id: number;
   traffic?: Traffic;
-  ready?: { wechatUrl: string; gatewayUrl: string; gatewayToken: string; bridgeAddress: string };
+  ready?: { wechatUrl: string; gatewayUrl: string; gatewayToken: string; bridgeAddress: string; redisPipeUrl: string; pgPipeAddress: string };
 };
 
 export async function startBackends(options: BackendOptions) {

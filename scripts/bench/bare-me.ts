@@ -1,7 +1,7 @@
 // The bare minimum of /me: one read of the token's session where ours are, with our Upstash client
-// (lib/platform/redis.ts). A file of its own so that its cold-start bundle holds only what /me needs.
+// (lib/platform/upstash.ts). A file of its own so that its cold-start bundle holds only what /me needs.
 import { createHmac, hkdfSync } from 'node:crypto';
-import { upstashClient } from '../../lib/platform/redis.js';
+import { upstashClient } from '../../lib/platform/upstash.js';
 
 export interface SessionReadSetup {
   redis: { url: string; token: string };

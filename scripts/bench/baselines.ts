@@ -1,6 +1,6 @@
 // What the service could cost at the very least, and what the seed design costs. The bare minimum
 // makes only the calls no login can avoid — code2Session, the record_login round trip, one session
-// write; for /me one read of our session key — with the same clients as ours (lib/platform/redis.ts's
+// write; for /me one read of our session key — with the same clients as ours (lib/platform/upstash.ts's
 // Upstash client, lib/platform/postgres.ts's pool, an undici Agent set up as lib/wechat/client.ts's) and nothing else
 // of ours: no validation, rate limits, sealing, access log or Response. The cold start bundles this
 // file on its own, as the bare equivalent of the login function.
@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { query } from '../../lib/platform/postgres.js';
 import { identityHashes } from '../../lib/people/deletion.js';
-import { upstashClient } from '../../lib/platform/redis.js';
+import { upstashClient } from '../../lib/platform/upstash.js';
 import { bareMe, type SessionReadSetup } from './bare-me.js';
 
 export interface BaselineSetup extends SessionReadSetup {

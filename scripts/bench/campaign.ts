@@ -21,7 +21,7 @@ export interface CampaignPlan {
   stock: number;
   appid: string;
   newPerson: () => string;
-  /** The functions, as loaded by scripts/local/server.ts. */
+  /** The functions, as loaded by server/functions.ts. */
   handler: (path: string) => { fetch(request: Request): Promise<Response> };
   /** What `work` sent to the backends (Postgres round trips counted at the bridge). */
   record: (work: () => Promise<unknown>) => Promise<Traffic>;

@@ -1,18 +1,14 @@
-// Statements on a local PostgreSQL's maintenance database through a short-lived bridge: creating
-// and dropping throwaway databases for tests and benchmarks.
-import { Client } from '@neondatabase/serverless';
-import { useWebSocketProxy } from '../../lib/platform/postgres.js';
-import { startPgBridge } from './pg-bridge.js';
+// Statements on a local PostgreSQL's (or PGlite's) maintenance database over TCP: creating and
+// dropping throwaway databases for tests and benchmarks.
+import pg from 'pg';
 
 export async function runAdminStatements(postgres: { host: string; port: number }, adminUrl: string, statements: string[]) {
-  const bridge = await startPgBridge(postgres);
-  useWebSocketProxy(bridge.address);
-  const client = new Client(adminUrl);
+  const url = Object.assign(new URL(adminUrl), { hostname: postgres.host, port: String(postgres.port) });
+  const client = new pg.Client({ connectionString: url.toString() });
   try {
     await client.connect();
     for (const statement of statements) await client.query(statement);
   } finally {
     await client.end();
-    await bridge.close();
   }
 }

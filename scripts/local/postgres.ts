@@ -1,4 +1,4 @@
-// Throwaway databases on a real PostgreSQL, created, migrated and dropped through the Neon driver
+// Throwaway databases on a real PostgreSQL, created and dropped over TCP, migrated through the Neon driver
 // and the local bridge, as the test run and the benchmark need them.
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';

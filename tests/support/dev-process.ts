@@ -1,5 +1,5 @@
-// `npm run dev` as a child process with an environment of the caller's choosing: a deployment of
-// its own, served over real HTTP, or a start-up that must fail.
+// `npm run dev` (or `npm start`) as a child process with an environment of the caller's choosing: a
+// deployment of its own, served over real HTTP, or a start-up that must fail.
 import { spawn } from 'node:child_process';
 
 export interface Dev {
@@ -10,9 +10,9 @@ export interface Dev {
   stop(): Promise<void>;
 }
 
-/** `npm run dev` with only `env` besides PATH and HOME: what a fresh shell has, plus that. */
-export function startDev(env: Record<string, string>): Dev {
-  const child = spawn('npm', ['run', 'dev'], {
+/** `npm run <script>` with only `env` besides PATH and HOME: what a fresh shell has, plus that. */
+export function startDev(env: Record<string, string>, script: 'dev' | 'start' = 'dev'): Dev {
+  const child = spawn('npm', ['run', script], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -41,9 +41,9 @@ export function startDev(env: Record<string, string>): Dev {
 }
 
 /** startDev, for a process that must come up: its URL, or the reason it did not start. */
-export async function startListening(env: Record<string, string>): Promise<Dev & { url: string }> {
-  const dev = startDev(env);
+export async function startListening(env: Record<string, string>, script: 'dev' | 'start' = 'dev'): Promise<Dev & { url: string }> {
+  const dev = startDev(env, script);
   const url = await dev.listening;
-  if (!url) throw new Error(`npm run dev exited:\n${dev.output()}`);
+  if (!url) throw new Error(`npm run ${script} exited:\n${dev.output()}`);
   return { ...dev, url };
 }

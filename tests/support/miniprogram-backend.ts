@@ -1,7 +1,7 @@
 // What the mini program tests run against: the real local service (what `npm run dev` serves) on
 // a stack of the test file's own, behind a recording front.
 import { randomBytes } from 'node:crypto';
-import { startServer } from '../../scripts/local/server.js';
+import { startServer } from '../../server/http.js';
 import { startFront } from './recording-front.js';
 import { startStack, type StackOptions } from './stack.js';
 

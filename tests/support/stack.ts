@@ -1,12 +1,16 @@
-// Per test file: a fake WeChat, an Upstash gateway over the real Redis and a bridge to the real
-// Postgres, wired into the environment the lib/ code reads, plus helpers to call the functions.
+// Per test file: a fake WeChat, the real Redis and the real Postgres behind pipes that count and stage
+// outages, wired into the environment the lib/ code reads, plus helpers to call the functions. Two
+// stacks (WXLOGIN_STACK): 'upstash' (the default), an Upstash REST gateway and a WebSocket bridge
+// for Neon's driver, as on Vercel; 'standard', Redis over TCP (REDIS_URL) and node-postgres over TCP,
+// as `npm start` runs in mainland China.
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { runAdminStatements } from '../../scripts/local/pg-admin.js';
 import { startPgBridge } from '../../scripts/local/pg-bridge.js';
-import { loadFunctions } from '../../scripts/local/server.js';
+import { loadFunctions } from '../../server/functions.js';
 import { divertAccessLog } from '../../scripts/local/access-log.js';
 import { startFakeWechat, type FakeApp } from '../../scripts/local/fake-wechat.js';
+import { startRedisPipe, type RedisPipe } from '../../scripts/local/redis-pipe.js';
 import { startUpstashGateway } from '../../scripts/local/upstash-gateway.js';
 import { checkExchange } from './contract.js';
 
@@ -57,6 +61,32 @@ export function leakedCredentials(extra: Iterable<string> = []): string[] {
   );
 }
 
+/** Which stack this run tests: `.ci/run` runs the suite once on each. */
+export const STACK: 'upstash' | 'standard' = process.env.WXLOGIN_STACK === 'standard' ? 'standard' : 'upstash';
+
+/** What the tests do with the Redis in front of the functions, whichever protocol it speaks. */
+export type RedisFront = RedisPipe;
+
+/** The variables that point a process at Redis, on either stack. */
+const REDIS_VARIABLES = ['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'KV_REST_API_URL', 'KV_REST_API_TOKEN', 'REDIS_URL'];
+
+/** Runs `work` as in a local development process: no Redis, so nothing leaves process memory. */
+export async function withoutRedis(work: () => Promise<void>): Promise<void> {
+  const saved = Object.fromEntries(REDIS_VARIABLES.map((name) => [name, process.env[name]]));
+  for (const name of REDIS_VARIABLES) delete process.env[name];
+  try {
+    await work();
+  } finally {
+    for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
+  }
+}
+
+/** `url` with its host and port replaced by `address` (host:port): the pipe in front of the database. */
+function through(url: string, address: string): string {
+  const [hostname, port] = address.split(':');
+  return Object.assign(new URL(url), { hostname, port }).toString();
+}
+
 export interface StackOptions {
   apps?: FakeApp[];
   env?: Record<string, string>;
@@ -70,17 +100,21 @@ export interface StackOptions {
 export async function startStack({ apps = defaultApps(), env = {}, isolated = false }: StackOptions = {}) {
   const releaseLog = divertAccessLog((line) => accessLog.push(line));
   const wechat = await startFakeWechat({ apps });
-  const gateway = await startUpstashGateway(inject('redisUrl'));
+  const upstash = STACK === 'upstash' ? await startUpstashGateway(inject('redisUrl')) : null;
+  const gateway: RedisFront = upstash ?? (await startRedisPipe(inject('redisUrl')));
   const keyPrefix = isolated ? `wxlogin:test-${process.pid}-${randomBytes(3).toString('hex')}:` : 'wxlogin:local:';
-  const bridge = await startPgBridge(inject('postgres'));
+  const bridge = await startPgBridge(inject('postgres'), 0, upstash ? 'websocket' : 'tcp');
   const ownDatabase = isolated ? await createOwnDatabase() : null;
+  const databaseUrl = ownDatabase?.url ?? inject('databaseUrl');
+  /** The variables that point a process at this stack's Redis and Postgres. */
+  const backendEnv: Record<string, string> = upstash
+    ? { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token, DATABASE_URL: databaseUrl, NEON_WS_PROXY: bridge.address }
+    : { REDIS_URL: gateway.url, DATABASE_URL: through(databaseUrl, bridge.address) };
+  for (const name of [...REDIS_VARIABLES, 'NEON_WS_PROXY']) delete process.env[name];
   Object.assign(process.env, {
     WECHAT_APPS: apps.map((app) => `${app.appid}:${app.secret}${app.kind ? `:${app.kind}` : ''}`).join(','),
     WECHAT_API_BASE: wechat.url,
-    UPSTASH_REDIS_REST_URL: gateway.url,
-    UPSTASH_REDIS_REST_TOKEN: gateway.token,
-    DATABASE_URL: ownDatabase?.url ?? inject('databaseUrl'),
-    NEON_WS_PROXY: bridge.address,
+    ...backendEnv,
     SESSION_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     REDIS_KEY_PREFIX: keyPrefix,
     ...env,
@@ -130,7 +164,10 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
 
   return {
     wechat,
+    /** The Redis in front of the functions: the Upstash gateway, or the TCP pipe. */
     gateway,
+    /** For processes of their own (npm run dev, npm start): this stack's Redis and Postgres. */
+    backendEnv,
     /** Where this stack's Redis keys live (REDIS_KEY_PREFIX). */
     keyPrefix,
     /** This stack's Redis keys, sorted. */
@@ -142,6 +179,7 @@ export async function startStack({ apps = defaultApps(), env = {}, isolated = fa
     person: (label = 'p') => `${label}-${randomBytes(6).toString('hex')}`,
     async close() {
       await (await import('../../lib/platform/postgres.js')).closeDatabase();
+      await (await import('../../lib/platform/redis.js')).closeRedis();
       await ownDatabase?.drop();
       const leaked = leakedCredentials(wechat.credentialsHandedOut());
       await Promise.all([wechat.close(), gateway.close(), bridge.close()]);

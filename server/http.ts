@@ -1,24 +1,22 @@
-// Serves every function under api/ on one local port, routed as Vercel's filesystem routing does:
-// api/a/b.ts at /api/a/b, api/a/index.ts at /api/a, api/a/[id].ts at /api/a/<one segment>, static
-// paths before dynamic ones; then the files under public/ (the console at /admin); every answer
-// with the headers vercel.json sets. The handlers are the deployed ones; only the Node ↔ Fetch
-// plumbing lives here, and the answers to what no function can be handed (no such path, a
-// malformed request): problem+json too.
-import { readdir, readFile } from 'node:fs/promises';
+// Serves every function under api/ on one port, routed as Vercel routes them (server/functions.ts),
+// then the files under public/ (the console at /admin); every answer with the headers vercel.json
+// sets. `npm run dev` and `npm start` both run it. The handlers are the deployed ones; only the
+// Node ↔ Fetch plumbing lives here, and the answers to what no function can be handed (no such
+// path, a malformed request): problem+json too.
+import { readFile } from 'node:fs/promises';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { extname } from 'node:path';
 import { Readable, type Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { pathToRegexp } from 'path-to-regexp';
-import { ApiError, invalid } from '../../lib/platform/errors.js';
-import { methodNotAllowed, problem, routePattern } from '../../lib/http/endpoint.js';
+import { ApiError, invalid } from '../lib/platform/errors.js';
+import { methodNotAllowed, problem } from '../lib/http/endpoint.js';
+import { loadFunctions, type Functions } from './functions.js';
 
-type VercelFunction = { allow: string; fetch(request: Request): Promise<Response> };
 type HeadersFor = (pathname: string) => [string, string][];
 
-const API_DIR = new URL('../../api/', import.meta.url);
-const PUBLIC_DIR = new URL('../../public/', import.meta.url);
-const VERCEL_JSON = new URL('../../vercel.json', import.meta.url);
+const PUBLIC_DIR = new URL('../public/', import.meta.url);
+const VERCEL_JSON = new URL('../vercel.json', import.meta.url);
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -28,31 +26,6 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 /** Methods Node parses that a Fetch Request cannot carry: no function can be handed one. */
 const UNREPRESENTABLE_METHODS = new Set(['CONNECT', 'TRACE']);
-
-export interface Functions {
-  /** Routes as Vercel names them (/api/sessions/[handle]), static ones first. */
-  routes: string[];
-  /** The function serving this path, if any. */
-  match(pathname: string): VercelFunction | undefined;
-}
-
-export async function loadFunctions(): Promise<Functions> {
-  const files = (await readdir(API_DIR, { recursive: true })).filter((file) => /^[\w/[\]-]+\.ts$/.test(file));
-  const loaded = await Promise.all(
-    files.map(async (file) => {
-      const route = `/api/${file.slice(0, -3)}`.replace(/\/index$/, '');
-      const module = (await import(new URL(file, API_DIR).href)) as { default: VercelFunction };
-      return { route, pattern: routePattern(route), fn: module.default };
-    }),
-  );
-  // Vercel prefers a static segment to a dynamic one at the same place.
-  const rank = (route: string) => route.split('/').map((segment) => (segment.startsWith('[') ? '1' : '0')).join('');
-  loaded.sort((a, b) => rank(a.route).localeCompare(rank(b.route)) || a.route.localeCompare(b.route));
-  return {
-    routes: loaded.map(({ route }) => route),
-    match: (pathname) => loaded.find(({ pattern }) => pattern.test(pathname))?.fn,
-  };
-}
 
 interface HeaderRule {
   source: string;
@@ -81,15 +54,29 @@ async function staticFile(pathname: string): Promise<Response | undefined> {
   return undefined;
 }
 
+/**
+ * Longer than a load balancer's idle timeout (60 s is the usual default): the balancer, not this
+ * server, closes an idle connection, so it never reuses one this server is closing (a 502).
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export async function startServer({ port = 3000, host = '127.0.0.1' } = {}) {
   const functions = await loadFunctions();
   const headersFor = await loadHeaderRules();
+  let draining = false;
   const server = createServer((incoming, outgoing) => {
     answer(functions, headersFor, incoming)
       .catch(() => localProblem(new ApiError('internal_error')))
-      .then((response) => send(response, outgoing))
+      .then((response) => {
+        // While draining, each connection closes after the answer it is waiting for.
+        if (draining) outgoing.shouldKeepAlive = false;
+        return send(response, outgoing);
+      })
       .catch(() => outgoing.destroy());
   });
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // Node waits this long for a request's headers; it must outlast the keep-alive timeout.
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
   // Node hands over CONNECT as a bare socket, and would answer what it cannot parse with a bare
   // 400 or not at all: these get a problem+json too.
   server.on('connect', (incoming: IncomingMessage, socket: Duplex) => {
@@ -104,10 +91,27 @@ export async function startServer({ port = 3000, host = '127.0.0.1' } = {}) {
     server.listen(port, host, resolve);
   });
   const address = server.address() as { port: number };
+  const closed = new Promise<void>((resolve) => server.once('close', resolve));
   return {
     url: `http://${host}:${address.port}`,
     routes: functions.routes,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    /**
+     * Stops taking connections, lets the requests in flight finish (each connection closing after
+     * its answer), and resolves true once all are done; false if `graceMs` ran out first and the
+     * rest were cut.
+     */
+    async drain(graceMs: number): Promise<boolean> {
+      draining = true;
+      server.close();
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const outOfTime = new Promise<false>((resolve) => (timer = setTimeout(resolve, graceMs, false)));
+      const drained = await Promise.race([closed.then(() => true as const), outOfTime]);
+      clearTimeout(timer);
+      if (!drained) server.closeAllConnections();
+      return drained;
+    },
   };
 }
 

@@ -1,7 +1,6 @@
-// Scan-to-login tickets on Upstash Redis: a hash per ticket (wt:<id>) that expires with it, and
-// each transition one script, one request. One-time codes are strings (wc:<hash>) read by GETDEL.
-import type { Redis } from '@upstash/redis';
-import { redisCall, runScript } from '../platform/redis.js';
+// Scan-to-login tickets in Redis (Upstash or TCP): a hash per ticket (wt:<id>) that expires with
+// it, and each transition one script, one request. One-time codes are strings (wc:<hash>) read by GETDEL.
+import { runScript, type RedisClient } from '../platform/redis.js';
 import type { NewTicket, Grant, OAuthState, ScannerAction, StepOutcome, TicketStore, TicketView } from './ticket-store.js';
 
 /**
@@ -48,28 +47,26 @@ end
 return reply('conflict')
 `;
 
-export class UpstashTicketStore implements TicketStore {
+/** A new ticket, pending, expiring with its `exp`. */
+const CREATE_TICKET = `
+redis.call('HSET', KEYS[1], 'state', 'pending', 'secret', ARGV[1], 'app', ARGV[2], 'req', ARGV[3], 'iat', ARGV[4], 'exp', ARGV[5])
+redis.call('PEXPIREAT', KEYS[1], ARGV[5])
+return 1
+`;
+/** A JSON value for a while (a one-time code's grant, an OAuth state). */
+const PUT = `redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1`;
+/** The value once: nil for a missing or used key. */
+const TAKE = `return redis.call('GETDEL', KEYS[1])`;
+
+export class RedisTicketStore implements TicketStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
   async create(id: string, ticket: NewTicket): Promise<void> {
-    const key = this.ticketKey(id);
-    await redisCall(() =>
-      this.redis
-        .multi()
-        .hset(key, {
-          state: 'pending',
-          secret: ticket.secretHash,
-          app: ticket.appid,
-          req: JSON.stringify(ticket.requester),
-          iat: ticket.createdAt,
-          exp: ticket.expiresAt,
-        })
-        .pexpireat(key, ticket.expiresAt)
-        .exec(),
-    );
+    const { secretHash, appid, requester, createdAt, expiresAt } = ticket;
+    await runScript(this.redis, CREATE_TICKET, [this.ticketKey(id)], [secretHash, appid, JSON.stringify(requester), createdAt, expiresAt]);
   }
 
   scan(id: string, scanner: Grant): Promise<StepOutcome> {
@@ -85,7 +82,7 @@ export class UpstashTicketStore implements TicketStore {
   }
 
   async grant(codeHash: string, grant: Grant, ttlMs: number): Promise<void> {
-    await redisCall(() => this.redis.set(this.codeKey(codeHash), JSON.stringify(grant), { px: ttlMs }));
+    await runScript(this.redis, PUT, [this.codeKey(codeHash)], [JSON.stringify(grant), ttlMs]);
   }
 
   redeem(codeHash: string): Promise<Grant | null> {
@@ -93,17 +90,16 @@ export class UpstashTicketStore implements TicketStore {
   }
 
   async saveState(state: string, value: OAuthState, ttlMs: number): Promise<void> {
-    await redisCall(() => this.redis.set(`${this.prefix}ws:${state}`, JSON.stringify(value), { px: ttlMs }));
+    await runScript(this.redis, PUT, [`${this.prefix}ws:${state}`], [JSON.stringify(value), ttlMs]);
   }
 
   takeState(state: string): Promise<OAuthState | null> {
     return this.take<OAuthState>(`${this.prefix}ws:${state}`);
   }
 
-  /** GETDEL of JSON text (the client may or may not have parsed it already). */
-  private async take<T>(key: string): Promise<T | null> {
-    const saved = await redisCall(() => this.redis.getdel<T | string>(key));
-    return typeof saved === 'string' ? (JSON.parse(saved) as T) : saved;
+  /** GETDEL of JSON text, parsed (runScript parses text replies). */
+  private take<T>(key: string): Promise<T | null> {
+    return runScript<T | null>(this.redis, TAKE, [key], []);
   }
 
   private async step(id: string, action: string, actor: string, scanner = '', codeHash = '', codeTtlMs = 0): Promise<StepOutcome> {

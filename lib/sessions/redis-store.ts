@@ -1,9 +1,9 @@
-// The session store on Upstash Redis: each operation one script (lib/sessions/scripts.ts), one request.
-import type { Redis } from '@upstash/redis';
+// The session store on Redis (Upstash's REST API or a server over TCP): each operation one script
+// (lib/sessions/scripts.ts), one request.
 import type { PersonCard, PersonCardVersion } from './card.js';
 import type { Limit, LimitResult } from './rate-limit.js';
 import * as scripts from './scripts.js';
-import { runScript } from '../platform/redis.js';
+import { runScript, type RedisClient } from '../platform/redis.js';
 import { identityHash } from '../platform/sealing.js';
 import type { AuthenticateOptions, Authenticated, CreateOptions, CreateOutcome, ListedSession, SessionRecord, SessionStore } from './store.js';
 
@@ -16,10 +16,10 @@ type FoundSession = Omit<SessionRecord, 'personId'> & {
   limited?: boolean;
 };
 
-export class UpstashSessionStore implements SessionStore {
+export class RedisSessionStore implements SessionStore {
   /** `prefix` namespaces every key (REDIS_KEY_PREFIX). */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 
