@@ -164,7 +164,7 @@ describe('operators: look up', () => {
       claims: [{ benefit: 'welcome-gift', appid: APP_A, claimedAt: expect.any(String) }],
       merges: [],
     });
-    expect(view.sessions).toEqual([APP_A, APP_B].map((appid) => ({ handle: expect.any(String), appid, createdAt: expect.any(String), expiresAt: expect.any(String), lastSeenAt: expect.any(String), idleExpiresAt: expect.any(String) })));
+    expect(view.sessions).toEqual([APP_A, APP_B].map((appid) => ({ handle: expect.any(String), appid, channel: 'miniprogram', createdAt: expect.any(String), expiresAt: expect.any(String), lastSeenAt: expect.any(String), idleExpiresAt: expect.any(String) })));
     expect(view.accounts.map((account: { appid: string }) => account.appid)).toEqual([APP_A, APP_B]);
     // Every look-up is in the trail, by the kind of handle it used.
     const lookUps = view.events.filter((event: { kind: string }) => event.kind === 'person_viewed').map((event: { details: { by: string } }) => event.details.by);

@@ -58,10 +58,12 @@ describe('text fields refuse controls, lone surrogates and bidi controls', () =>
     expect(result.status).toBe(200);
   });
 
-  it('query values: a NUL appid is 400, a well-formed unknown one finds nobody (404)', async () => {
-    expectInvalid(await stack.call('admin/people?appid=%00&openid=o1', 'GET', { headers: admin }), 'appid');
-    expectInvalid(await stack.call('admin/people?appid=wx1&openid=o%E2%80%AE1', 'GET', { headers: admin }), 'openid');
-    const nobody = await stack.call('admin/people?appid=wx0000000000000000&openid=o1', 'GET', { headers: admin });
+  it('query values and search handles: a NUL or a bidi control is 400 naming it, a well-formed unknown account finds nobody (404)', async () => {
+    expectInvalid(await stack.call('admin/events?person=%00', 'GET', { headers: admin }), 'person');
+    expectInvalid(await stack.call('admin/events?operator=a%E2%80%AEb', 'GET', { headers: admin }), 'operator');
+    expectInvalid(await stack.call('admin/people/search', 'POST', { headers: admin, json: { appid: '\u0000', openid: 'o1' } }), 'appid');
+    expectInvalid(await stack.call('admin/people/search', 'POST', { headers: admin, json: { appid: 'wx1', openid: 'o\u202e1' } }), 'openid');
+    const nobody = await stack.call('admin/people/search', 'POST', { headers: admin, json: { appid: 'wx0000000000000000', openid: 'o1' } });
     expect([nobody.status, nobody.body.code]).toEqual([404, 'person_not_found']);
   });
 

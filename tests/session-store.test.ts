@@ -157,7 +157,7 @@ describe.each(stores)('%s', (_, makeStore) => {
 
   it('counts logins per account and refuses past the limit, writing no session', async () => {
     const person = newPerson();
-    const loginLimit = { tokens: 2, windowMs: 10 * MINUTE };
+    const loginLimit = { limit: { tokens: 2, windowMs: 10 * MINUTE }, account: `account-${randomBytes(6).toString('hex')}` };
     const now = Date.now();
     for (let i = 0; i < 2; i++) await createFor(person, { createdAt: now }, { loginLimit });
     const refused = newId();

@@ -196,11 +196,12 @@ function echo(name: string): string {
   return isCleanText(cut) ? cut : '(a name with characters no text may hold)';
 }
 
+/** The query's values, each passing the input rule before any field is looked at. */
 function singleValues(params: URLSearchParams): Record<string, string> {
   const values: Record<string, string> = {};
   for (const [name, value] of params) {
     if (Object.hasOwn(values, name)) throw invalid(`"${echo(name)}" is given twice`);
-    values[name] = value;
+    values[name] = checkText(value, echo(name));
   }
   return values;
 }

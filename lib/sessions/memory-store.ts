@@ -26,7 +26,7 @@ export class MemorySessionStore implements SessionStore {
     const owner = this.livePerson(record.personId);
     if (this.blocked(record.personId) || this.blocked(owner)) return { outcome: 'blocked' };
     if (options.loginLimit) {
-      const hit = this.logins.hit(`${record.appid}:${record.openid}`, options.loginLimit, now);
+      const hit = this.logins.hit(options.loginLimit.account, options.loginLimit.limit, now);
       if (!hit.allowed) return { outcome: 'limited', limit: hit.limit, retryMs: hit.resetMs };
     }
     if (options.foldedPersonId !== null) this.fold(options.foldedPersonId, owner, record.expiresAt);

@@ -4,7 +4,6 @@ import type { PersonCard, PersonCardVersion } from './card.js';
 import type { Limit, LimitResult } from './rate-limit.js';
 import * as scripts from './scripts.js';
 import { runScript, type RedisClient } from '../platform/redis.js';
-import { identityHash } from '../platform/sealing.js';
 import type { AuthenticateOptions, Authenticated, CreateOptions, CreateOutcome, ListedSession, SessionRecord, SessionStore } from './store.js';
 
 /** AUTHENTICATE's reply: the record with its owner as `person`, the candidate it was found under (1-based), the card as stored. */
@@ -25,8 +24,7 @@ export class RedisSessionStore implements SessionStore {
 
   async create(id: string, record: SessionRecord, options: CreateOptions): Promise<CreateOutcome> {
     const { person, loginLimit } = options;
-    // Keyed by a hash of the account: no Redis key names an openid, so deletion leaves none behind.
-    const logins = this.counterKeys(`rl:login:${identityHash(`account:${record.appid}:${record.openid}`)}`, loginLimit, record.createdAt);
+    const logins = this.counterKeys(`rl:login:${loginLimit?.account}`, loginLimit?.limit ?? null, record.createdAt);
     return this.run<CreateOutcome>(scripts.CREATE_SESSION, [this.sessionKey(id), ...logins], [
       this.prefix,
       id,
@@ -41,8 +39,8 @@ export class RedisSessionStore implements SessionStore {
       person.revision,
       options.foldedPersonId ?? '',
       options.maxSessions,
-      loginLimit?.tokens ?? 0,
-      loginLimit?.windowMs ?? 1,
+      loginLimit?.limit.tokens ?? 0,
+      loginLimit?.limit.windowMs ?? 1,
       record.channel,
     ]);
   }

@@ -29,8 +29,11 @@ export interface CreateOptions {
   foldedPersonId: string | null;
   /** Live sessions per person and mini program (per person on the web); the oldest beyond it end. */
   maxSessions: number;
-  /** Logins per account (appid + openid); null: no limit. */
-  loginLimit: Limit | null;
+  /**
+   * Logins per account (appid + openid), counted under `account`: a keyed hash of it, so no Redis
+   * key names an openid and a deletion leaves none behind. null: no limit.
+   */
+  loginLimit: { limit: Limit; account: string } | null;
 }
 
 export type CreateOutcome =

@@ -9,10 +9,10 @@ import type { PersonCard, PersonCardVersion } from './card.js';
 import { applyLimit, authFailure, limitOf } from './rate-limit.js';
 import { sharedRedis } from '../platform/redis.js';
 import type { RequestContext } from '../platform/request-context.js';
-import { seal, unseal } from '../platform/sealing.js';
+import { identityHash, seal, unseal } from '../platform/sealing.js';
 import { MemorySessionStore } from './memory-store.js';
 import { RedisSessionStore } from './redis-store.js';
-import type { SessionRecord, SessionStore } from './store.js';
+import type { CreateOptions, SessionRecord, SessionStore } from './store.js';
 
 export interface NewSession {
   /** The person as the login's Postgres write saw them. */
@@ -71,7 +71,7 @@ export async function createSession(input: NewSession, context: RequestContext):
     person: input.person,
     foldedPersonId: input.person.foldedPersonId,
     maxSessions: policy.maxSessions,
-    loginLimit: limitOf('loginPerAccount'),
+    loginLimit: loginLimitOf(input.appid, input.openid),
   });
   if (created.outcome === 'blocked') throw new ApiError('user_suspended');
   if (created.outcome === 'limited') {
@@ -173,6 +173,12 @@ export interface OwnSession {
   lastSeenAt: string;
   /** When it ends unless used before. */
   idleExpiresAt: string;
+}
+
+/** The per-account login limit, counted under a keyed hash of the account (no openid in Redis). */
+function loginLimitOf(appid: string, openid: string): CreateOptions['loginLimit'] {
+  const limit = limitOf('loginPerAccount');
+  return limit && { limit, account: identityHash(`account:${appid}:${openid}`) };
 }
 
 /** The person's live sessions, oldest first, named by handle. */

@@ -12,8 +12,8 @@ const pushQuery = { signature: word, timestamp: word, nonce: word, encrypt_type:
 export default endpoint('/api/wechat/push/[appid]', {
   /** WeChat's URL verification (提交 in 消息推送配置): echo echostr when the signature is WeChat's. */
   async GET(request, _context, params) {
-    const push = pushOf(params.appid!);
     const { echostr, ...query } = readQuery(request, { ...pushQuery, echostr: word });
+    const push = pushOf(params.appid!);
     if (!signedByWechat(push, query)) throw new ApiError('push_refused', { detail: 'The signature does not match this app\'s Token' });
     return plainText(echostr);
   },
@@ -21,8 +21,8 @@ export default endpoint('/api/wechat/push/[appid]', {
   /** A pushed event; wxa_media_check verdicts are applied, the others acknowledged. */
   async POST(request, _context, params) {
     const appid = params.appid!;
-    const push = pushOf(appid);
     const query = readQuery(request, pushQuery);
+    const push = pushOf(appid);
     const event = await openPush(appid, push, query, await readObject(request));
     await applyImageVerdict(event);
     return plainText('success');
