@@ -17,7 +17,7 @@ export interface Notice {
 /** Only the language outlives the tab: it is no secret. */
 export const LANGUAGE_STORE = 'wxlogin.consoleLanguage';
 
-const emptyDrafts = () => ({ purpose: '', reason: '', until: '', confirm: '' });
+const emptyDrafts = () => ({ purpose: '', reason: '', until: '', confirm: '', takedown: '', exportPurpose: '' });
 
 export const state = {
   lang: (localStorage.getItem(LANGUAGE_STORE) === 'en' ? 'en' : 'zh') as Lang,
@@ -141,14 +141,30 @@ export function actorText(actor: string): string {
 export function detailsText(details: Record<string, unknown>): string {
   return Object.entries(details)
     .filter(([, value]) => value !== null && value !== undefined)
-    .map(([name, value]) => {
-      let shown = String(value);
-      if (name === 'until' && typeof value === 'string') shown = formatTime(value, state.lang);
-      if (name === 'by') shown = (w().searchKinds as Record<string, string>)[shown] ?? shown;
-      if (name === 'benefit') shown = state.benefits?.find((known) => known.key === value)?.title[state.lang] ?? shown;
-      return `${w().details[name] ?? name}: ${shown}`;
-    })
+    .map(([name, value]) => `${w().details[name] ?? name}: ${detailValue(name, value)}`)
     .join(' · ');
+}
+
+/** One detail's value in the operator's words: names for codes, local times, changes as before → after. */
+function detailValue(name: string, value: unknown): string {
+  const words = w();
+  if (Array.isArray(value)) return value.map((item) => detailValue(name, item)).join(', ');
+  // A changed limit ({from, to}, as benefit_stock_changed records): null means no limit.
+  if (typeof value === 'object' && value !== null) {
+    const { from, to } = value as { from?: unknown; to?: unknown };
+    const limit = (side: unknown) => (side === null || side === undefined ? words.noLimit : String(side));
+    return words.change(limit(from), limit(to));
+  }
+  const shown = String(value);
+  const named: Record<string, Record<string, string> | undefined> = {
+    by: words.searchKinds,
+    document: words.documents,
+    what: { nickname: words.nickname, avatar: words.avatar },
+    channel: words.channels,
+  };
+  if (name === 'until' && typeof value === 'string') return formatTime(value, state.lang);
+  if (name === 'benefit') return state.benefits?.find((known) => known.key === value)?.title[state.lang] ?? shown;
+  return named[name]?.[shown] ?? shown;
 }
 
 export function card(title: string, extra: Node | string | null | false, ...content: (Node | null | false)[]): HTMLElement {
