@@ -138,9 +138,13 @@ export function actorText(actor: string): string {
   return [roles[kind] ?? w().actor[kind] ?? kind, name].filter(Boolean).join(' ');
 }
 
+/** An event's details in the order the words list them (the database keeps JSON keys in its own order), unknown ones last. */
 export function detailsText(details: Record<string, unknown>): string {
+  const order = Object.keys(w().details);
+  const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
   return Object.entries(details)
     .filter(([, value]) => value !== null && value !== undefined)
+    .sort(([a], [b]) => rank(a) - rank(b))
     .map(([name, value]) => `${w().details[name] ?? name}: ${detailValue(name, value)}`)
     .join(' · ');
 }
@@ -164,6 +168,7 @@ function detailValue(name: string, value: unknown): string {
   };
   if (name === 'until' && typeof value === 'string') return formatTime(value, state.lang);
   if (name === 'benefit') return state.benefits?.find((known) => known.key === value)?.title[state.lang] ?? shown;
+  if (name === 'appid') return [state.operator?.apps.find((known) => known.appid === value)?.name, shown].filter(Boolean).join(' ');
   return named[name]?.[shown] ?? shown;
 }
 
