@@ -143,10 +143,15 @@ export function detailsText(details: Record<string, unknown>): string {
   const order = Object.keys(w().details);
   const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
   return Object.entries(details)
-    .filter(([, value]) => value !== null && value !== undefined)
+    .filter(([, value]) => value !== null && value !== undefined && !unchanged(value))
     .sort(([a], [b]) => rank(a) - rank(b))
     .map(([name, value]) => `${w().details[name] ?? name}: ${detailValue(name, value)}`)
     .join(' · ');
+}
+
+/** A {from, to} change that changed nothing (a stock change leaves the daily stock as it was, say). */
+function unchanged(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'from' in value && 'to' in value && value.from === value.to;
 }
 
 /** One detail's value in the operator's words: names for codes, local times, changes as before → after. */

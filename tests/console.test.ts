@@ -370,6 +370,14 @@ it('shows the profile, consents, web accounts and sessions; support takes the av
   expect(await fitsWidth(page, '#takedown-avatar')).toBe(true);
   await shot(page, 'person-390');
   await page.setViewportSize({ width: 1440, height: 900 });
+  // The same in English.
+  await page.getByRole('button', { name: 'English' }).click();
+  expect((await rows(page, 'WeChat accounts')).map((row) => row[1])).toEqual(['Mini program', 'Official account']);
+  expect((await rows(page, 'Live sessions')).map((row) => row[1])).toEqual(['Mini program', 'Web']);
+  expect((await rows(page, 'Consents')).map((row) => [row[0], row[4]!.replace(/ \d.*/, '')])).toEqual([['Privacy guide', 'Withdrawn'], ['Terms of service', 'In force']]);
+  expect(await page.locator('.event', { hasText: 'Consent withdrawn' }).innerText()).toContain('document: Privacy guide · versions withdrawn: 2026-01');
+  expect(await page.getByRole('button', { name: 'Take avatar down' }).count()).toBe(1);
+  await page.getByRole('button', { name: '中文' }).click();
   // Taking the avatar down asks for its reason first.
   await page.getByRole('button', { name: '下架头像' }).click();
   expect(await notice(page)).toContain('请填写下架原因');
@@ -542,6 +550,9 @@ it('creates a benefit with its rules and pauses it from the benefits screen, wit
 });
 
 it('filters the audit trail by operator, kind, user (deleted too) and time, a page at a time', { timeout: 60_000 }, async () => {
+  // First, so the newest event stays the user's.
+  const stocked = await api('/api/admin/benefits/lunar-gift', { token: KEYS.admin, method: 'PUT', json: { title: { zh: '春节礼', en: 'New year gift' }, policy: { stock: 100 } } });
+  expect(stocked.status).toBe(200);
   const id = await someone('hal');
   for (let i = 0; i < 3; i++) await api(`/api/admin/people/${id}`, { token: KEYS.viewer });
   // More than a page of the whole trail.
@@ -572,6 +583,13 @@ it('filters the audit trail by operator, kind, user (deleted too) and time, a pa
     await page.getByLabel('开始时间').fill('2099-01-01T00:00');
     await page.getByRole('button', { name: '筛选', exact: true }).click();
     await page.getByText('没有符合条件的记录').waitFor();
+    // A stock change reads as before → after, what did not change left out.
+    await page.getByRole('button', { name: '清除筛选' }).click();
+    await page.locator('tbody tr').first().waitFor();
+    await page.getByLabel('事件类型').selectOption('benefit_stock_changed');
+    await page.getByRole('button', { name: '筛选', exact: true }).click();
+    await page.getByText('已显示 1 条').waitFor();
+    expect(await page.locator('tbody tr td:nth-child(6)').innerText()).toBe('权益: 春节礼 · 总限量: 不限 → 100');
     await page.getByRole('button', { name: '清除筛选' }).click();
     await page.locator('tbody tr').first().waitFor();
     if (width === 1440) {
