@@ -160,9 +160,9 @@ function detailValue(name: string, value: unknown): string {
   if (Array.isArray(value)) return value.map((item) => detailValue(name, item)).join(', ');
   // A changed limit ({from, to}, as benefit_stock_changed records): null means no limit.
   if (typeof value === 'object' && value !== null) {
-    const { from, to } = value as { from?: unknown; to?: unknown };
+    if (!('from' in value && 'to' in value)) return JSON.stringify(value);
     const limit = (side: unknown) => (side === null || side === undefined ? words.noLimit : String(side));
-    return words.change(limit(from), limit(to));
+    return words.change(limit(value.from), limit(value.to));
   }
   const shown = String(value);
   const named: Record<string, Record<string, string> | undefined> = {

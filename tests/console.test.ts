@@ -1,8 +1,9 @@
 // The operators' console at /admin in a real Chromium (Debian's, driven by playwright-core), against
 // `npm run dev` with its embedded defaults, two named mock mini programs and three operators (one
-// per role): a user made by two logins and a merge, every action, the benefits and audit-trail
-// screens, what an operator sees when something goes wrong, long text at 1440 and 390 px, and the
-// keyboard alone. Screenshots of the main screens go to test-results/console/.
+// per role): a user made by two logins and a merge, every action, a user with a profile, consents
+// and a 公众号 web sign-in (take-down, export to a file), the benefits and audit-trail screens,
+// what an operator sees when something goes wrong, long text at 1440 and 390 px, and the keyboard
+// alone. Screenshots of the main screens go to test-results/console/.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
