@@ -2,8 +2,9 @@
 import type { AdminBenefit, BenefitPolicy } from '../lib/benefits/claims.js';
 import type { EventPage } from '../lib/people/events.js';
 import type { Lookup, OperatorView, PersonView } from '../lib/people/operators.js';
+import type { PersonalDataCopy } from '../lib/privacy/copy.js';
 
-export type { AdminBenefit, Lookup, OperatorView, PersonView };
+export type { AdminBenefit, Lookup, OperatorView, PersonalDataCopy, PersonView };
 
 /** What PUT /api/admin/benefits/{key} takes: the stock rules may be left out (no limit). */
 export type BenefitInput = Omit<AdminBenefit, 'key' | 'stock' | 'policy'> & {
@@ -86,6 +87,15 @@ export class AdminApi {
 
   async endSession(id: string, handle: string): Promise<PersonView> {
     return (await this.call<{ person: PersonView }>('DELETE', `/api/admin/people/${id}/sessions/${encodeURIComponent(handle)}`)).person;
+  }
+
+  async takeDown(id: string, what: 'nickname' | 'avatar', reason: string): Promise<PersonView> {
+    return (await this.call<{ person: PersonView }>('POST', `/api/admin/people/${id}/takedown`, { what, reason })).person;
+  }
+
+  /** The person's copy of their data, for a request received another way; audited with its purpose. */
+  async exportCopy(id: string, purpose: string): Promise<PersonalDataCopy> {
+    return (await this.call<{ export: PersonalDataCopy }>('POST', `/api/admin/people/${id}/export`, { purpose })).export;
   }
 
   async remove(id: string): Promise<void> {

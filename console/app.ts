@@ -17,7 +17,7 @@ export interface Notice {
 /** Only the language outlives the tab: it is no secret. */
 export const LANGUAGE_STORE = 'wxlogin.consoleLanguage';
 
-const emptyDrafts = () => ({ purpose: '', reason: '', until: '', confirm: '' });
+const emptyDrafts = () => ({ purpose: '', reason: '', until: '', confirm: '', takedown: '', exportPurpose: '' });
 
 export const state = {
   lang: (localStorage.getItem(LANGUAGE_STORE) === 'en' ? 'en' : 'zh') as Lang,
@@ -138,17 +138,43 @@ export function actorText(actor: string): string {
   return [roles[kind] ?? w().actor[kind] ?? kind, name].filter(Boolean).join(' ');
 }
 
+/** An event's details in the order the words list them (the database keeps JSON keys in its own order), unknown ones last. */
 export function detailsText(details: Record<string, unknown>): string {
+  const order = Object.keys(w().details);
+  const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
   return Object.entries(details)
-    .filter(([, value]) => value !== null && value !== undefined)
-    .map(([name, value]) => {
-      let shown = String(value);
-      if (name === 'until' && typeof value === 'string') shown = formatTime(value, state.lang);
-      if (name === 'by') shown = (w().searchKinds as Record<string, string>)[shown] ?? shown;
-      if (name === 'benefit') shown = state.benefits?.find((known) => known.key === value)?.title[state.lang] ?? shown;
-      return `${w().details[name] ?? name}: ${shown}`;
-    })
+    .filter(([, value]) => value !== null && value !== undefined && !unchanged(value))
+    .sort(([a], [b]) => rank(a) - rank(b))
+    .map(([name, value]) => `${w().details[name] ?? name}: ${detailValue(name, value)}`)
     .join(' · ');
+}
+
+/** A {from, to} change that changed nothing (a stock change leaves the daily stock as it was, say). */
+function unchanged(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'from' in value && 'to' in value && value.from === value.to;
+}
+
+/** One detail's value in the operator's words: names for codes, local times, changes as before → after. */
+function detailValue(name: string, value: unknown): string {
+  const words = w();
+  if (Array.isArray(value)) return value.map((item) => detailValue(name, item)).join(', ');
+  // A changed limit ({from, to}, as benefit_stock_changed records): null means no limit.
+  if (typeof value === 'object' && value !== null) {
+    if (!('from' in value && 'to' in value)) return JSON.stringify(value);
+    const limit = (side: unknown) => (side === null || side === undefined ? words.noLimit : String(side));
+    return words.change(limit(value.from), limit(value.to));
+  }
+  const shown = String(value);
+  const named: Record<string, Record<string, string> | undefined> = {
+    by: words.searchKinds,
+    document: words.documents,
+    what: { nickname: words.nickname, avatar: words.avatar },
+    channel: words.channels,
+  };
+  if (name === 'until' && typeof value === 'string') return formatTime(value, state.lang);
+  if (name === 'benefit') return state.benefits?.find((known) => known.key === value)?.title[state.lang] ?? shown;
+  if (name === 'appid') return [state.operator?.apps.find((known) => known.appid === value)?.name, shown].filter(Boolean).join(' ');
+  return named[name]?.[shown] ?? shown;
 }
 
 export function card(title: string, extra: Node | string | null | false, ...content: (Node | null | false)[]): HTMLElement {

@@ -1,7 +1,7 @@
 // 查找用户: the search, and a user's whole story with what the operator's role lets them do.
 import type { Lookup, LookupKind } from '../lib/people/operators.js';
 import type { PersonView } from './api.js';
-import { actorText, api, app, attempt, benefit, can, card, clearPerson, detailsText, field, instant, noticeBar, ok, render, state, table, time, w } from './app.js';
+import { actorText, api, app, attempt, benefit, can, card, clearPerson, detailsText, field, instant, localInput, noticeBar, ok, render, state, table, time, w } from './app.js';
 import { h } from './dom.js';
 import * as normalise from './normalise.js';
 
@@ -88,7 +88,7 @@ function personView(person: PersonView): HTMLElement {
   return h(
     'div',
     { class: 'person' },
-    h('div', { class: 'column' }, overview(person), accounts(person), sessions(person), claims(person), merges(person)),
+    h('div', { class: 'column' }, overview(person), profile(person), accounts(person), sessions(person), claims(person), consents(person), merges(person)),
     h('div', { class: 'column' }, can('support') && actions(person), timeline(person)),
   );
 }
@@ -145,13 +145,70 @@ function revealForm(person: PersonView): HTMLElement {
   return form;
 }
 
+/** The nickname and avatar as the person's mini programs show them, and their take-down (support and admin). */
+function profile(person: PersonView): HTMLElement {
+  const { profile } = person;
+  if (!profile) return card(w().profile, null, h('p', { class: 'hint' }, w().noProfile));
+  const check = profile.avatarCheck;
+  // The console's CSP allows images from its own origin only: the avatar's path, whatever host avatarUrl names.
+  const avatar = profile.avatarUrl ? h('img', { class: 'avatar', src: new URL(profile.avatarUrl, location.origin).pathname, alt: w().avatar, width: '64', height: '64' }) : h('span', { class: 'avatar none' }, w().notSet);
+  const facts: [string, Node | string][] = [
+    [w().nickname, profile.nickname === null ? w().notSet : h('span', { class: 'nickname free-text' }, profile.nickname)],
+    [w().avatarCheck, check ? h('span', { class: `badge ${check === 'pending' || check === 'review' ? 'warn' : check === 'pass' ? 'ok' : 'muted'}` }, w().avatarChecks[check]) : w().none],
+    [w().profileUpdated, time(profile.updatedAt)],
+  ];
+  return card(
+    w().profile,
+    null,
+    h('div', { class: 'profile' }, avatar, h('dl', { class: 'facts' }, facts.flatMap(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]))),
+    can('support') && (profile.nickname !== null || profile.avatarUrl !== null) && takedownForm(person, profile.nickname !== null, profile.avatarUrl !== null),
+  );
+}
+
+/** One reason, required and kept in the audit trail, for whichever of the two is taken down. */
+function takedownForm(person: PersonView, nickname: boolean, avatar: boolean): HTMLElement {
+  const reason = h('textarea', { id: 'takedown-reason', name: 'takedown-reason', maxlength: '500', rows: '2', placeholder: w().takedownPlaceholder });
+  reason.value = state.drafts.takedown;
+  reason.addEventListener('input', () => (state.drafts.takedown = reason.value));
+  const button = (what: 'nickname' | 'avatar') => {
+    const take = h('button', { type: 'button', class: 'danger', id: `takedown-${what}`, disabled: !!state.busy }, w().takeDown[what]);
+    take.addEventListener('click', () => {
+      const stated = state.drafts.takedown.trim();
+      if (!stated) {
+        state.notice = { tone: 'error', text: w().takedownRequired };
+        state.focus = 'takedown-reason';
+        return render();
+      }
+      void show(async () => {
+        const shown = await api().takeDown(person.id, what, stated);
+        state.drafts.takedown = '';
+        return shown;
+      }, { notice: w().didTakeDown[what] });
+    });
+    return take;
+  };
+  return h(
+    'div',
+    { class: 'action' },
+    field(w().takedownReason, reason, w().freeTextNote),
+    avatar && h('p', { class: 'hint' }, w().takedownHelp),
+    h('div', { class: 'buttons' }, nickname && button('nickname'), avatar && button('avatar')),
+  );
+}
+
 function accounts(person: PersonView): HTMLElement {
   return card(
     w().accounts,
     null,
     table(
-      [w().app, 'openid', w().linkedAt, w().liveSessions],
-      person.accounts.map((account) => [app(account.appid), h('code', {}, account.openid), time(account.linkedAt), String(person.sessions.filter((session) => session.appid === account.appid).length)]),
+      [w().app, w().appKind, 'openid', w().linkedAt, w().liveSessions],
+      person.accounts.map((account) => [
+        app(account.appid),
+        account.kind ? w().appKinds[account.kind] : w().unconfigured,
+        h('code', {}, account.openid),
+        time(account.linkedAt),
+        String(person.sessions.filter((session) => session.appid === account.appid).length),
+      ]),
     ),
   );
 }
@@ -159,7 +216,7 @@ function accounts(person: PersonView): HTMLElement {
 /** Each live session on its own, endable on its own (support and admin). */
 function sessions(person: PersonView): HTMLElement {
   if (person.sessions.length === 0) return card(w().sessions, null, h('p', { class: 'hint' }, w().noSessions));
-  const headings = [w().app, w().loggedInAt, w().lastSeen, ...(can('support') ? [w().actions] : [])];
+  const headings = [w().app, w().channel, w().loggedInAt, w().lastSeen, ...(can('support') ? [w().actions] : [])];
   return card(
     w().sessions,
     null,
@@ -168,7 +225,7 @@ function sessions(person: PersonView): HTMLElement {
       person.sessions.map((session) => {
         const end = h('button', { type: 'button', class: 'small', disabled: !!state.busy }, w().endSession);
         end.addEventListener('click', () => void show(() => api().endSession(person.id, session.handle), { notice: w().didEndSession }));
-        return [app(session.appid), time(session.createdAt), time(session.lastSeenAt), ...(can('support') ? [end] : [])];
+        return [app(session.appid), w().channels[session.channel], time(session.createdAt), time(session.lastSeenAt), ...(can('support') ? [end] : [])];
       }),
     ),
   );
@@ -181,6 +238,27 @@ function claims(person: PersonView): HTMLElement {
     person.claims.length
       ? table([w().benefit, w().app, w().claimedAt], person.claims.map((claim) => [benefit(claim.benefit), app(claim.appid), time(claim.claimedAt)]))
       : h('p', { class: 'hint' }, w().noClaims),
+  );
+}
+
+/** Every agreement in every mini program, in force or withdrawn (同意记录). */
+function consents(person: PersonView): HTMLElement {
+  if (person.consents.length === 0) return card(w().consents, null, h('p', { class: 'hint' }, w().noConsents));
+  return card(
+    w().consents,
+    null,
+    table(
+      [w().document, w().version, w().app, w().agreedAt, w().consentState],
+      person.consents.map((consent) => [
+        w().documents[consent.document] ?? consent.document,
+        h('code', {}, consent.version),
+        app(consent.appid),
+        time(consent.agreedAt),
+        consent.withdrawnAt
+          ? h('span', { class: 'withdrawn' }, h('span', { class: 'badge muted' }, w().withdrawn), ' ', time(consent.withdrawnAt))
+          : h('span', { class: 'badge ok' }, w().inForce),
+      ]),
+    ),
   );
 }
 
@@ -252,8 +330,45 @@ function actions(person: PersonView): HTMLElement {
     null,
     suspension,
     h('div', { class: 'action' }, h('p', { class: 'hint' }, w().endSessionsHelp), endSessions),
+    exportForm(person),
     can('admin') && deletion(person),
   );
+}
+
+/**
+ * The person's copy, for a request received another way: handed to the browser as a file at once,
+ * never shown on screen nor kept in the console's state.
+ */
+function exportForm(person: PersonView): HTMLElement {
+  const purpose = h('input', { id: 'export-purpose', name: 'export-purpose', maxlength: '200', value: state.drafts.exportPurpose, placeholder: w().purposePlaceholder, autocomplete: 'off' });
+  purpose.addEventListener('input', () => (state.drafts.exportPurpose = purpose.value));
+  const form = h('form', { class: 'action' }, h('p', { class: 'hint' }, w().exportHelp), field(w().exportPurpose, purpose, w().freeTextNote), h('button', { type: 'submit', id: 'export', disabled: !!state.busy }, w().exportData));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const stated = state.drafts.exportPurpose.trim();
+    if (!stated || stated.length > 200) {
+      state.notice = { tone: 'error', text: w().exportRequired };
+      state.focus = 'export-purpose';
+      return render();
+    }
+    void attempt(async () => {
+      const copy = await api().exportCopy(person.id, stated);
+      const file = `wxlogin-${person.id}-${localInput(new Date().toISOString()).slice(0, 10)}.json`;
+      download(file, JSON.stringify(copy, null, 2));
+      state.drafts.exportPurpose = '';
+      return ok(w().didExport(file));
+    });
+  });
+  return form;
+}
+
+/** Saves `text` as a file through a short-lived object URL. */
+function download(file: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
+  const link = h('a', { href: url, download: file });
+  link.click();
+  // The click has started the download; the URL is let go on the next turn.
+  setTimeout(() => URL.revokeObjectURL(url));
 }
 
 function deletion(person: PersonView): HTMLElement {

@@ -1,8 +1,9 @@
 // The operators' console at /admin in a real Chromium (Debian's, driven by playwright-core), against
 // `npm run dev` with its embedded defaults, two named mock mini programs and three operators (one
-// per role): a user made by two logins and a merge, every action, the benefits and audit-trail
-// screens, what an operator sees when something goes wrong, long text at 1440 and 390 px, and the
-// keyboard alone. Screenshots of the main screens go to test-results/console/.
+// per role): a user made by two logins and a merge, every action, a user with a profile, consents
+// and a 公众号 web sign-in (take-down, export to a file), the benefits and audit-trail screens,
+// what an operator sees when something goes wrong, long text at 1440 and 390 px, and the keyboard
+// alone. Screenshots of the main screens go to test-results/console/.
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,11 @@ const SCREENSHOTS = new URL('../test-results/console/', import.meta.url).pathnam
 const APP_A = 'wxc0n5o1e00000000a';
 const APP_B = 'wxc0n5o1e00000000b';
 const TIME_ZONE = 'Asia/Shanghai';
+/** The dev server's mock 公众号 (scripts/dev.ts), and where its sign-in returns. */
+const MP = 'wxmockmp0000000000';
+const SITE = 'https://site.example.com/';
+const PUBLIC_BASE_URL = 'https://login.example.com';
+const SERVICE_KEY = 'console-service-key-0123456789-abcdefgh';
 const KEYS = {
   admin: 'console-admin-key-0123456789-abcdefghij',
   support: 'console-support-key-0123456789-abcdefgh',
@@ -44,6 +50,10 @@ beforeAll(async () => {
     WECHAT_MOCK_APPS: `${APP_A},${APP_B}`,
     WECHAT_APP_NAMES: `${APP_A}:会员商城,${APP_B}:积分乐园`,
     ADMIN_KEYS: `li:${KEYS.admin},wang:support:${KEYS.support},zhao:viewer:${KEYS.viewer}`,
+    SERVICE_KEYS: `site:${SERVICE_KEY}`,
+    // Avatars are then addressed under another host: the console must load them by path.
+    PUBLIC_BASE_URL,
+    WEB_REDIRECTS: `${MP}:${SITE}`,
   });
 }, 90_000);
 
@@ -204,7 +214,7 @@ it('finds a user of two mini programs by a pasted number, keeps the search out o
   expect(await overview.locator('time').first().innerText()).toBe(new Intl.DateTimeFormat(LOCALES.zh, { ...TIME_FORMAT, timeZone: TIME_ZONE }).format(new Date(created!)));
 
   // Mini programs by name, benefits by title, sessions one by one.
-  expect((await rows(page, '小程序账号')).map((row) => row[0])).toEqual([`会员商城 ${APP_A}`, `积分乐园 ${APP_B}`]);
+  expect((await rows(page, '微信账号')).map((row) => row[0])).toEqual([`会员商城 ${APP_A}`, `积分乐园 ${APP_B}`]);
   expect((await rows(page, '在线会话')).map((row) => row[0])).toEqual([`会员商城 ${APP_A}`, `积分乐园 ${APP_B}`, `会员商城 ${APP_A}`]);
   expect((await rows(page, '权益领取')).map((row) => row[0])).toEqual(['welcome-gift']);
   expect(await page.locator('.merges li').innerText()).toContain(`并入 ${carol}`);
@@ -216,10 +226,10 @@ it('finds a user of two mini programs by a pasted number, keeps the search out o
   await overview.waitFor();
   expect(await overview.locator('.person-id').innerText()).toBe(carol);
   expect((await kinds(page)).slice(0, 2)).toEqual(['查看用户', '查看用户']);
-  await shot(page, 'person-1440');
+  await shot(page, 'person-merge-1440');
   await page.setViewportSize({ width: 390, height: 900 });
   expect(await fitsWidth(page, '.merges li')).toBe(true);
-  await shot(page, 'person-390');
+  await shot(page, 'person-merge-390');
   await page.setViewportSize({ width: 1440, height: 900 });
 
   // Reveal: only with a purpose, recorded with it.
@@ -230,7 +240,7 @@ it('finds a user of two mini programs by a pasted number, keeps the search out o
   await page.getByRole('button', { name: '查看完整号码' }).click();
   expect(await notice(page)).toContain('已记入审计记录');
   expect(await overview.locator('.phone').innerText()).toBe('13912345678');
-  expect(await page.locator('.event').first().innerText()).toContain('查看原因: 工单 T-1024');
+  expect(await page.locator('.event').first().innerText()).toContain('用途: 工单 T-1024');
   expect(await page.locator('.event').first().innerText()).toContain('管理员 li');
 
   // One session ended on its own: Carol's session in B.
@@ -301,6 +311,100 @@ it('shows each role only what it may do, and says which role signed in', async (
   expect(await support.page.locator('nav a').allInnerTexts()).toEqual(['查找用户', '审计记录']);
   expect([...viewer.errors, ...support.errors]).toEqual([]);
   await support.page.context().close();
+});
+
+it('shows the profile, consents, web accounts and sessions; support takes the avatar down and exports a file; a viewer can do neither', { timeout: 120_000 }, async () => {
+  // The mock's web sign-ins sign in "developer" (any code that is not mock:…): a mini program
+  // login, then the 公众号 through its OAuth pages, one person by the unionid.
+  const inApp = await login('console-developer', APP_A);
+  const id = inApp.body.user.id as string;
+  const token = inApp.body.token as string;
+  expect((await api('/api/me/profile', { token, method: 'PUT', json: { nickname: '小明同学' } })).status).toBe(200);
+  const avatar = await fetch(`${server.url}/api/me/avatar`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'image/png' }, body: await avatarPng() });
+  expect(avatar.status).toBe(200);
+  expect((await avatar.json()).profile.avatarUrl).toMatch(new RegExp(`^${PUBLIC_BASE_URL}/api/avatars/[0-9a-f]{64}$`));
+  expect((await api('/api/me/consents', { token, json: { document: 'privacy', version: '2026-01' } })).status).toBe(201);
+  expect((await api('/api/me/consents', { token, json: { document: 'terms', version: 'v3' } })).status).toBe(201);
+  expect((await api('/api/me/consents/privacy', { token, method: 'DELETE' })).status).toBe(204);
+  expect(await signInToOfficialAccount()).toBe(id);
+
+  for (const width of [1440, 390]) {
+    const { page, errors } = await personPage('viewer', id, width);
+    const profile = page.locator('section.card', { has: page.getByRole('heading', { name: '头像和昵称' }) });
+    expect(await profile.locator('.nickname').innerText()).toBe('小明同学');
+    // Loaded from the console's own origin (its CSP allows no other), though avatarUrl names another host.
+    const image = profile.locator('img.avatar');
+    expect(await image.getAttribute('src')).toMatch(/^\/api\/avatars\/[0-9a-f]{64}$/);
+    await page.waitForFunction(() => (document.querySelector('img.avatar') as HTMLImageElement | null)?.naturalWidth === 48);
+    expect(await profile.locator('.badge').innerText()).toBe('检测中');
+    expect(await profile.locator('.badge').getAttribute('class')).toContain('warn');
+    const consents = await rows(page, '同意记录');
+    expect(consents.map((row) => row.slice(0, 3))).toEqual([
+      ['隐私保护指引', '2026-01', `会员商城 ${APP_A}`],
+      ['用户协议', 'v3', `会员商城 ${APP_A}`],
+    ]);
+    expect(consents[0]![4]).toMatch(/^已撤回 \d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d$/);
+    expect(consents[1]![4]).toBe('生效中');
+    expect((await rows(page, '微信账号')).map((row) => [row[0], row[1]])).toEqual([
+      [`会员商城 ${APP_A}`, '小程序'],
+      [MP, '公众号'],
+    ]);
+    expect((await rows(page, '在线会话')).map((row) => [row[0], row[1]])).toEqual([
+      [`会员商城 ${APP_A}`, '小程序'],
+      [MP, '网页'],
+    ]);
+    // Event details in Chinese: documents by name, the channel by its word.
+    const events = await page.locator('.event').allInnerTexts();
+    expect(events.find((event) => event.includes('撤回同意'))).toContain('协议: 隐私保护指引 · 撤回的版本: 2026-01');
+    expect(events.find((event) => event.includes('同意协议'))).toContain('协议: 用户协议 · 版本: v3');
+    expect(events.find((event) => event.includes('渠道'))).toContain('渠道: 网页');
+    // Viewers read; they take nothing down and export nothing.
+    for (const name of ['下架昵称', '下架头像', '导出个人信息']) expect(await page.getByRole('button', { name }).count()).toBe(0);
+    expect(await fitsWidth(page, 'img.avatar')).toBe(true);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }
+
+  const { page, errors } = await personPage('support', id, 1440);
+  await shot(page, 'person-1440');
+  await page.setViewportSize({ width: 390, height: 900 });
+  expect(await fitsWidth(page, '#takedown-avatar')).toBe(true);
+  await shot(page, 'person-390');
+  await page.setViewportSize({ width: 1440, height: 900 });
+  // The same in English.
+  await page.getByRole('button', { name: 'English' }).click();
+  expect((await rows(page, 'WeChat accounts')).map((row) => row[1])).toEqual(['Mini program', 'Official account']);
+  expect((await rows(page, 'Live sessions')).map((row) => row[1])).toEqual(['Mini program', 'Web']);
+  expect((await rows(page, 'Consents')).map((row) => [row[0], row[4]!.replace(/ \d.*/, '')])).toEqual([['Privacy guide', 'Withdrawn'], ['Terms of service', 'In force']]);
+  expect(await page.locator('.event', { hasText: 'Consent withdrawn' }).innerText()).toContain('document: Privacy guide · versions withdrawn: 2026-01');
+  expect(await page.getByRole('button', { name: 'Take avatar down' }).count()).toBe(1);
+  await page.getByRole('button', { name: '中文' }).click();
+  // Taking the avatar down asks for its reason first.
+  await page.getByRole('button', { name: '下架头像' }).click();
+  expect(await notice(page)).toContain('请填写下架原因');
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe('takedown-reason');
+  await page.getByLabel('下架原因').fill('工单 T-6001：头像含二维码广告');
+  await page.getByRole('button', { name: '下架头像' }).click();
+  expect(await notice(page)).toContain('已下架头像');
+  expect(await page.locator('img.avatar').count()).toBe(0);
+  expect(await page.getByRole('button', { name: '下架头像' }).count()).toBe(0);
+  expect(await page.locator('.event').first().innerText()).toMatch(/下架头像[\s\S]*客服 wang[\s\S]*原因: 工单 T-6001：头像含二维码广告/);
+  expect((await api('/api/me', { token })).body.user.avatarUrl).toBeNull();
+
+  // The export: a purpose, then a file the browser downloads; the copy is never on the screen.
+  await page.getByRole('button', { name: '导出个人信息' }).click();
+  expect(await notice(page)).toContain('请填写导出原因');
+  await page.getByLabel('导出原因（必填，如工单号）').fill('工单 T-6002：用户来电要求副本');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: '导出个人信息' }).click()]);
+  expect(download.suggestedFilename()).toMatch(new RegExp(`^wxlogin-${id}-\\d{4}-\\d\\d-\\d\\d\\.json$`));
+  const copy = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+  expect(copy).toMatchObject({ format: 'wxlogin-personal-data/1', person: { id } });
+  expect(await notice(page)).toContain(`已导出，文件 ${download.suggestedFilename()} 已开始下载`);
+  expect(await page.locator('body').innerText()).not.toContain('wxlogin-personal-data');
+  const exported = (await api(`/api/admin/events?person=${id}&kind=data_exported`, { token: KEYS.viewer })).body.events;
+  expect(exported).toMatchObject([{ actor: 'support:wang', details: { purpose: '工单 T-6002：用户来电要求副本' } }]);
+  expect(errors).toEqual([]);
+  await page.context().close();
 });
 
 it('keeps the reason typed when a suspension fails, and says why in Chinese with the request id', async () => {
@@ -447,6 +551,9 @@ it('creates a benefit with its rules and pauses it from the benefits screen, wit
 });
 
 it('filters the audit trail by operator, kind, user (deleted too) and time, a page at a time', { timeout: 60_000 }, async () => {
+  // First, so the newest event stays the user's.
+  const stocked = await api('/api/admin/benefits/lunar-gift', { token: KEYS.admin, method: 'PUT', json: { title: { zh: '春节礼', en: 'New year gift' }, policy: { stock: 100 } } });
+  expect(stocked.status).toBe(200);
   const id = await someone('hal');
   for (let i = 0; i < 3; i++) await api(`/api/admin/people/${id}`, { token: KEYS.viewer });
   // More than a page of the whole trail.
@@ -477,6 +584,13 @@ it('filters the audit trail by operator, kind, user (deleted too) and time, a pa
     await page.getByLabel('开始时间').fill('2099-01-01T00:00');
     await page.getByRole('button', { name: '筛选', exact: true }).click();
     await page.getByText('没有符合条件的记录').waitFor();
+    // A stock change reads as before → after, what did not change left out.
+    await page.getByRole('button', { name: '清除筛选' }).click();
+    await page.locator('tbody tr').first().waitFor();
+    await page.getByLabel('事件类型').selectOption('benefit_stock_changed');
+    await page.getByRole('button', { name: '筛选', exact: true }).click();
+    await page.getByText('已显示 1 条').waitFor();
+    expect(await page.locator('tbody tr td:nth-child(6)').innerText()).toBe('权益: 春节礼 · 总限量: 不限 → 100');
     await page.getByRole('button', { name: '清除筛选' }).click();
     await page.locator('tbody tr').first().waitFor();
     if (width === 1440) {
@@ -523,6 +637,41 @@ it('signs out after 30 minutes without use, and checks a stored key before the w
   expect(errors).toEqual([]);
   await page.context().close();
 });
+
+/** A 48 × 48 PNG drawn by the browser: a real image for the avatar. */
+async function avatarPng(): Promise<ArrayBuffer> {
+  const page = await (await browser).newPage();
+  const data = await page.evaluate(() => {
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 48;
+    const context = canvas.getContext('2d')!;
+    context.fillStyle = '#0b6e4f';
+    context.fillRect(0, 0, 48, 48);
+    context.fillStyle = '#fff';
+    context.beginPath();
+    context.arc(24, 19, 9, 0, 2 * Math.PI);
+    context.arc(24, 48, 17, Math.PI, 2 * Math.PI);
+    context.fill();
+    return canvas.toDataURL('image/png').split(',')[1]!;
+  });
+  await page.close();
+  return Uint8Array.from(Buffer.from(data, 'base64')).buffer;
+}
+
+/** "developer" signs in to the mock 公众号 (our redirect → its page → our callback) and the site trades the code: a web session. Their person id. */
+async function signInToOfficialAccount(): Promise<string> {
+  const start = await fetch(`${server.url}/api/web/oauth/authorize?appid=${MP}&returnTo=${encodeURIComponent(SITE)}&scope=userinfo`, { redirect: 'manual' });
+  expect(start.status).toBe(302);
+  const state = /^__Host-wxl_state=([0-9a-f]{48});/.exec(start.headers.get('set-cookie')!)![1]!;
+  const page = await fetch(start.headers.get('location')!.replace(/#wechat_redirect$/, ''), { redirect: 'manual' });
+  const back = new URL(page.headers.get('location')!);
+  const done = await fetch(`${server.url}/api/web/oauth/callback${back.search}`, { redirect: 'manual', headers: { cookie: `__Host-wxl_state=${state}` } });
+  expect(done.status).toBe(302);
+  const code = new URL(done.headers.get('location')!).searchParams.get('code');
+  const exchanged = await fetch(`${server.url}/api/web/exchange`, { method: 'POST', headers: { authorization: `Bearer ${SERVICE_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
+  expect(exchanged.status).toBe(200);
+  return ((await exchanged.json()) as { user: { id: string } }).user.id;
+}
 
 /** The cells of every table in the card titled `title`. */
 function rows(page: Page, title: string): Promise<string[][]> {
