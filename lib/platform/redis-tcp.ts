@@ -2,7 +2,7 @@
 // connection per process through node-redis, the client redis.io recommends. Every command is
 // bounded where it waits: to be sent while the connection is down, and for its reply once sent.
 import { createClient, TimeoutReadError } from '@redis/client';
-import { REQUEST_TIMEOUT_MS, type RedisClient } from './redis.js';
+import { REQUEST_TIMEOUT_MS, type RedisClient } from './redis-client.js';
 
 /** node-redis as this server sets it up (the benchmark's bare calls use the same). */
 export function nodeRedisClient(url: string) {

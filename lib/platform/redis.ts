@@ -5,21 +5,10 @@
 import { createHash } from 'node:crypto';
 import { config } from './config.js';
 import { DependencyError } from './errors.js';
+import type { RedisClient } from './redis-client.js';
 import { upstashRedis } from './upstash.js';
 
-/** Per request or command; with one retry of a failed connection a dead Redis costs about 3 s of a 10 s function. */
-export const REQUEST_TIMEOUT_MS = 1500;
-export const REDIS_REQUEST_MAX_MS = 2 * REQUEST_TIMEOUT_MS;
-
-/** What wxlogin asks of Redis: scripts, a remembered value, a ping. Replies as Redis gives them. */
-export interface RedisClient {
-  evalsha(sha: string, keys: string[], args: string[]): Promise<unknown>;
-  eval(script: string, keys: string[], args: string[]): Promise<unknown>;
-  get(key: string): Promise<string | null>;
-  set(key: string, value: string, ttlSeconds: number): Promise<void>;
-  ping(): Promise<void>;
-  close(): Promise<void>;
-}
+export { REDIS_REQUEST_MAX_MS, REQUEST_TIMEOUT_MS, type RedisClient } from './redis-client.js';
 
 let shared: RedisClient | null | undefined;
 

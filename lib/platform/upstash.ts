@@ -2,11 +2,11 @@
 // keep-alive pool whose timeouts are set once on the pool (no timer or AbortSignal per request).
 import { errors, Redis, type Requester, type UpstashRequest, type UpstashResponse } from '@upstash/redis';
 import { Agent, request } from 'undici';
-import { REQUEST_TIMEOUT_MS, type RedisClient } from './redis.js';
+import { REQUEST_TIMEOUT_MS, type RedisClient } from './redis-client.js';
 
 let agent: Agent | undefined;
 
-/** Made on first use: ./redis.ts, which sets the timeout, imports this module. */
+/** Made on first use. */
 function dispatcher(): Agent {
   agent ??= new Agent({
     connect: { timeout: REQUEST_TIMEOUT_MS },
