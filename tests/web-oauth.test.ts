@@ -65,6 +65,29 @@ describe('公众号 and 网站应用 sign-in', () => {
     expect(me.accounts.map((account: { kind: string }) => account.kind).sort()).toEqual(['miniprogram', 'website']);
   });
 
+  it('网站应用 inside the page (wxLogin.js): its options, the same state cookie, the whole page sent back to our callback', async () => {
+    const person = stack.person('embedded');
+    const inApp = (await stack.login(person, APP_A)).body;
+    stack.wechat.signInAs(person);
+    const start = await stack.call(`web/oauth/embed?appid=${SITE_APP}&returnTo=${encodeURIComponent(RETURN)}`, 'GET');
+    expect(start.status).toBe(200);
+    const { wxLogin } = start.body;
+    expect(wxLogin).toEqual({ self_redirect: false, appid: SITE_APP, scope: 'snsapi_login', redirect_uri: encodeURIComponent('https://login.example.com/api/web/oauth/callback'), state: expect.stringMatching(/^[0-9a-f]{48}$/) });
+    expect(start.headers.get('set-cookie')).toBe(`__Host-wxl_state=${wxLogin.state}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=600`);
+    // What wxLogin.js's iframe opens (qrconnect with these options); WeChat then sends the page back.
+    const page = await fetch(`${stack.wechat.url}/connect/qrconnect?appid=${wxLogin.appid}&redirect_uri=${wxLogin.redirect_uri}&response_type=code&scope=${wxLogin.scope}&state=${wxLogin.state}`, { redirect: 'manual' });
+    const back = new URL(page.headers.get('location')!);
+    const done = await stack.call(`web/oauth/callback${back.search}`, 'GET', { headers: { cookie: `__Host-wxl_state=${wxLogin.state}` } });
+    const landed = new URL(done.headers.get('location')!);
+    expect(landed.origin + landed.pathname).toBe(RETURN);
+    expect((await exchange(landed.searchParams.get('code')!)).body.user.id).toBe(inApp.user.id);
+  });
+
+  it('the embedded QR is for a 网站应用, and for an allow-listed return URL only', async () => {
+    expect((await stack.call(`web/oauth/embed?appid=${MP}&returnTo=${encodeURIComponent(RETURN)}`, 'GET')).body.code).toBe('unknown_app');
+    expect((await stack.call(`web/oauth/embed?appid=${SITE_APP}&returnTo=${encodeURIComponent('https://evil.example/x')}`, 'GET')).body.code).toBe('redirect_not_allowed');
+  });
+
   it('a person first seen on the website and later in an unbound mini program becomes one when its unionid arrives (merge)', async () => {
     const person = stack.person('merge');
     stack.wechat.signInAs(person);

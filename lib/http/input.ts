@@ -137,6 +137,8 @@ export const nickname = humanText(32);
 export const wechatCode = text(/^[A-Za-z0-9_:.-]{1,128}$/, 'the string wx.login() returned');
 /** getPhoneNumber codes are URL-safe strings (64 hex characters today). */
 export const phoneCode = text(/^[A-Za-z0-9_:.-]{1,256}$/, 'the string the getPhoneNumber button gave the page');
+/** Where a web sign-in returns; checked against the app's allow-list (WEB_REDIRECTS) later. */
+export const returnUrl = text(/^https?:\/\/\S{1,2000}$/, 'an absolute URL on the app\'s allow-list');
 /** As WECHAT_APPS spells them; checked against the configured apps later: an unknown one is unknown_app. */
 export const appid = text(/^[A-Za-z0-9_-]{1,64}$/, 'a mini program appid (letters, digits, _ or -)');
 /** As operators and BENEFITS name them; an unknown one is unknown_benefit. */

@@ -23,6 +23,19 @@ export interface SignInStart {
   state: string;
 }
 
+/** The options a page passes to WeChat's wxLogin.js (`new WxLogin({id, ...options, style, href})`). */
+export interface EmbeddedSignIn {
+  options: { self_redirect: false; appid: string; scope: 'snsapi_login'; redirect_uri: string; state: string };
+  /** Goes into the state cookie. */
+  state: string;
+}
+
+/** The Set-Cookie that binds a sign-in's state to this browser. */
+export function stateCookie(state: string): string {
+  // SameSite=Lax: WeChat's redirect back is a cross-site top-level GET, which Strict would strip.
+  return `${STATE_COOKIE}=${state}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=${STATE_LIFETIME_MS / 1000}`;
+}
+
 /**
  * Where to send the browser for a 公众号 (`mp`) or 网站应用 (`website`) sign-in. A 公众号 starts
  * with snsapi_base (silent, openid only); `userAction` (the person tapped 登录) asks for
@@ -30,12 +43,30 @@ export interface SignInStart {
  */
 export async function startSignIn(appid: string, returnTo: string, userAction: boolean): Promise<SignInStart> {
   const app = webApp(appid);
-  if (!config().webLogin.redirects.get(app.appid)?.has(returnTo)) throw new ApiError('redirect_not_allowed');
   const scope: OAuthScope = app.kind === 'website' ? 'snsapi_login' : userAction ? 'snsapi_userinfo' : 'snsapi_base';
+  const state = await saveState(app.appid, scope, returnTo);
+  return { location: authorizeUrl(config().webLogin.openBase, app, callbackUrl(), scope, state), state };
+}
+
+/**
+ * The same 网站应用 sign-in with the QR drawn inside the page by WeChat's wxLogin.js. The page
+ * must be on this deployment's origin (the state cookie is first-party only), and WeChat must
+ * redirect the whole page (self_redirect false): inside WeChat's iframe the cookie is not sent.
+ */
+export async function startEmbeddedSignIn(appid: string, returnTo: string): Promise<EmbeddedSignIn> {
+  const app = appOfKind('website', appid);
+  const state = await saveState(app.appid, 'snsapi_login', returnTo);
+  // wxLogin.js takes redirect_uri URL-encoded, as WeChat's page documents it.
+  return { options: { self_redirect: false, appid: app.appid, scope: 'snsapi_login', redirect_uri: encodeURIComponent(callbackUrl()), state }, state };
+}
+
+/** A fresh state for a sign-in to `returnTo`, which must be on the app's allow-list, exactly. */
+async function saveState(appid: string, scope: OAuthScope, returnTo: string): Promise<string> {
+  if (!config().webLogin.redirects.get(appid)?.has(returnTo)) throw new ApiError('redirect_not_allowed');
   // WeChat takes at most 128 characters of [A-Za-z0-9]: 192 bits in hex.
   const state = randomBytes(24).toString('hex');
-  await ticketStore().saveState(state, { appid: app.appid, scope, returnTo }, STATE_LIFETIME_MS);
-  return { location: authorizeUrl(config().webLogin.openBase, app, `${callbackBase()}/api/web/oauth/callback`, scope, state), state };
+  await ticketStore().saveState(state, { appid, scope, returnTo }, STATE_LIFETIME_MS);
+  return state;
 }
 
 /**
@@ -90,10 +121,10 @@ function webApp(appid: string) {
   return app?.kind === 'website' ? app : appOfKind('mp', appid);
 }
 
-function callbackBase(): string {
+function callbackUrl(): string {
   const base = config().webLogin.publicBaseUrl;
   if (base === null) throw new ConfigError('Set PUBLIC_BASE_URL (this deployment\'s origin) for 公众号 and 网站应用 sign-in');
-  return base;
+  return `${base}/api/web/oauth/callback`;
 }
 
 function sameText(a: string, b: string): boolean {
